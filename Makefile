@@ -1,0 +1,75 @@
+# libmm: the allocator core (mm/), its hosted build, our kernel, and the tests.
+# Every target is documented in README.md.  Output goes to build/.
+#
+#   make host | test-host | test | run | lib | kernel | iso | test-kernel | test-port | bench | debug
+#
+# Variables: ARCH=x86_64|x86 (kernel and lib), CC=gcc|clang, DEBUG=1.
+
+ARCH  ?= x86_64
+CC    ?= gcc
+DEBUG ?= 0
+B     := build
+
+# The portable core: one file per design noun.  sys_hosted.c is the hosted backend only.
+MM_CORE := sizeclass fixalloc pagemap span heap central cache arena scavenge stats malloc check mem
+MM_SRCS := $(MM_CORE:%=mm/%.c)
+
+WARN    := -Wall -Wextra -Werror -std=c11
+DBGFLAG := $(if $(filter 1,$(DEBUG)),-DMM_DEBUG=1 -O1 -g,-O2 -g)
+
+# ---- hosted build -------------------------------------------------------------
+HOST_DIR    := $(B)/host$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter clang,$(notdir $(CC))),-clang)
+HOST_CFLAGS := $(WARN) $(DBGFLAG) -fPIC -fno-tree-loop-distribute-patterns -D_GNU_SOURCE \
+               -fno-builtin-malloc -pthread -fvisibility=hidden -DMM_SYS_INLINE='"sys_hosted.h"'
+HOST_CFLAGS := $(filter-out $(if $(filter clang,$(notdir $(CC))),-fno-tree-loop-distribute-patterns),$(HOST_CFLAGS))
+HOST_OBJS   := $(MM_CORE:%=$(HOST_DIR)/%.o) $(HOST_DIR)/sys_hosted.o
+
+.PHONY: all host test-host test deps clean
+all: host
+
+host: $(HOST_DIR)/libmm.a $(HOST_DIR)/libmm-malloc.so
+
+$(HOST_DIR)/%.o: mm/%.c mm/*.h | $(HOST_DIR)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(HOST_DIR)/libmm.a: $(HOST_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(HOST_DIR)/libmm-malloc.so: $(HOST_OBJS) $(HOST_DIR)/preload.o
+	$(CC) -shared -pthread -Wl,-z,nodelete -o $@ $^
+
+$(HOST_DIR):
+	mkdir -p $@
+
+# ---- freestanding build (kernels): build/<arch>/libmm.a, only mm/ core ----------------
+# Flags a kernel needs: no libc, no red zone, no SSE, no PIC, no stack protector.
+MCMODEL ?= small  # a higher-half kernel builds its lib with MCMODEL=kernel
+KARCH_x86_64 := -m64 -mno-red-zone -mgeneral-regs-only -mcmodel=$(MCMODEL)
+KARCH_x86    := -m32 -mgeneral-regs-only
+KCFLAGS := $(WARN) $(DBGFLAG) -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
+           -fno-stack-protector -fno-omit-frame-pointer $(KARCH_$(ARCH))
+KCFLAGS += $(if $(filter clang,$(notdir $(CC))),,-fno-tree-loop-distribute-patterns)
+LIB_DIR  := $(B)/$(ARCH)$(if $(filter clang,$(notdir $(CC))),-clang)
+LIB_OBJS := $(MM_CORE:%=$(LIB_DIR)/mm/%.o)
+
+.PHONY: lib
+lib: $(LIB_DIR)/libmm.a
+
+$(LIB_DIR)/mm/%.o: mm/%.c mm/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(LIB_DIR)/libmm.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# set-up: installs whatever is missing (QEMU, GRUB, xorriso, mtools, Check, multilib)
+deps:
+	@bash .ci/deps
+
+-include tests/tests.mk
+-include tests/port/port.mk
+-include tests/bench/bench.mk
+-include kernel/kernel.mk
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,81 @@
+/*
+ * mm.h - the public interface of libmm, a tcmalloc-style allocator for hobby
+ * kernels and hosted programs.  See mm/malloc.h for how it works inside and
+ * mm/sys.h for what a host must provide.
+ */
+#ifndef MM_H
+#define MM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MM_NUM_CLASSES_MAX 80 /* upper bound on size classes (see sizeclass.c) */
+
+struct mm_cache;
+
+/* Statistics.  All byte counts; they add up: heap_sys == heap_inuse + heap_idle. */
+struct mm_stats {
+	uint64_t sys;           /* everything obtained from mm_sys_map */
+	uint64_t heap_sys;      /* bytes of pages held by the heap */
+	uint64_t heap_inuse;    /* bytes in spans with objects (small or large) */
+	uint64_t heap_idle;     /* bytes in free spans */
+	uint64_t heap_released; /* bytes of free spans given back by the scavenger */
+	uint64_t heap_objects;  /* live objects == nmalloc - nfree */
+	uint64_t nmalloc;       /* allocations so far */
+	uint64_t nfree;         /* frees so far */
+	uint64_t meta_sys;      /* bytes used for the allocator's own records */
+	uint64_t cache_bytes;   /* bytes of free objects sitting in caches */
+	uint64_t nscavenge;     /* scavenger passes */
+	uintptr_t arena_start;  /* first byte of the arena */
+	uintptr_t arena_used;   /* end of the mapped part of the current region */
+	uintptr_t arena_end;    /* end of the reserved range */
+	int arena_policy;       /* MM_ARENA_64 or MM_ARENA_32 */
+	int nclasses;           /* size classes in use (class 0 is unused) */
+	struct {
+		uint32_t size;      /* object size */
+		uint32_t npages;    /* pages per span */
+		uint64_t nmalloc;
+		uint64_t nfree;
+	} by_class[MM_NUM_CLASSES_MAX];
+};
+
+/* Allocation.  All return NULL when memory runs out; the heap stays whole. */
+void *mm_malloc(size_t n);
+void mm_free(void *p);
+void *mm_calloc(size_t count, size_t size);
+void *mm_realloc(void *p, size_t n);
+void *mm_aligned_alloc(size_t align, size_t n); /* align: a power of two */
+size_t mm_usable_size(const void *p);           /* 0 for NULL */
+
+/* Inspection and upkeep. */
+void mm_read_stats(struct mm_stats *st);
+uint64_t mm_scavenge(uint64_t idle_ns); /* release spans idle > idle_ns; returns bytes */
+int mm_check(void);                     /* 0: all invariants hold */
+const char *mm_check_error(void);       /* the first violation mm_check found */
+int mm_owns(const void *p);             /* 1 if p is the start of a live object */
+/* One line (no newline): "mm: scvg N: inuse: .. idle: .. sys: .. released: .. consumed: .. (MB)". */
+size_t mm_trace_format(char *buf, size_t len, uint64_t released);
+
+/* Configuration, optional: call before the first allocation, or never. */
+enum { MM_ARENA_AUTO = 0, MM_ARENA_64 = 1, MM_ARENA_32 = 2 };
+struct mm_config {
+	int arena_policy;      /* MM_ARENA_AUTO: by pointer width */
+	uintptr_t arena_hint;  /* where to ask for the arena; 0: the default */
+	size_t arena_size;     /* 64-bit reservation; 0: the default (64 GiB) */
+};
+int mm_init(const struct mm_config *cfg); /* 0 on success */
+
+/* Caches, for hosts (see mm_sys_cache in mm/sys.h). */
+struct mm_cache *mm_cache_new(void);          /* NULL when out of memory */
+void mm_cache_release(struct mm_cache *c);    /* return its objects and the record */
+void mm_cache_flush(struct mm_cache *c);      /* return its objects, keep the record */
+
+/* Fork support for hosted builds: take every lock, then release them. */
+void mm_lock_all(void);
+void mm_unlock_all(void);
+
+/* Memory primitives the core carries with it (no libc). */
+void *mm_memset(void *d, int c, size_t n);
+void *mm_memcpy(void *d, const void *s, size_t n);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * sys.h - the porting interface: everything the libmm core needs from the
+ * system it runs on.  A host (our kernel, another kernel, the hosted build)
+ * implements these nine hooks and nothing else; the core calls no other
+ * external function (it brings its own memset/memcpy as mm_memset/mm_memcpy).
+ *
+ * General rules
+ *  - All sizes are multiples of MM_PAGE_SIZE (4096) and all addresses are
+ *    page aligned, unless a hook says otherwise.
+ *  - The core holds at most its heap lock while calling reserve, map, unused,
+ *    free and nanotime; it never holds a lock while calling panic, and never
+ *    calls a hook from inside another hook.
+ *  - Interrupt context: an interrupt handler may call every mm_* entry point
+ *    provided that (1) mm_sys_lock disables interrupts on the local CPU and
+ *    mm_sys_unlock restores the previous state, and (2) mm_sys_cache returns
+ *    a different cache (or NULL) in interrupt context than in the code it
+ *    interrupted.  The cache fast path takes no lock, so (2) is what makes it
+ *    safe; (1) is what keeps a handler from spinning on a lock held by the
+ *    code it interrupted.  Our kernel (kernel/vm.c, kernel/percpu.c) does both.
+ *  - The core is reentrant with respect to different caches; one cache is
+ *    used by one context at a time (a thread, or a CPU at one interrupt level).
+ */
+#ifndef MM_SYS_H
+#define MM_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MM_PAGE_SHIFT 12
+#define MM_PAGE_SIZE  ((uintptr_t)1 << MM_PAGE_SHIFT)
+
+struct mm_cache;
+
+/*
+ * A lock.  The core zero-fills it before first use, and never looks inside:
+ * both words belong to the host (a spin word and saved interrupt flags, a
+ * futex word, ...).  Locks are never taken recursively.  Lock order in the
+ * core: central[class] before heap; the heap lock is innermost.
+ */
+struct mm_lock {
+	volatile uintptr_t word;
+	uintptr_t saved;
+};
+
+/*
+ * mm_sys_reserve: claim n bytes of address space, without memory behind it.
+ * hint is where the core would like it (page aligned, or 0 for anywhere); the
+ * host may honour it or return another address.  Returns the start of the
+ * range, or NULL when no address space is left.  Touching reserved memory
+ * before mm_sys_map is a bug in the core.  A host without paging may hand
+ * out real memory here and make mm_sys_map a no-op.
+ */
+void *mm_sys_reserve(void *hint, size_t n);
+
+/*
+ * mm_sys_map: back [v, v+n) (inside a reserved range) with readable,
+ * writable memory.  Called for pages never used before, which must read as
+ * zero, and again for pages given to mm_sys_unused that the core reuses:
+ * those may read as zero or keep old data (see mm_sys_unused's return),
+ * and pages of the range still backed must keep their contents.
+ * Returns 0 on success, -1 when memory is exhausted; on failure nothing in
+ * the range may have changed state as seen by the core.
+ */
+int mm_sys_map(void *v, size_t n);
+
+/*
+ * mm_sys_unused: the contents of [v, v+n) are no longer needed and the
+ * memory may be given back; the range stays reserved and mm_sys_map will be
+ * called before it is touched again.  Some pages of the range may already
+ * have been given back (the call must be harmless for them).  Returns 1 if
+ * released pages will read as zero when mapped again (Linux MADV_DONTNEED,
+ * our kernel), 0 if they may keep old contents (Darwin MADV_FREE).
+ */
+int mm_sys_unused(void *v, size_t n);
+
+/*
+ * mm_sys_free: give [v, v+n) back entirely, address space and memory.  Used
+ * for a reservation the core cannot use (32-bit arena outside its window).
+ */
+void mm_sys_free(void *v, size_t n);
+
+/*
+ * mm_sys_nanotime: a monotonic clock in nanoseconds, for the scavenger's
+ * idle limit.  Coarse is fine (a timer tick); it must not go backwards.
+ */
+uint64_t mm_sys_nanotime(void);
+
+/*
+ * mm_sys_lock / mm_sys_unlock: acquire and release l.  Held only briefly
+ * (never across a hook other than reserve/map/unused/free/nanotime).  In a
+ * kernel whose interrupt handlers allocate, lock must disable interrupts and
+ * unlock restore them (l->saved is there for the flags).
+ */
+void mm_sys_lock(struct mm_lock *l);
+void mm_sys_unlock(struct mm_lock *l);
+
+/*
+ * mm_sys_panic: a fatal error (bad free, corrupted heap); msg is one line
+ * naming the address and the reason, without a trailing newline.  Must not
+ * return.  Called with no core lock held.
+ */
+void mm_sys_panic(const char *msg) __attribute__((noreturn));
+
+/*
+ * mm_sys_cache: the cache of the calling context (thread, or CPU and
+ * interrupt level), or NULL to go without one (every small allocation then
+ * takes the central lock: correct, slower).  A host creates caches with
+ * mm_cache_new() and gives them back with mm_cache_release().
+ * Hosts that want this on the fast path without a call may define
+ * MM_SYS_INLINE to a header that defines it as a static inline function.
+ */
+#ifdef MM_SYS_INLINE
+#include MM_SYS_INLINE
+#else
+struct mm_cache *mm_sys_cache(void);
+#endif
+
+#endif
