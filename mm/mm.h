@@ -57,11 +57,19 @@ int mm_owns(const void *p);             /* 1 if p is the start of a live object 
 size_t mm_trace_format(char *buf, size_t len, uint64_t released);
 
 /* Configuration, optional: call before the first allocation, or never. */
-enum { MM_ARENA_AUTO = 0, MM_ARENA_64 = 1, MM_ARENA_32 = 2 };
+/*
+ * Arena policies.  64: one large reservation up front (arena_size, default
+ * 64 GiB), falling back to 32 if it is refused.  32: 256 MiB steps grown
+ * contiguously up to MaxArena32 (2 GiB) from the first reservation.
+ * CHUNKS: for hosts without virtual memory (a fixed pool, liballoc's
+ * page hooks): reserve chunks of max(request, arena_size) (default 1 MiB)
+ * wherever the host likes; no window.
+ */
+enum { MM_ARENA_AUTO = 0, MM_ARENA_64 = 1, MM_ARENA_32 = 2, MM_ARENA_CHUNKS = 3 };
 struct mm_config {
-	int arena_policy;      /* MM_ARENA_AUTO: by pointer width */
+	int arena_policy;      /* MM_ARENA_AUTO: 64 or 32 by pointer width */
 	uintptr_t arena_hint;  /* where to ask for the arena; 0: the default */
-	size_t arena_size;     /* 64-bit reservation; 0: the default (64 GiB) */
+	size_t arena_size;     /* see above; 0: the policy's default */
 };
 int mm_init(const struct mm_config *cfg); /* 0 on success */
 
