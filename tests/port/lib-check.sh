@@ -1,0 +1,80 @@
+#!/bin/sh
+# lib-check.sh - builds the freestanding libmm.a and the liballoc adapter for
+# i386 and x86_64 with gcc and clang, and checks that each archive, linked as
+# a whole, needs nothing but the hooks declared in mm/sys.h (no libc, no
+# libgcc helpers such as __udivdi3, no implicit memcpy/memset, no
+# __stack_chk_fail), has no TLS or constructors a kernel could not honour and
+# no SSE instructions.  Prints one PASS/FAIL line a check; exits 1 on failure.
+# The real `nm -u` lists are kept in build/port/nm-u-<arch>-<cc>.txt.
+# Usage: MAKE=make sh tests/port/lib-check.sh   (from the repository root)
+MAKE=${MAKE:-make}
+OUT=build/port
+mkdir -p $OUT
+HOOKS=$(grep -oE '\bmm_sys_[a-z_]+[[:space:]]*\(' mm/sys.h | tr -d '( \t' | sort -u)
+LA_HOOKS="liballoc_lock liballoc_unlock liballoc_alloc liballoc_free mm_liballoc_panic"
+fails=0
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+
+# only_from ALLOWED SYMS: prints the symbols of SYMS not in ALLOWED
+only_from() {
+	for s in $2; do
+		case " $(echo $1) " in *" $s "*) ;; *) printf '%s ' "$s" ;; esac
+	done
+}
+
+for arch in x86 x86_64; do
+	case $arch in x86) emu=elf_i386 ;; x86_64) emu=elf_x86_64 ;; esac
+	for cc in gcc clang; do
+		name="lib-check $arch $cc"
+		dir=build/$arch$([ $cc = clang ] && echo -clang)
+		log=$OUT/lib-$arch-$cc.log
+		if ! $MAKE --no-print-directory lib liballoc ARCH=$arch CC=$cc >$log 2>&1; then
+			fail "$name: make lib liballoc" "build failed: $(grep -m3 -E 'error|Error' $log | tr '\n' ' ')"
+			continue
+		fi
+		pass "$name: make lib liballoc (freestanding, -Wall -Wextra -Werror)"
+
+		# The whole archive as one relocatable object: its undefined symbols
+		# are exactly what a kernel must provide.
+		ld -r -m $emu --whole-archive $dir/libmm.a -o $OUT/all-$arch-$cc.o 2>>$log
+		nm -u $OUT/all-$arch-$cc.o >$OUT/nm-u-$arch-$cc.txt
+		syms=$(awk '{print $NF}' $OUT/nm-u-$arch-$cc.txt)
+		extra=$(only_from "$HOOKS" "$syms")
+		if [ -n "$extra" ]; then
+			fail "$name: nm -u libmm.a only mm/sys.h hooks" "not hooks: $extra"
+		elif [ -z "$syms" ]; then
+			fail "$name: nm -u libmm.a only mm/sys.h hooks" "no undefined symbols at all (empty archive?)"
+		else
+			pass "$name: nm -u libmm.a only mm/sys.h hooks ($(echo $syms | wc -w) of $(echo $HOOKS | wc -w))"
+		fi
+
+		bad=$(readelf -SW $dir/libmm.a 2>/dev/null | grep -oE '\.(tdata|tbss|init_array|fini_array|ctors|dtors)\b' | sort -u | tr '\n' ' ')
+		sse=$(objdump -d $dir/libmm.a | grep -cE '%[xy]mm[0-9]')
+		if [ -n "$bad" ] || [ "$sse" != 0 ]; then
+			fail "$name: no TLS, constructors or SSE" "sections: ${bad:-none}; SSE instructions: $sse"
+		else
+			pass "$name: no TLS, constructors or SSE"
+		fi
+
+		# The adapter plus the core need only liballoc's four hooks (+ the weak panic).
+		ld -r -m $emu --whole-archive $dir/libmm-liballoc.a -o $OUT/la-$arch-$cc.o 2>>$log
+		nm -u $OUT/la-$arch-$cc.o >$OUT/nm-u-liballoc-$arch-$cc.txt
+		lsyms=$(awk '{print $NF}' $OUT/nm-u-liballoc-$arch-$cc.txt)
+		extra=$(only_from "$LA_HOOKS" "$lsyms")
+		defs=$(nm --defined-only $dir/liballoc_compat.o | awk '$2=="T"{print $3}' | sort | tr '\n' ' ')
+		kdefs=$(nm --defined-only $dir/liballoc_compat_k.o | awk '$2=="T"{print $3}' | grep -cE '^k(malloc|free|calloc|realloc)$')
+		missing=""
+		for f in malloc free calloc realloc; do
+			case " $defs" in *" $f "*) ;; *) missing="$missing $f" ;; esac
+		done
+		if [ -n "$extra" ] || [ -n "$missing" ] || [ "$kdefs" != 4 ]; then
+			fail "$name: libmm-liballoc.a needs only liballoc's hooks" \
+				"extra undefined: ${extra:-none}; missing definitions:${missing:- none}; k-names: $kdefs/4"
+		else
+			pass "$name: libmm-liballoc.a needs only liballoc's hooks ($(echo $lsyms | tr '\n' ' '))"
+		fi
+	done
+done
+[ $fails = 0 ]

@@ -1,0 +1,667 @@
+/*
+ * pool_host.c - a second, independent host for libmm: a minimal "other
+ * kernel" with identity-mapped RAM and no paging.  It implements the nine
+ * hooks of mm/sys.h on one static pool (reserve carves from it, map is a
+ * no-op because the pool starts zeroed, unused poisons the pages and says
+ * they keep old contents), configures libmm with MM_ARENA_CHUNKS, and is
+ * linked against the freestanding archive build/<arch>/libmm.a.  Only the
+ * test driver around it (printf, pthreads, signals) is hosted.
+ *
+ * The hooks also check the core's side of the contract: page alignment,
+ * ranges inside reservations, no recursive locking, at most the heap lock
+ * held when a memory hook runs, no lock held at a panic, a clock that never
+ * goes backwards.  Any breach fails the "hook contracts" case.
+ *
+ * Cases: init, basic, stress, scavenge (poisoned pages must not reach
+ * calloc), interrupts (a SIGALRM handler allocates; the lock hook masks the
+ * signal as a kernel's would disable interrupts), threads, pool exhaustion
+ * (large and small), bad frees panic.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "../../mm/mm.h"
+#include "../../mm/sys.h"
+#include "stress.h"
+
+/* ---- the "kernel": one pool of RAM ---- */
+
+#define POOL_SIZE ((size_t)64 << 20)
+#define POISON 0xdb
+
+static unsigned char pool[POOL_SIZE] __attribute__((aligned(4096)));
+static size_t pool_next;            /* bytes carved so far (bump) */
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER; /* the host's own lock */
+
+static long nreserve, nmap, nunused, nfree_calls, nreserve_fail;
+static uint64_t bytes_poisoned;
+static uint64_t clock_ns = 1;       /* the fake clock; tests move it */
+
+/* Contract breaches seen by the hooks. */
+static int nviolations;
+static char first_violation[256];
+
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&pool_mu);
+	if (nviolations++ == 0) {
+		va_start(ap, fmt);
+		vsnprintf(first_violation, sizeof first_violation, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&pool_mu);
+}
+
+/* Per thread: how many mm locks it holds, its cache, interrupt state. */
+static _Thread_local int held;
+static int max_held;
+static _Thread_local struct mm_cache *my_cache;
+static _Thread_local volatile sig_atomic_t in_irq;
+static _Thread_local sigset_t saved_mask;
+static struct mm_cache *irq_cache;
+static volatile int irq_mode;        /* lock masks SIGALRM ("cli") */
+static _Thread_local uintptr_t self_id;
+static uintptr_t next_id = 1;
+
+static int in_pool(const void *v, size_t n)
+{
+	const unsigned char *p = v;
+	return p >= pool && p + n <= pool + pool_next && p + n >= p;
+}
+
+static void check_pages(const char *hook, const void *v, size_t n)
+{
+	if (((uintptr_t)v | n) & (MM_PAGE_SIZE - 1))
+		violation("%s(%p, %zu): not page aligned", hook, v, n);
+	if (held > 1)
+		violation("%s called with %d locks held (at most the heap lock)", hook, held);
+	if (in_irq && held > 0)
+		violation("%s: interrupt handler ran inside a locked region", hook);
+}
+
+void *mm_sys_reserve(void *hint, size_t n)
+{
+	void *p = NULL;
+	(void)hint;
+	check_pages("mm_sys_reserve", NULL, n);
+	pthread_mutex_lock(&pool_mu);
+	nreserve++;
+	if (n <= POOL_SIZE - pool_next) {
+		p = pool + pool_next;
+		pool_next += n;
+	} else {
+		nreserve_fail++;
+	}
+	pthread_mutex_unlock(&pool_mu);
+	return p;
+}
+
+/* Identity-mapped RAM: nothing to do.  Never-used pool bytes are zero (.bss). */
+int mm_sys_map(void *v, size_t n)
+{
+	check_pages("mm_sys_map", v, n);
+	if (!in_pool(v, n))
+		violation("mm_sys_map(%p, %zu): outside every reservation", v, n);
+	__atomic_fetch_add(&nmap, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* The pages keep whatever we write: poison them so the core cannot trust them. */
+int mm_sys_unused(void *v, size_t n)
+{
+	check_pages("mm_sys_unused", v, n);
+	if (!in_pool(v, n)) {
+		violation("mm_sys_unused(%p, %zu): outside every reservation", v, n);
+		return 0;
+	}
+	memset(v, POISON, n);
+	__atomic_fetch_add(&nunused, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&bytes_poisoned, n, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* A simple kernel would put the range back on its free list; we only count. */
+void mm_sys_free(void *v, size_t n)
+{
+	check_pages("mm_sys_free", v, n);
+	if (!in_pool(v, n))
+		violation("mm_sys_free(%p, %zu): outside every reservation", v, n);
+	__atomic_fetch_add(&nfree_calls, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t mm_sys_nanotime(void)
+{
+	static _Thread_local uint64_t last;
+	uint64_t t = __atomic_load_n(&clock_ns, __ATOMIC_RELAXED);
+	if (held > 1)
+		violation("mm_sys_nanotime called with %d locks held", held);
+	if (t < last)
+		violation("clock went backwards");
+	last = t;
+	return t;
+}
+
+/* A spinlock; in irq_mode it masks SIGALRM first, as a kernel disables interrupts. */
+void mm_sys_lock(struct mm_lock *l)
+{
+	if (self_id == 0)
+		self_id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+	if (l->word == self_id)
+		violation("lock %p taken recursively", (void *)l);
+	if (held == 0 && irq_mode && !in_irq) {
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, SIGALRM);
+		pthread_sigmask(SIG_BLOCK, &s, &saved_mask);
+	}
+	uintptr_t zero = 0;
+	while (!__atomic_compare_exchange_n(&l->word, &zero, self_id, 0, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED))
+		zero = 0;
+	held++;
+	if (held > __atomic_load_n(&max_held, __ATOMIC_RELAXED))
+		__atomic_store_n(&max_held, held, __ATOMIC_RELAXED);
+}
+
+void mm_sys_unlock(struct mm_lock *l)
+{
+	if (l->word != self_id)
+		violation("unlock of lock %p not held by this thread", (void *)l);
+	held--;
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+	if (held == 0 && irq_mode && !in_irq)
+		pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+}
+
+/* A panic returns to the test that expected it, or ends the run. */
+static sigjmp_buf *panic_jmp;
+static char panic_msg[256];
+
+void mm_sys_panic(const char *msg)
+{
+	if (held > 0)
+		violation("mm_sys_panic called with %d locks held", held);
+	snprintf(panic_msg, sizeof panic_msg, "%s", msg);
+	if (panic_jmp)
+		siglongjmp(*panic_jmp, 1);
+	printf("FAIL unexpected panic: %s\n", msg);
+	exit(2);
+}
+
+struct mm_cache *mm_sys_cache(void)
+{
+	return in_irq ? irq_cache : my_cache;
+}
+
+/* ---- test helpers ---- */
+
+static char err[512];
+
+static int check_mm(char *e, size_t len)
+{
+	struct mm_stats st;
+	if (mm_check() != 0) {
+		snprintf(e, len, "mm_check: %s", mm_check_error());
+		return -1;
+	}
+	mm_read_stats(&st);
+	if (st.heap_sys != st.heap_inuse + st.heap_idle) {
+		snprintf(e, len, "heap_sys %llu != inuse %llu + idle %llu",
+			 (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse,
+			 (unsigned long long)st.heap_idle);
+		return -1;
+	}
+	if (st.heap_released > st.heap_idle) {
+		snprintf(e, len, "heap_released %llu > heap_idle %llu",
+			 (unsigned long long)st.heap_released, (unsigned long long)st.heap_idle);
+		return -1;
+	}
+	if (st.heap_objects != st.nmalloc - st.nfree) {
+		snprintf(e, len, "heap_objects %llu != nmalloc %llu - nfree %llu",
+			 (unsigned long long)st.heap_objects, (unsigned long long)st.nmalloc,
+			 (unsigned long long)st.nfree);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct port_alloc mm_alloc = {
+	.malloc = mm_malloc,
+	.free = mm_free,
+	.calloc = mm_calloc,
+	.realloc = mm_realloc,
+	.aligned = mm_aligned_alloc,
+	.usable = mm_usable_size,
+	.check = check_mm,
+};
+
+static void report(const char *name, int ok)
+{
+	port_report(name, ok, ok ? NULL : err);
+	err[0] = 0;
+}
+
+/* ---- cases ---- */
+
+static int case_init(void)
+{
+	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = 1 << 20 };
+	struct mm_stats st;
+	int rc = mm_init(&cfg);
+	if (rc != 0) {
+		snprintf(err, sizeof err, "mm_init returned %d", rc);
+		return 0;
+	}
+	my_cache = mm_cache_new();
+	irq_cache = mm_cache_new();
+	if (!my_cache || !irq_cache) {
+		snprintf(err, sizeof err, "mm_cache_new returned NULL");
+		return 0;
+	}
+	mm_read_stats(&st);
+	printf("INFO meta_sys after mm_init and two caches: %llu bytes; sys %llu bytes; pool used %zu bytes\n",
+	       (unsigned long long)st.meta_sys, (unsigned long long)st.sys, pool_next);
+	if (st.arena_policy != MM_ARENA_CHUNKS) {
+		snprintf(err, sizeof err, "stats arena_policy %d, configured CHUNKS (%d)",
+			 st.arena_policy, MM_ARENA_CHUNKS);
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+static int case_basic(void)
+{
+	static const size_t sizes[] = { 1, 8, 9, 16, 17, 100, 1024, 1025, 4096, 32768, 32769,
+					100000, 1 << 20 };
+	void *p[sizeof sizes / sizeof sizes[0]];
+	size_t n = sizeof sizes / sizeof sizes[0];
+
+	for (size_t i = 0; i < n; i++) {
+		p[i] = mm_malloc(sizes[i]);
+		if (!p[i] || !in_pool(p[i], sizes[i])) {
+			snprintf(err, sizeof err, "mm_malloc(%zu) = %p, not inside the pool", sizes[i], p[i]);
+			return 0;
+		}
+		memset(p[i], (int)i, sizes[i]);
+		if (mm_usable_size(p[i]) < sizes[i] || mm_owns(p[i]) != 1 ||
+		    mm_owns((char *)p[i] + 8) != 0) {
+			snprintf(err, sizeof err, "%zu bytes at %p: usable %zu, owns %d, owns(p+8) %d",
+				 sizes[i], p[i], mm_usable_size(p[i]), mm_owns(p[i]),
+				 mm_owns((char *)p[i] + 8));
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < sizes[i]; j++) {
+			if (((unsigned char *)p[i])[j] != (unsigned char)i) {
+				snprintf(err, sizeof err, "block %zu (%zu bytes) changed at %zu", i, sizes[i], j);
+				return 0;
+			}
+		}
+		mm_free(p[i]);
+		if (mm_owns(p[i]) && sizes[i] > MM_PAGE_SIZE * 8) {
+			snprintf(err, sizeof err, "mm_owns(%p) still 1 after free of %zu bytes", p[i], sizes[i]);
+			return 0;
+		}
+	}
+	mm_free(NULL);
+	if (mm_usable_size(NULL) != 0) {
+		snprintf(err, sizeof err, "mm_usable_size(NULL) != 0");
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+static int case_stress(void)
+{
+	struct port_stress_cfg cfg = { .seed = 42, .nops = 300000, .nslots = 2000,
+				       .maxlarge = 1 << 20, .check_every = 20000 };
+	struct port_stress_result res;
+	struct mm_stats st;
+	if (port_stress(&mm_alloc, &cfg, &res, err, sizeof err) < 0)
+		return 0;
+	mm_cache_flush(my_cache);
+	mm_read_stats(&st);
+	printf("INFO stress: %ld allocs, %ld reallocs, %ld frees, %ld checks, peak live %zu bytes\n",
+	       res.nalloc, res.nrealloc, res.nfree, res.nchecks, res.peak_bytes);
+	printf("INFO meta_sys after stress: %llu bytes (heap_sys %llu, sys %llu, pool used %zu)\n",
+	       (unsigned long long)st.meta_sys, (unsigned long long)st.heap_sys,
+	       (unsigned long long)st.sys, pool_next);
+	if (st.heap_objects != 0 || st.heap_inuse != 0) {
+		snprintf(err, sizeof err, "everything freed, but heap_objects %llu heap_inuse %llu",
+			 (unsigned long long)st.heap_objects, (unsigned long long)st.heap_inuse);
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+/* Released pages are poisoned; calloc must still return zeros. */
+static int case_scavenge(void)
+{
+	struct mm_stats st0, st1;
+	mm_cache_flush(my_cache);
+	clock_ns += 10ull * 1000 * 1000 * 1000;
+	uint64_t got = mm_scavenge(1000000);
+	mm_read_stats(&st0);
+	if (got == 0 || st0.heap_released == 0 || nunused == 0) {
+		snprintf(err, sizeof err, "mm_scavenge returned %llu, heap_released %llu, %ld unused calls",
+			 (unsigned long long)got, (unsigned long long)st0.heap_released, nunused);
+		return 0;
+	}
+	if (check_mm(err, sizeof err) < 0)
+		return 0;
+	/* Take released pages back with calloc until most are reused. */
+	enum { MAXP = 4096 };
+	static void *ps[MAXP];
+	uint64_t r = 7;
+	int n = 0;
+	for (; n < MAXP; n++) {
+		mm_read_stats(&st1);
+		if (st1.heap_released * 4 < st0.heap_released)
+			break;
+		size_t sz = port_rand(&r) % 3 ? 1 + port_rand(&r) % 2048 : 4096 + port_rand(&r) % 200000;
+		unsigned char *p = ps[n] = mm_calloc(1, sz);
+		if (!p) {
+			snprintf(err, sizeof err, "calloc(1, %zu) failed", sz);
+			return 0;
+		}
+		for (size_t i = 0; i < sz; i++) {
+			if (p[i]) {
+				snprintf(err, sizeof err,
+					 "calloc(1, %zu) = %p: byte %zu is 0x%02x (released pages not cleared)",
+					 sz, (void *)p, i, p[i]);
+				return 0;
+			}
+		}
+		memset(p, 0x5a, sz);
+	}
+	mm_read_stats(&st1);
+	printf("INFO scavenge: released %llu bytes, %llu left released after %d callocs, %llu bytes poisoned\n",
+	       (unsigned long long)got, (unsigned long long)st1.heap_released, n,
+	       (unsigned long long)bytes_poisoned);
+	for (int i = 0; i < n; i++)
+		mm_free(ps[i]);
+	return check_mm(err, sizeof err) == 0;
+}
+
+/* ---- interrupts: a SIGALRM handler allocates with its own cache ---- */
+
+enum { IRQ_SLOTS = 64 };
+static struct { unsigned char *p; size_t n; unsigned char v; } irq_slots[IRQ_SLOTS];
+static volatile long irq_count, irq_allocs, irq_bad_entry, irq_bad_data;
+static uint64_t irq_rand = 99;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	irq_count++;
+	if (held > 0)
+		irq_bad_entry++; /* the handler interrupted a locked region */
+	in_irq = 1;
+	for (int k = 0; k < 4; k++) {
+		int i = (int)(port_rand(&irq_rand) % IRQ_SLOTS);
+		if (irq_slots[i].p) {
+			for (size_t j = 0; j < irq_slots[i].n; j++)
+				if (irq_slots[i].p[j] != irq_slots[i].v)
+					irq_bad_data++;
+			mm_free(irq_slots[i].p);
+			irq_slots[i].p = NULL;
+		} else {
+			size_t n = 1 + port_rand(&irq_rand) % (port_rand(&irq_rand) % 8 ? 512 : 70000);
+			unsigned char *p = mm_malloc(n);
+			if (p) {
+				irq_slots[i].p = p;
+				irq_slots[i].n = n;
+				irq_slots[i].v = (unsigned char)(irq_count + k);
+				memset(p, irq_slots[i].v, n);
+				irq_allocs++;
+			}
+		}
+	}
+	in_irq = 0;
+}
+
+static int case_interrupts(void)
+{
+	struct sigaction sa;
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	struct port_stress_cfg cfg = { .seed = 5, .nops = 150000, .nslots = 500,
+				       .maxlarge = 256 << 10, .check_every = 50000 };
+	struct port_stress_result res;
+	int ok;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	irq_mode = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+	ok = port_stress(&mm_alloc, &cfg, &res, err, sizeof err) == 0;
+	memset(&it, 0, sizeof it);
+	setitimer(ITIMER_REAL, &it, NULL);
+	irq_mode = 0;
+	signal(SIGALRM, SIG_IGN);
+	for (int i = 0; i < IRQ_SLOTS; i++) {
+		mm_free(irq_slots[i].p);
+		irq_slots[i].p = NULL;
+	}
+	printf("INFO interrupts: %ld handler runs, %ld allocations inside handlers\n", irq_count,
+	       irq_allocs);
+	if (!ok)
+		return 0;
+	if (irq_count < 10 || irq_allocs == 0 || irq_bad_entry || irq_bad_data) {
+		snprintf(err, sizeof err, "%ld handler runs, %ld allocs, %ld inside a lock, %ld corrupt",
+			 irq_count, irq_allocs, irq_bad_entry, irq_bad_data);
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+/* ---- threads: two stresses at once, each with its own cache ---- */
+
+struct worker {
+	uint64_t seed;
+	int ok;
+	char err[256];
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct port_stress_cfg cfg = { .seed = w->seed, .nops = 150000, .nslots = 800,
+				       .maxlarge = 512 << 10, .check_every = 0 };
+	struct port_alloc a = mm_alloc;
+	struct port_stress_result res;
+	a.check = NULL; /* mm_check from two threads at once is not the point here */
+	my_cache = mm_cache_new();
+	if (!my_cache) {
+		snprintf(w->err, sizeof w->err, "mm_cache_new failed");
+		return NULL;
+	}
+	w->ok = port_stress(&a, &cfg, &res, w->err, sizeof w->err) == 0;
+	mm_cache_release(my_cache);
+	my_cache = NULL;
+	return NULL;
+}
+
+static int case_threads(void)
+{
+	struct worker w[2] = { { .seed = 11 }, { .seed = 12 } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, worker_main, &w[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		if (!w[i].ok) {
+			snprintf(err, sizeof err, "thread %d: %s", i, w[i].err);
+			return 0;
+		}
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+/* ---- exhaustion ---- */
+
+/* Allocates n-byte blocks until NULL; returns how many (max cap). */
+static int fill_until_null(void **ps, int cap, size_t n)
+{
+	int k = 0;
+	while (k < cap && (ps[k] = mm_malloc(n)) != NULL) {
+		memset(ps[k], 0x77, n < 64 ? n : 64);
+		k++;
+	}
+	return k;
+}
+
+static int case_exhaust_large(void)
+{
+	enum { CAP = 1000 };
+	static void *ps[CAP];
+	size_t n = 1 << 20;
+	int k1 = fill_until_null(ps, CAP, n);
+	if (k1 == CAP || k1 < 16) {
+		snprintf(err, sizeof err, "%d blocks of 1 MiB from a %zu MiB pool", k1, POOL_SIZE >> 20);
+		return 0;
+	}
+	if (check_mm(err, sizeof err) < 0)
+		return 0;
+	/* Exhausted: the other entry points fail cleanly too, and the old block survives. */
+	void *q = mm_realloc(ps[0], 8 << 20);
+	if (q != NULL || mm_calloc(1, n) != NULL || mm_aligned_alloc(1 << 20, n) != NULL) {
+		snprintf(err, sizeof err, "with the pool exhausted realloc/calloc/aligned succeeded");
+		return 0;
+	}
+	if (((unsigned char *)ps[0])[63] != 0x77 || mm_owns(ps[0]) != 1) {
+		snprintf(err, sizeof err, "failed realloc disturbed the old block");
+		return 0;
+	}
+	for (int i = 0; i < k1; i++)
+		mm_free(ps[i]);
+	if (check_mm(err, sizeof err) < 0)
+		return 0;
+	int k2 = fill_until_null(ps, CAP, n);
+	printf("INFO exhaustion: %d x 1 MiB before NULL, %d again after freeing (pool %zu MiB, %ld failed reserves)\n",
+	       k1, k2, POOL_SIZE >> 20, nreserve_fail);
+	for (int i = 0; i < k2; i++)
+		mm_free(ps[i]);
+	if (k2 < k1) {
+		snprintf(err, sizeof err, "only %d of %d blocks could be allocated again after freeing", k2, k1);
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+static int case_exhaust_small(void)
+{
+	int cap = (int)(POOL_SIZE / 48) + 1000;
+	void **ps = malloc(sizeof *ps * (size_t)cap);
+	int k = fill_until_null(ps, cap, 48), ok = 1;
+	if (k == cap || k < 1000) {
+		snprintf(err, sizeof err, "%d objects of 48 bytes from a %zu MiB pool", k, POOL_SIZE >> 20);
+		ok = 0;
+	}
+	if (ok && check_mm(err, sizeof err) < 0)
+		ok = 0;
+	for (int i = 0; i < k; i++)
+		mm_free(ps[i]);
+	free(ps);
+	mm_cache_flush(my_cache);
+	if (!ok || check_mm(err, sizeof err) < 0)
+		return 0;
+	/* The small spans went back to the heap and coalesced: a big block fits again. */
+	void *big = mm_malloc(8 << 20);
+	printf("INFO exhaustion: %d objects of 48 bytes before NULL; 8 MiB afterwards: %s\n", k,
+	       big ? "ok" : "NULL");
+	if (!big) {
+		snprintf(err, sizeof err, "after freeing %d small objects, malloc(8 MiB) failed", k);
+		return 0;
+	}
+	mm_free(big);
+	return check_mm(err, sizeof err) == 0;
+}
+
+/* ---- bad frees must panic with the address ---- */
+
+static int expect_panic(const char *what, void *p)
+{
+	sigjmp_buf jb;
+	char hex[32];
+	panic_msg[0] = 0;
+	panic_jmp = &jb;
+	if (sigsetjmp(jb, 0) == 0) {
+		mm_free(p);
+		panic_jmp = NULL;
+		snprintf(err, sizeof err, "%s %p: no panic", what, p);
+		return 0;
+	}
+	panic_jmp = NULL;
+	snprintf(hex, sizeof hex, "%lx", (unsigned long)(uintptr_t)p);
+	if (strcasestr(panic_msg, hex) == NULL) {
+		snprintf(err, sizeof err, "%s %p: panic message does not name the address: \"%s\"",
+			 what, p, panic_msg);
+		return 0;
+	}
+	printf("INFO %s: panic \"%s\"\n", what, panic_msg);
+	return 1;
+}
+
+static int case_bad_free(void)
+{
+	static char outside[64];
+	char *big = mm_malloc(100000);
+	if (!big) {
+		snprintf(err, sizeof err, "malloc failed");
+		return 0;
+	}
+	if (!expect_panic("free of a pointer outside the heap", outside + 16) ||
+	    !expect_panic("free of an interior pointer of a large block", big + 4096))
+		return 0;
+	mm_free(big);
+	if (!expect_panic("double free of a large block", big))
+		return 0;
+	return check_mm(err, sizeof err) == 0;
+}
+
+static int case_contracts(void)
+{
+	printf("INFO hooks: %ld reserve (%ld refused), %ld map, %ld unused, %ld free; locks nested at most %d deep\n",
+	       nreserve, nreserve_fail, nmap, nunused, nfree_calls, max_held);
+	if (nviolations) {
+		snprintf(err, sizeof err, "%d breaches, first: %s", nviolations, first_violation);
+		return 0;
+	}
+	if (max_held > 2) {
+		snprintf(err, sizeof err, "locks nested %d deep (central then heap is 2)", max_held);
+		return 0;
+	}
+	return 1;
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!case_init()) {
+		report("pool: mm_init with MM_ARENA_CHUNKS on a static pool", 0);
+		return 1;
+	}
+	report("pool: mm_init with MM_ARENA_CHUNKS on a static pool", 1);
+	report("pool: basic sizes live inside the pool, usable size and ownership", case_basic());
+	report("pool: shadow-model stress (300k ops) with mm_check", case_stress());
+	report("pool: scavenged pages are poisoned, calloc still returns zeros", case_scavenge());
+	report("pool: interrupt handler allocates while the lock hook masks it", case_interrupts());
+	report("pool: two threads with their own caches", case_threads());
+	report("pool: exhaustion with 1 MiB blocks gives NULL, memory reusable", case_exhaust_large());
+	report("pool: exhaustion with 48-byte objects gives NULL, spans coalesce back", case_exhaust_small());
+	report("pool: bad frees panic naming the address", case_bad_free());
+	report("pool: hook contracts held (alignment, lock nesting, no lock at panic)", case_contracts());
+	return port_failures() ? 1 : 0;
+}

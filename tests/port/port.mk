@@ -1,0 +1,52 @@
+# tests/port/port.mk - porting to other kernels: the liballoc adapter, the
+# freestanding-archive checks and the two foreign hosts.  Included by the root
+# Makefile; uses its B, ARCH, CC, WARN, KCFLAGS, LIB_DIR and LIB_OBJS.
+#
+#   make liballoc   $(LIB_DIR)/liballoc_compat.o    malloc/free/calloc/realloc
+#                   $(LIB_DIR)/liballoc_compat_k.o  kmalloc/kfree/kcalloc/krealloc
+#                   $(LIB_DIR)/libmm-liballoc.a     liballoc_compat.o + the core
+#   make lib-check  both arches x both compilers: builds, nm -u only sys.h hooks
+#   make test-port  lib-check, then the fixed-pool host and the liballoc host,
+#                   linked against the freestanding $(LIB_DIR)/libmm.a
+#                   (ARCH=x86 builds them -m32 and runs them under qemu-i386-static)
+
+PORT_DIR    := $(B)/port/$(ARCH)$(if $(filter clang,$(notdir $(CC))),-clang)
+PORT_M_x86_64 := -m64
+PORT_M_x86    := -m32
+PORT_RUN_x86  := $(shell command -v qemu-i386-static 2>/dev/null)
+PORT_CFLAGS := $(WARN) -O2 -g -pthread $(PORT_M_$(ARCH))
+PORT_RUN    := $(PORT_RUN_$(ARCH))
+
+.PHONY: liballoc lib-check test-port
+
+liballoc: $(LIB_DIR)/liballoc_compat.o $(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm-liballoc.a
+
+$(LIB_DIR)/liballoc_compat.o: mm/liballoc_compat.c mm/mm.h mm/sys.h
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(LIB_DIR)/liballoc_compat_k.o: mm/liballoc_compat.c mm/mm.h mm/sys.h
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -DMM_LIBALLOC_PREFIX=k -c $< -o $@
+
+$(LIB_DIR)/libmm-liballoc.a: $(LIB_DIR)/liballoc_compat.o $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# The hosts: hosted test drivers around the freestanding archive (no PIE:
+# the archive is built -fno-pic, as a kernel's objects are).
+$(PORT_DIR)/pool_host: tests/port/pool_host.c tests/port/stress.c tests/port/stress.h \
+		$(LIB_DIR)/libmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PORT_CFLAGS) -no-pie tests/port/pool_host.c tests/port/stress.c $(LIB_DIR)/libmm.a -o $@
+
+$(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/port/stress.h \
+		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PORT_CFLAGS) -no-pie tests/port/liballoc_host.c tests/port/stress.c \
+		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a -o $@
+
+lib-check:
+	@MAKE="$(MAKE)" sh tests/port/run.sh
+
+test-port: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
+	@MAKE="$(MAKE)" sh tests/port/run.sh $(PORT_DIR) "$(PORT_RUN)"
