@@ -6,21 +6,23 @@
 # Variables: ARCH=x86_64|x86 (kernel and lib), CC=gcc|clang, DEBUG=1.
 
 ARCH  ?= x86_64
-CC    ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
 DEBUG ?= 0
 B     := build
 
 # The portable core: one file per design noun.  sys_hosted.c is the hosted backend only.
-MM_CORE := sizeclass fixalloc pagemap span heap central cache arena scavenge stats malloc check mem
+MM_CORE := sizeclass fixalloc pagemap span heap central cache arena scavenge stats malloc check mem print
 MM_SRCS := $(MM_CORE:%=mm/%.c)
 
-WARN    := -Wall -Wextra -Werror -std=c11
+WARN    := -Wall -Wextra -Werror -std=c11 -fno-strict-aliasing
 DBGFLAG := $(if $(filter 1,$(DEBUG)),-DMM_DEBUG=1 -O1 -g,-O2 -g)
 
 # ---- hosted build -------------------------------------------------------------
 HOST_DIR    := $(B)/host$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter clang,$(notdir $(CC))),-clang)
 HOST_CFLAGS := $(WARN) $(DBGFLAG) -fPIC -fno-tree-loop-distribute-patterns -D_GNU_SOURCE \
-               -fno-builtin-malloc -pthread -fvisibility=hidden -DMM_SYS_INLINE='"sys_hosted.h"'
+               -fno-builtin-malloc -pthread -fvisibility=hidden -DMM_HOSTED -DMM_SYS_INLINE='"sys_hosted.h"'
 HOST_CFLAGS := $(filter-out $(if $(filter clang,$(notdir $(CC))),-fno-tree-loop-distribute-patterns),$(HOST_CFLAGS))
 HOST_OBJS   := $(MM_CORE:%=$(HOST_DIR)/%.o) $(HOST_DIR)/sys_hosted.o
 

@@ -52,6 +52,7 @@ void mm_read_stats(struct mm_stats *st);
 uint64_t mm_scavenge(uint64_t idle_ns); /* release spans idle > idle_ns; returns bytes */
 int mm_check(void);                     /* 0: all invariants hold */
 const char *mm_check_error(void);       /* the first violation mm_check found */
+const char *mm_last_error(void);        /* last non-fatal error (arena refusal), or NULL */
 int mm_owns(const void *p);             /* 1 if p is the start of a live object */
 /* One line (no newline): "mm: scvg N: inuse: .. idle: .. sys: .. released: .. consumed: .. (MB)". */
 size_t mm_trace_format(char *buf, size_t len, uint64_t released);

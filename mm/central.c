@@ -1,0 +1,124 @@
+/*
+ * central.c - the central free lists: for each size class, the spans that
+ * have free objects (nonempty) and those that have none (empty), under one
+ * lock per class.  Caches take and give objects in batches; a span whose
+ * objects have all come back is returned to the heap.
+ *
+ * Invariant: for a span on either list, ref + length(freelist) == nelems,
+ * and it is on nonempty exactly when freelist != NULL.
+ */
+#include "malloc.h"
+
+struct mm_central mm_central[MM_NCLASS_MAX];
+
+void mm_central_init(void)
+{
+	for (int i = 0; i < MM_NCLASS_MAX; i++) {
+		mm_central[i].sizeclass = (uint32_t)i;
+		mm_span_list_init(&mm_central[i].nonempty);
+		mm_span_list_init(&mm_central[i].empty);
+	}
+}
+
+/* Get a new span for c from the heap and cut it into objects.  c locked. */
+static int central_grow(struct mm_central *c)
+{
+	uint32_t cl = c->sizeclass;
+	struct mm_span *s = mm_heap_alloc(mm_class_npages[cl], cl, 1);
+	if (!s)
+		return -1;
+	mm_span_init_small(s, cl);
+	mm_span_list_insert(&c->nonempty, s);
+	c->nspans++;
+	return 0;
+}
+
+static uint32_t take(struct mm_central *c, uint32_t n, void **head)
+{
+	uint32_t got = 0;
+	void *h = 0;
+	while (got < n) {
+		if (mm_span_list_empty(&c->nonempty) && central_grow(c) < 0)
+			break;
+		struct mm_span *s = c->nonempty.next;
+		void *v = s->freelist;
+		while (got < n && v) {
+			void *next = *(void **)v;
+			*(void **)v = h;
+			h = v;
+			v = next;
+			s->ref++;
+			got++;
+		}
+		s->freelist = v;
+		if (!v) {
+			mm_span_list_remove(s);
+			mm_span_list_insert_back(&c->empty, s);
+		}
+	}
+	*head = h;
+	return got;
+}
+
+uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head)
+{
+	struct mm_central *c = &mm_central[cl];
+	mm_sys_lock(&c->lock);
+	uint32_t got = take(c, n, head);
+	mm_sys_unlock(&c->lock);
+	return got;
+}
+
+/* Return one object to its span.  c locked. */
+static void put(struct mm_central *c, void *v)
+{
+	struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
+	if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != c->sizeclass)
+		mm_throw("mm: central: object %p of class %u does not belong to a span of that class",
+			 v, (uintptr_t)c->sizeclass);
+	if (!s->freelist) {
+		mm_span_list_remove(s);
+		mm_span_list_insert(&c->nonempty, s);
+	}
+	*(void **)v = s->freelist;
+	s->freelist = v;
+	if (--s->ref == 0) {
+		mm_span_list_remove(s);
+		c->nspans--;
+		mm_heap_free(s);
+	}
+}
+
+void mm_central_free(uint32_t cl, void *head)
+{
+	struct mm_central *c = &mm_central[cl];
+	mm_sys_lock(&c->lock);
+	while (head) {
+		void *next = *(void **)head;
+		put(c, head);
+		head = next;
+	}
+	mm_sys_unlock(&c->lock);
+}
+
+void *mm_central_alloc_one(uint32_t cl)
+{
+	struct mm_central *c = &mm_central[cl];
+	void *v;
+	mm_sys_lock(&c->lock);
+	if (take(c, 1, &v))
+		c->nmalloc++;
+	else
+		v = 0;
+	mm_sys_unlock(&c->lock);
+	return v;
+}
+
+void mm_central_free_one(uint32_t cl, void *v)
+{
+	struct mm_central *c = &mm_central[cl];
+	mm_sys_lock(&c->lock);
+	c->nfree++;
+	put(c, v);
+	mm_sys_unlock(&c->lock);
+}

@@ -1,0 +1,183 @@
+/*
+ * check.c - mm_check: walk every structure and verify the invariants the
+ * rest of the core relies on.  Returns 0 when all hold; otherwise the first
+ * violation is described by mm_check_error().  It takes every lock, but the
+ * caches of other threads are read as they are: call it when no other
+ * thread is allocating, or expect spurious reports about caches.
+ */
+#include "malloc.h"
+
+static char why[256];
+static int bad;
+
+#define FAIL(...) do { if (!bad++) mm_format(why, sizeof why, __VA_ARGS__); return; } while (0)
+
+struct tally {
+	uintptr_t idle, released, inuse;
+	uint64_t refs[MM_NCLASS_MAX], cached[MM_NCLASS_MAX];
+};
+
+static void check_free_span(struct mm_span *s, void *arg)
+{
+	struct tally *t = arg;
+	if (s->state != MM_SPAN_FREE)
+		FAIL("free structure holds span %p in state %d", (void *)mm_span_base(s), s->state);
+	if (s->npreleased > s->npages)
+		FAIL("free span %p: %u pages released of %u", (void *)mm_span_base(s), s->npreleased, s->npages);
+	if (mm_pagemap_get(s->start) != s || mm_pagemap_get(s->start + s->npages - 1) != s)
+		FAIL("free span %p: pagemap does not map its first and last page to it", (void *)mm_span_base(s));
+	struct mm_span *l = mm_pagemap_get(s->start - 1), *r = mm_pagemap_get(s->start + s->npages);
+	if ((l && l->state == MM_SPAN_FREE && l->start + l->npages == s->start) ||
+	    (r && r->state == MM_SPAN_FREE && r->start == s->start + s->npages))
+		FAIL("free span %p has a free neighbour: not coalesced", (void *)mm_span_base(s));
+	if (s->intree != (s->npages >= MM_HEAP_LISTS))
+		FAIL("free span %p of %u pages is in the wrong structure", (void *)mm_span_base(s), s->npages);
+	t->idle += s->npages;
+	t->released += s->npreleased;
+}
+
+static void check_treap(struct mm_span *n, const struct mm_span *lo, const struct mm_span *hi)
+{
+	if (!n)
+		return;
+	if ((lo && !(lo->npages < n->npages || (lo->npages == n->npages && lo->start < n->start))) ||
+	    (hi && !(n->npages < hi->npages || (n->npages == hi->npages && n->start < hi->start))))
+		FAIL("treap out of order at span %p", (void *)mm_span_base(n));
+	if ((n->left && n->left->prio > n->prio) || (n->right && n->right->prio > n->prio))
+		FAIL("treap priorities broken at span %p", (void *)mm_span_base(n));
+	check_treap(n->left, lo, n);
+	check_treap(n->right, n, hi);
+}
+
+static void check_pages(struct mm_span *s)
+{
+	for (uintptr_t i = 0; i < s->npages; i++)
+		if (mm_pagemap_get(s->start + i) != s)
+			FAIL("span %p in use: page %u does not map to it", (void *)mm_span_base(s), i);
+}
+
+static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tally *t)
+{
+	if (s->state != MM_SPAN_SMALL || s->sizeclass != cl)
+		FAIL("central %u holds span %p of state %d class %u", (uintptr_t)cl,
+		     (void *)mm_span_base(s), s->state, (uintptr_t)s->sizeclass);
+	if (onempty != (s->freelist == 0))
+		FAIL("span %p is on the wrong central list", (void *)mm_span_base(s));
+	uintptr_t base = mm_span_base(s), n = 0;
+	for (void *v = s->freelist; v; v = *(void **)v) {
+		uintptr_t off = (uintptr_t)v - base;
+		if ((uintptr_t)v < base || off >= (uintptr_t)s->nelems * s->elemsize ||
+		    off % s->elemsize)
+			FAIL("span %p: free list holds %p, not one of its objects", (void *)base, v);
+		if (++n > s->nelems)
+			FAIL("span %p: free list longer than the span (a cycle?)", (void *)base);
+	}
+	if (s->ref + n != s->nelems)
+		FAIL("span %p: %u objects out + %u free != %u", (void *)base, (uintptr_t)s->ref, n,
+		     (uintptr_t)s->nelems);
+	check_pages(s);
+	t->inuse += s->npages;
+	t->refs[cl] += s->ref;
+}
+
+static void check_cache(struct mm_cache *c, struct tally *t)
+{
+	uintptr_t bytes = 0;
+	for (int cl = 1; cl < mm_nclasses; cl++) {
+		uint32_t n = 0;
+		for (void *v = c->list[cl].head; v; v = *(void **)v) {
+			struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
+			if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != cl)
+				FAIL("cache %p list %d holds %p, not an object of that class", (void *)c, cl, v);
+			if (++n > c->list[cl].n)
+				FAIL("cache %p list %d longer than its count %u", (void *)c, cl,
+				     (uintptr_t)c->list[cl].n);
+		}
+		if (n != c->list[cl].n)
+			FAIL("cache %p list %d: %u objects, count says %u", (void *)c, cl, (uintptr_t)n,
+			     (uintptr_t)c->list[cl].n);
+		bytes += (uintptr_t)n * mm_class_size[cl];
+		t->cached[cl] += n;
+	}
+	if (bytes != c->size)
+		FAIL("cache %p holds %u bytes, its size says %u", (void *)c, bytes, c->size);
+}
+
+static void check_all(struct tally *t)
+{
+	mm_heap_walk_free(check_free_span, t);
+	if (bad)
+		return;
+	check_treap(mm_heap.large, 0, 0);
+	if (t->idle != mm_heap.pages_idle)
+		FAIL("free spans hold %u pages, heap_idle says %u", t->idle, mm_heap.pages_idle);
+	if (t->released != mm_heap.pages_released)
+		FAIL("free spans have %u pages released, heap_released says %u", t->released,
+		     mm_heap.pages_released);
+	if (mm_heap.pages_released > mm_heap.pages_idle)
+		FAIL("heap_released %u pages > heap_idle %u", mm_heap.pages_released, mm_heap.pages_idle);
+	if (mm_heap.pages_sys != mm_heap.pages_inuse + mm_heap.pages_idle)
+		FAIL("heap_sys %u != inuse %u + idle %u pages", mm_heap.pages_sys, mm_heap.pages_inuse,
+		     mm_heap.pages_idle);
+	for (struct mm_span *s = mm_heap.busy.next; s != &mm_heap.busy; s = s->next) {
+		if (s->state != MM_SPAN_LARGE)
+			FAIL("large list holds span %p in state %d", (void *)mm_span_base(s), s->state);
+		check_pages(s);
+		t->inuse += s->npages;
+	}
+	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses && !bad; cl++) {
+		struct mm_central *c = &mm_central[cl];
+		uint64_t n = 0;
+		for (struct mm_span *s = c->nonempty.next; s != &c->nonempty && !bad; s = s->next, n++)
+			check_small(s, cl, 0, t);
+		for (struct mm_span *s = c->empty.next; s != &c->empty && !bad; s = s->next, n++)
+			check_small(s, cl, 1, t);
+		if (!bad && n != c->nspans)
+			FAIL("central %u: %u spans on its lists, count says %u", (uintptr_t)cl, (uintptr_t)n,
+			     (uintptr_t)c->nspans);
+	}
+	if (bad)
+		return;
+	if (t->inuse > mm_heap.pages_inuse)
+		FAIL("spans in use hold %u pages, heap_inuse says %u", t->inuse, mm_heap.pages_inuse);
+	for (struct mm_cache *c = mm_heap.allcaches; c && !bad; c = c->next)
+		check_cache(c, t);
+}
+
+int mm_check(void)
+{
+	static struct tally t;
+	bad = 0;
+	why[0] = 0;
+	if (mm_init_once() < 0)
+		return 0;
+	mm_memset(&t, 0, sizeof t);
+	mm_lock_all();
+	check_all(&t);
+	mm_unlock_all();
+	if (bad)
+		return -1;
+
+	/* Every object out of a span is live or in a cache. */
+	struct mm_stats st;
+	mm_read_stats(&st);
+	for (int cl = 1; cl < mm_nclasses; cl++) {
+		uint64_t live = st.by_class[cl].nmalloc - st.by_class[cl].nfree;
+		if (t.refs[cl] != live + t.cached[cl]) {
+			mm_format(why, sizeof why,
+				  "class %d: %u objects out of spans != %u live + %u cached", cl,
+				  (uintptr_t)t.refs[cl], (uintptr_t)live, (uintptr_t)t.cached[cl]);
+			return -1;
+		}
+	}
+	if (st.heap_sys != st.heap_inuse + st.heap_idle) {
+		mm_format(why, sizeof why, "stats: heap_sys != heap_inuse + heap_idle");
+		return -1;
+	}
+	return 0;
+}
+
+const char *mm_check_error(void)
+{
+	return why;
+}

@@ -1,0 +1,384 @@
+/*
+ * heap.c - the page heap: spans of pages for central and for large objects.
+ *
+ * Free spans of fewer than MM_HEAP_LISTS pages sit on a list by exact page
+ * count; larger ones in a treap ordered by (npages, start), so best fit
+ * (fewest pages, then lowest address) costs O(log n) whatever the number of
+ * free spans.  A span taken from the heap is split and the rest stays free;
+ * a span given back is coalesced with free neighbours on both sides, found
+ * through the pagemap.
+ *
+ * Scavenger accounting (invariant, checked by mm_check):
+ *   pages_released == sum of npreleased over free spans <= pages_idle.
+ * Coalescing adds the parts' npreleased, splitting divides it, reuse
+ * subtracts it after mm_sys_map has backed the pages again.
+ */
+#include "malloc.h"
+
+struct mm_heap mm_heap;
+
+struct mm_span *mm_heap_span_alloc(void)
+{
+	return mm_fixalloc_alloc(&mm_heap.spans);
+}
+
+void mm_heap_span_free(struct mm_span *s)
+{
+	s->state = MM_SPAN_DEAD;
+	mm_fixalloc_free(&mm_heap.spans, s);
+}
+
+/* ---- the treap of large free spans ---- */
+
+static int treap_less(const struct mm_span *a, const struct mm_span *b)
+{
+	return a->npages < b->npages || (a->npages == b->npages && a->start < b->start);
+}
+
+static void rotate_right(struct mm_span **root)
+{
+	struct mm_span *t = *root, *l = t->left;
+	t->left = l->right;
+	l->right = t;
+	*root = l;
+}
+
+static void rotate_left(struct mm_span **root)
+{
+	struct mm_span *t = *root, *r = t->right;
+	t->right = r->left;
+	r->left = t;
+	*root = r;
+}
+
+static void treap_insert(struct mm_span **root, struct mm_span *s)
+{
+	struct mm_span *t = *root;
+	if (!t) {
+		s->left = s->right = 0;
+		*root = s;
+	} else if (treap_less(s, t)) {
+		treap_insert(&t->left, s);
+		if (t->left->prio > t->prio)
+			rotate_right(root);
+	} else {
+		treap_insert(&t->right, s);
+		if (t->right->prio > t->prio)
+			rotate_left(root);
+	}
+}
+
+static void treap_remove(struct mm_span **root, struct mm_span *s)
+{
+	struct mm_span **pp = root;
+	while (*pp != s) {
+		if (!*pp)
+			mm_throw("mm: heap: free span %p (%u pages) missing from the treap",
+				 (void *)mm_span_base(s), s->npages);
+		pp = treap_less(s, *pp) ? &(*pp)->left : &(*pp)->right;
+	}
+	while (s->left && s->right) {
+		if (s->left->prio > s->right->prio) {
+			rotate_right(pp);
+			pp = &(*pp)->right;
+		} else {
+			rotate_left(pp);
+			pp = &(*pp)->left;
+		}
+	}
+	*pp = s->left ? s->left : s->right;
+	s->left = s->right = 0;
+}
+
+/* The smallest span of at least npages pages, lowest address first. */
+static struct mm_span *treap_best_fit(struct mm_span *t, uintptr_t npages)
+{
+	struct mm_span *best = 0;
+	while (t) {
+		if (t->npages >= npages) {
+			best = t;
+			t = t->left;
+		} else {
+			t = t->right;
+		}
+	}
+	return best;
+}
+
+/* ---- free structure ---- */
+
+static void free_insert(struct mm_span *s)
+{
+	s->state = MM_SPAN_FREE;
+	if (s->npages < MM_HEAP_LISTS) {
+		s->intree = 0;
+		mm_span_list_insert(&mm_heap.free[s->npages], s);
+	} else {
+		s->intree = 1;
+		s->prio = (uint32_t)(s->start * 2654435761u) ^ (uint32_t)s->npages;
+		treap_insert(&mm_heap.large, s);
+	}
+}
+
+static void free_remove(struct mm_span *s)
+{
+	if (s->intree)
+		treap_remove(&mm_heap.large, s);
+	else
+		mm_span_list_remove(s);
+	s->intree = 0;
+}
+
+static struct mm_span *free_find(uintptr_t npages)
+{
+	for (uintptr_t n = npages; n < MM_HEAP_LISTS; n++)
+		if (!mm_span_list_empty(&mm_heap.free[n]))
+			return mm_heap.free[n].next;
+	return treap_best_fit(mm_heap.large, npages);
+}
+
+/* Merge free neighbour t into s (t's pages are next to s's). */
+static void absorb(struct mm_span *s, struct mm_span *t)
+{
+	free_remove(t);
+	if (t->start < s->start)
+		s->start = t->start;
+	s->npages += t->npages;
+	s->npreleased += t->npreleased;
+	if (t->unused_since > s->unused_since)
+		s->unused_since = t->unused_since;
+	s->needzero |= t->needzero;
+	mm_heap_span_free(t);
+}
+
+/*
+ * Put s (not in any structure, its pages counted idle) on the free
+ * structure, coalesced with free neighbours on both sides.
+ */
+static void insert_free(struct mm_span *s)
+{
+	struct mm_span *t;
+
+	s->state = MM_SPAN_FREE;
+	s->sizeclass = 0;
+	s->freelist = 0;
+	t = mm_pagemap_get(s->start - 1);
+	if (t && t->state == MM_SPAN_FREE && t->start + t->npages == s->start)
+		absorb(s, t);
+	t = mm_pagemap_get(s->start + s->npages);
+	if (t && t->state == MM_SPAN_FREE && t->start == s->start + s->npages)
+		absorb(s, t);
+	mm_pagemap_set(s->start, 1, s);
+	mm_pagemap_set(s->start + s->npages - 1, 1, s);
+	free_insert(s);
+}
+
+/*
+ * Cut s (taken off the free structure) to npages pages and return the rest
+ * as a new record, not yet inserted anywhere; NULL if no record could be had
+ * (s is then left whole).  Released pages are divided: s keeps as many as
+ * fit, the rest keeps the remainder, so the sum is unchanged.
+ */
+static struct mm_span *carve(struct mm_span *s, uintptr_t npages)
+{
+	struct mm_span *t = mm_heap_span_alloc();
+	if (!t)
+		return 0;
+	t->start = s->start + npages;
+	t->npages = s->npages - npages;
+	t->unused_since = s->unused_since;
+	t->needzero = s->needzero;
+	uintptr_t keep = s->npreleased < npages ? s->npreleased : npages;
+	t->npreleased = s->npreleased - keep;
+	s->npreleased = keep;
+	s->npages = npages;
+	t->state = MM_SPAN_LARGE; /* not free until inserted */
+	return t;
+}
+
+/* Back s's released pages with memory again; -1 if the system has none. */
+static int reuse(struct mm_span *s)
+{
+	if (s->npreleased == 0)
+		return 0;
+	if (mm_sys_map((void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT) < 0)
+		return -1;
+	mm_heap.pages_released -= s->npreleased;
+	s->npreleased = 0;
+	return 0;
+}
+
+/* Add freshly mapped pages to the heap. */
+static int grow(uintptr_t npages)
+{
+	uintptr_t got;
+	char *v = mm_arena_grow(npages, &got);
+	if (!v)
+		return -1;
+	uintptr_t pn = (uintptr_t)v >> MM_PAGE_SHIFT;
+	struct mm_span *s = mm_heap_span_alloc();
+	if (!s || mm_pagemap_ensure(pn, got) < 0) {
+		if (s)
+			mm_heap_span_free(s);
+		mm_heap.error = "mm: out of memory for the allocator's records";
+		mm_heap.pages_sys += got; /* mapped, but unusable: counted as sys only */
+		mm_heap.pages_inuse += got;
+		return -1;
+	}
+	s->start = pn;
+	s->npages = got;
+	s->unused_since = mm_sys_nanotime();
+	mm_heap.pages_sys += got;
+	mm_heap.pages_idle += got;
+	insert_free(s);
+	return 0;
+}
+
+/*
+ * Take npages pages aligned to align_pages (a power of two, >= 1) off the
+ * free structure, growing the arena if nothing fits.  Heap locked.
+ */
+static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages)
+{
+	uintptr_t want = npages + align_pages - 1;
+	if (want < npages)
+		return 0;
+	struct mm_span *s = free_find(want), *t;
+	if (!s) {
+		if (grow(want) < 0)
+			return 0;
+		if (!(s = free_find(want)))
+			return 0;
+	}
+	free_remove(s);
+	s->state = MM_SPAN_LARGE; /* not free: keeps the parts below from merging back */
+
+	uintptr_t front = ((s->start + align_pages - 1) & ~(align_pages - 1)) - s->start;
+	if (front) {
+		if (!(t = carve(s, front))) {
+			insert_free(s);
+			return 0;
+		}
+		insert_free(s);
+		s = t;
+	}
+	if (s->npages > npages && (t = carve(s, npages)))
+		insert_free(t);
+	if (reuse(s) < 0) {
+		insert_free(s);
+		return 0;
+	}
+	mm_heap.pages_idle -= s->npages;
+	mm_heap.pages_inuse += s->npages;
+	s->unused_since = 0;
+	return s;
+}
+
+/*
+ * A span of npages pages for class cl (0: a large object), its pages mapped
+ * to it in the pagemap; NULL when memory runs out.
+ */
+struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages)
+{
+	mm_sys_lock(&mm_heap.lock);
+	struct mm_span *s = alloc_locked(npages, align_pages ? align_pages : 1);
+	if (s) {
+		s->sizeclass = (uint8_t)cl;
+		s->state = cl ? MM_SPAN_SMALL : MM_SPAN_LARGE;
+		mm_pagemap_set(s->start, s->npages, s);
+		if (!cl) {
+			mm_span_list_insert(&mm_heap.busy, s);
+			mm_heap.large_nmalloc++;
+		}
+	}
+	mm_sys_unlock(&mm_heap.lock);
+	return s;
+}
+
+/* Give span s (small or large, in use) back to the heap.  Heap locked. */
+void mm_heap_free_locked(struct mm_span *s)
+{
+	if (s->state == MM_SPAN_LARGE) {
+		mm_span_list_remove(s);
+		mm_heap.large_nfree++;
+	}
+	mm_heap.pages_inuse -= s->npages;
+	mm_heap.pages_idle += s->npages;
+	s->needzero = 1;
+	s->npreleased = 0;
+	s->unused_since = mm_sys_nanotime();
+	insert_free(s);
+}
+
+void mm_heap_free(struct mm_span *s)
+{
+	mm_sys_lock(&mm_heap.lock);
+	mm_heap_free_locked(s);
+	mm_sys_unlock(&mm_heap.lock);
+}
+
+/*
+ * Resize large span s in place to npages: shrinking gives the tail back,
+ * growing takes a free right neighbour.  0 on success, -1 if it cannot.
+ */
+int mm_heap_resize(struct mm_span *s, uintptr_t npages)
+{
+	int ok = -1;
+	mm_sys_lock(&mm_heap.lock);
+	if (npages == s->npages) {
+		ok = 0;
+	} else if (npages < s->npages) {
+		struct mm_span *t = carve(s, npages);
+		if (t) {
+			mm_heap.pages_inuse -= t->npages;
+			mm_heap.pages_idle += t->npages;
+			t->needzero = 1;
+			t->unused_since = mm_sys_nanotime();
+			insert_free(t);
+			ok = 0;
+		}
+	} else {
+		uintptr_t end = s->start + s->npages, need = npages - s->npages;
+		struct mm_span *t = mm_pagemap_get(end), *rest;
+		if (t && t->state == MM_SPAN_FREE && t->start == end && t->npages >= need) {
+			free_remove(t);
+			t->state = MM_SPAN_LARGE;
+			if (t->npages > need && (rest = carve(t, need)))
+				insert_free(rest);
+			if (reuse(t) < 0) {
+				insert_free(t);
+			} else {
+				mm_heap.pages_idle -= t->npages;
+				mm_heap.pages_inuse += t->npages;
+				s->npages += t->npages;
+				s->needzero |= t->needzero;
+				mm_pagemap_set(t->start, t->npages, s);
+				mm_heap_span_free(t);
+				ok = 0;
+			}
+		}
+	}
+	mm_sys_unlock(&mm_heap.lock);
+	return ok;
+}
+
+static void walk_treap(struct mm_span *t, void (*fn)(struct mm_span *, void *), void *arg)
+{
+	if (!t)
+		return;
+	walk_treap(t->left, fn, arg);
+	struct mm_span *r = t->right; /* fn may not change the structure; be safe anyway */
+	fn(t, arg);
+	walk_treap(r, fn, arg);
+}
+
+/* Call fn on every free span, lists first, then the treap in order.  Heap locked. */
+void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg)
+{
+	for (int i = 1; i < MM_HEAP_LISTS; i++)
+		for (struct mm_span *s = mm_heap.free[i].next, *n; s != &mm_heap.free[i]; s = n) {
+			n = s->next;
+			fn(s, arg);
+		}
+	walk_treap(mm_heap.large, fn, arg);
+}

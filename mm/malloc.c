@@ -1,0 +1,282 @@
+/*
+ * malloc.c - the public entry points: mm_malloc, mm_free, mm_calloc,
+ * mm_realloc, mm_aligned_alloc, mm_usable_size, mm_owns, and initialisation.
+ * The cache hit is inline (malloc.h); everything else is out of line.
+ */
+#include "malloc.h"
+
+volatile int mm_inited;
+static struct mm_lock init_lock;
+
+static int init_locked(const struct mm_config *cfg)
+{
+	static const struct mm_config defaults;
+	if (!cfg)
+		cfg = &defaults;
+	mm_sizeclass_init();
+	mm_pagemap_init();
+	for (int i = 0; i < MM_HEAP_LISTS; i++)
+		mm_span_list_init(&mm_heap.free[i]);
+	mm_span_list_init(&mm_heap.busy);
+	mm_fixalloc_init(&mm_heap.spans, sizeof(struct mm_span));
+	mm_fixalloc_init(&mm_heap.caches, sizeof(struct mm_cache));
+	mm_central_init();
+	if (mm_arena_init(cfg) < 0)
+		return -1;
+	__atomic_store_n(&mm_inited, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Set the allocator up; -1 if the first reservation is refused or already set up. */
+int mm_init(const struct mm_config *cfg)
+{
+	int r = -1;
+	mm_sys_lock(&init_lock);
+	if (!mm_inited)
+		r = init_locked(cfg);
+	mm_sys_unlock(&init_lock);
+	return r;
+}
+
+int mm_init_once(void)
+{
+	if (mm_likely(__atomic_load_n(&mm_inited, __ATOMIC_ACQUIRE)))
+		return 0;
+	mm_sys_lock(&init_lock);
+	int r = mm_inited ? 0 : init_locked(0);
+	mm_sys_unlock(&init_lock);
+	return r;
+}
+
+#ifdef MM_DEBUG
+#define POISON 0xdb
+/* Debug builds: track every small object handed out, catch double frees, poison freed memory. */
+void mm_debug_mark(struct mm_span *s, void *p, int alloc)
+{
+	uint32_t i = mm_span_index(s, (uintptr_t)p - mm_span_base(s));
+	uint8_t bit = (uint8_t)(1u << (i & 7));
+	if (alloc) {
+		if (__atomic_fetch_or(&s->allocbits[i >> 3], bit, __ATOMIC_RELAXED) & bit)
+			mm_throw("mm: malloc: object %p handed out twice (free list corrupted)", p);
+	} else {
+		if (!(__atomic_fetch_and(&s->allocbits[i >> 3], (uint8_t)~bit, __ATOMIC_RELAXED) & bit))
+			mm_throw("mm: free(%p): double free of a %u-byte object", p, (uintptr_t)s->elemsize);
+		if (s->elemsize > sizeof(void *))
+			mm_memset((char *)p + sizeof(void *), POISON, s->elemsize - sizeof(void *));
+	}
+}
+#define DEBUG_MARK(s, p, alloc) mm_debug_mark(s, p, alloc)
+#else
+#define DEBUG_MARK(s, p, alloc) ((void)0)
+#endif
+
+static void *malloc_large(size_t n, uintptr_t align_pages)
+{
+	uintptr_t npages = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
+	if (n > (size_t)-1 - MM_PAGE_SIZE || mm_init_once() < 0)
+		return 0;
+	struct mm_span *s = mm_heap_alloc(npages, 0, align_pages);
+	return s ? (void *)mm_span_base(s) : 0;
+}
+
+static __attribute__((noinline)) void *malloc_small_slow(size_t n)
+{
+	if (mm_init_once() < 0)
+		return 0;
+	uint32_t cl = mm_size_class(n);
+	struct mm_cache *c = mm_sys_cache();
+	void *v = c ? mm_cache_alloc(c, cl) : mm_central_alloc_one(cl);
+#ifdef MM_DEBUG
+	if (v)
+		DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
+#endif
+	return v;
+}
+
+void *mm_malloc(size_t n)
+{
+	if (mm_likely(n <= MM_MAX_SMALL)) {
+		struct mm_cache *c = mm_sys_cache();
+		if (mm_likely(c != 0)) {
+			void *v = mm_cache_alloc(c, mm_size_class(n));
+#ifdef MM_DEBUG
+			if (v)
+				DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
+#endif
+			return v;
+		}
+		return malloc_small_slow(n);
+	}
+	return malloc_large(n, 1);
+}
+
+/* Describe what is wrong with freeing p (span s from the pagemap) and panic. */
+static __attribute__((noinline, noreturn)) void bad_free(const char *op, void *p, struct mm_span *s)
+{
+	uintptr_t pn = (uintptr_t)p >> MM_PAGE_SHIFT;
+	if (!s)
+		mm_throw("mm: %s(%p): unknown pointer (not allocated by this heap)", op, p);
+	if (s->state == MM_SPAN_DEAD || pn - s->start >= s->npages)
+		mm_throw("mm: %s(%p): pointer into free memory (not allocated)", op, p);
+	if (s->state == MM_SPAN_FREE)
+		mm_throw("mm: %s(%p): double free (the span at %p, %u pages, is free)", op, p,
+			 (void *)mm_span_base(s), s->npages);
+	if (s->state == MM_SPAN_SMALL)
+		mm_throw("mm: %s(%p): interior pointer into a %u-byte object", op, p,
+			 (uintptr_t)s->elemsize);
+	mm_throw("mm: %s(%p): interior pointer into a large object at %p (%u bytes)", op, p,
+		 (void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
+}
+
+/* The span of a valid object p, or a panic naming what is wrong with p. */
+static struct mm_span *object_span(const char *op, void *p)
+{
+	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
+	struct mm_span *s = mm_pagemap_get(pn);
+	if (!s || pn - s->start >= s->npages)
+		bad_free(op, p, s);
+	uintptr_t off = a - mm_span_base(s);
+	if (s->state == MM_SPAN_SMALL) {
+		if (mm_span_index(s, off) * s->elemsize != off)
+			bad_free(op, p, s);
+	} else if (s->state != MM_SPAN_LARGE || off != 0) {
+		bad_free(op, p, s);
+	}
+	return s;
+}
+
+static __attribute__((noinline)) void free_slow(void *p, struct mm_span *s)
+{
+	s = object_span("free", p);
+	if (s->state == MM_SPAN_LARGE) {
+		mm_heap_free(s);
+		return;
+	}
+	DEBUG_MARK(s, p, 0);
+	mm_central_free_one(s->sizeclass, p);
+}
+
+void mm_free(void *p)
+{
+	if (!p)
+		return;
+	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
+	struct mm_span *s = mm_pagemap_get(pn);
+	if (mm_likely(s && s->state == MM_SPAN_SMALL && pn - s->start < s->npages)) {
+		uintptr_t off = a - mm_span_base(s);
+		struct mm_cache *c = mm_sys_cache();
+		if (mm_likely(c && mm_span_index(s, off) * s->elemsize == off)) {
+			DEBUG_MARK(s, p, 0);
+			mm_cache_free(c, s->sizeclass, p);
+			return;
+		}
+	}
+	free_slow(p, s);
+}
+
+void *mm_calloc(size_t count, size_t size)
+{
+	size_t n;
+	if (__builtin_mul_overflow(count, size, &n))
+		return 0;
+	if (n <= MM_MAX_SMALL) {
+		void *v = mm_malloc(n);
+		if (v)
+			mm_memset(v, 0, n);
+		return v;
+	}
+	void *v = malloc_large(n, 1);
+	if (v) {
+		struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
+		if (s->needzero)
+			mm_memset(v, 0, s->npages << MM_PAGE_SHIFT);
+	}
+	return v;
+}
+
+size_t mm_usable_size(const void *p)
+{
+	if (!p)
+		return 0;
+	struct mm_span *s = object_span("usable_size", (void *)p);
+	return s->state == MM_SPAN_SMALL ? s->elemsize : s->npages << MM_PAGE_SHIFT;
+}
+
+/* Same object when the new size still fits its class or span; else move it. */
+void *mm_realloc(void *p, size_t n)
+{
+	if (!p)
+		return mm_malloc(n);
+	if (n == 0) {
+		mm_free(p);
+		return 0;
+	}
+	struct mm_span *s = object_span("realloc", p);
+	size_t old;
+	if (s->state == MM_SPAN_SMALL) {
+		old = s->elemsize;
+		if (n <= old && (n > old / 2 || old <= 64))
+			return p;
+	} else {
+		old = s->npages << MM_PAGE_SHIFT;
+		if (n > MM_MAX_SMALL && n <= (size_t)-1 - MM_PAGE_SIZE) {
+			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
+			if (np == s->npages || mm_heap_resize(s, np) == 0)
+				return p;
+		}
+	}
+	void *v = mm_malloc(n);
+	if (!v)
+		return 0;
+	mm_memcpy(v, p, n < old ? n : old);
+	mm_free(p);
+	return v;
+}
+
+void *mm_aligned_alloc(size_t align, size_t n)
+{
+	if (align == 0 || (align & (align - 1)))
+		return 0;
+	if (align <= 16 && n > 8)
+		return mm_malloc(n); /* every class from 16 bytes is 16-aligned */
+	if (align <= MM_PAGE_SIZE && n <= MM_MAX_SMALL) {
+		if (mm_init_once() < 0)
+			return 0;
+		for (uint32_t cl = mm_size_class(n ? n : 1); cl < (uint32_t)mm_nclasses; cl++)
+			if ((mm_class_size[cl] & (align - 1)) == 0)
+				return mm_malloc(mm_class_size[cl]);
+	}
+	uintptr_t ap = align >> MM_PAGE_SHIFT;
+	return malloc_large(n ? n : 1, ap ? ap : 1);
+}
+
+int mm_owns(const void *p)
+{
+	if (!p || !mm_inited)
+		return 0;
+	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
+	struct mm_span *s = mm_pagemap_get(pn);
+	if (!s || pn - s->start >= s->npages)
+		return 0;
+	uintptr_t off = a - mm_span_base(s);
+	if (s->state == MM_SPAN_SMALL)
+		return mm_span_index(s, off) * s->elemsize == off;
+	return s->state == MM_SPAN_LARGE && off == 0;
+}
+
+/* Fork support: every lock in the core's order, central first, heap last. */
+void mm_lock_all(void)
+{
+	mm_sys_lock(&init_lock);
+	for (int i = 0; i < MM_NCLASS_MAX; i++)
+		mm_sys_lock(&mm_central[i].lock);
+	mm_sys_lock(&mm_heap.lock);
+}
+
+void mm_unlock_all(void)
+{
+	mm_sys_unlock(&mm_heap.lock);
+	for (int i = MM_NCLASS_MAX - 1; i >= 0; i--)
+		mm_sys_unlock(&mm_central[i].lock);
+	mm_sys_unlock(&init_lock);
+}

@@ -1,0 +1,288 @@
+/*
+ * malloc.h - libmm's internal header: the whole design in one place.
+ *
+ * Memory is managed in pages (MM_PAGE_SIZE, 4 KiB).  Small objects (up to
+ * MM_MAX_SMALL, 32 KiB) are rounded up to one of about 70 size classes, and
+ * each class has its own pool of spans carved into objects of that size.
+ * Larger objects are whole spans taken from the heap.
+ *
+ * The structures:
+ *   fixalloc  free-list allocator for fixed-size records (spans, pagemap nodes,
+ *             caches), carved from chunks the Sys layer maps.
+ *   pagemap   radix tree: page number -> span.  Pages of spans in use map to
+ *             their span; a free span maps only its first and last page.
+ *   span      a run of pages: free, small (objects of one class), or large.
+ *   heap      free spans by exact page count (1..MM_HEAP_LISTS-1) plus a
+ *             treap of larger ones for best fit; coalesces neighbours.
+ *   arena     the address range the heap grows into (mm/arena.c: policies).
+ *   central   per class: spans with free objects, under one lock each.
+ *   cache     per thread or CPU: a free list per class, no lock.
+ *   scavenger returns pages of spans idle longer than a limit to the system.
+ *
+ * Allocating a small object goes up a hierarchy of caches:
+ *   1. Round the size to a class; look in the cache's list for that class.
+ *      If it is not empty, pop an object: done.  No lock, no division.
+ *   2. Otherwise ask central[class] for a batch of objects (one lock).
+ *   3. If central has no span with free objects, it takes a span of the
+ *      class's page count from the heap (heap lock) and cuts it up.
+ *   4. If the heap has no free span that fits, it grows the arena, which
+ *      asks the Sys layer to map (and, when needed, reserve) more pages.
+ * Allocating a large object goes straight to step 4's heap.
+ *
+ * Freeing goes the other way: pagemap(p) gives the span; a small object is
+ * pushed on the cache list, which past its limit gives a batch back to
+ * central; a span whose objects are all free goes back to the heap; a large
+ * span goes back to the heap directly.  The heap coalesces a free span with
+ * free neighbours on both sides.
+ *
+ * Locks: central[c].lock, then heap.lock (innermost).  The heap lock also
+ * covers the arena, the pagemap's node allocation, every fixalloc, the list
+ * of caches and the folded statistics.
+ */
+#ifndef MM_MALLOC_H
+#define MM_MALLOC_H
+
+#include "mm.h"
+#include "sys.h"
+
+#define MM_PAGE_SHIFT_ MM_PAGE_SHIFT
+#define MM_MAX_SMALL   32768
+#define MM_NCLASS_MAX  MM_NUM_CLASSES_MAX
+#define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
+#define MM_CACHE_MAX_BYTES (2u << 20) /* a cache above this gives half of each list back */
+#define MM_CACHE_LIST_MAX 256       /* objects in one cache list before a batch goes back */
+#define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
+#define MM_MAX_ARENA32  ((uintptr_t)2 << 30)
+
+#define mm_likely(x)   __builtin_expect(!!(x), 1)
+#define mm_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- size classes (sizeclass.c) ---- */
+extern int mm_nclasses;
+extern uint32_t mm_class_size[MM_NCLASS_MAX];
+extern uint8_t mm_class_npages[MM_NCLASS_MAX];
+extern uint8_t mm_class_batch[MM_NCLASS_MAX];   /* objects moved cache <-> central */
+extern uint32_t mm_class_divmul[MM_NCLASS_MAX]; /* ceil(2^32 / size): offset / size by multiply */
+extern uint8_t mm_size_to_class8[1024 / 8 + 1];   /* sizes <= 1024, 8-byte steps */
+extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
+void mm_sizeclass_init(void);
+
+/* The class of a small size n (0 < n <= MM_MAX_SMALL; 0 maps to the smallest). */
+static inline uint32_t mm_size_class(size_t n)
+{
+	if (n <= 1024)
+		return mm_size_to_class8[(n + 7) >> 3];
+	return mm_size_to_class128[(n - 1024 + 127) >> 7];
+}
+
+/* ---- fixalloc (fixalloc.c) ---- */
+struct mm_fixalloc {
+	size_t size;       /* record size */
+	size_t chunk;      /* bytes obtained from Sys at a time */
+	void *list;        /* freed records */
+	char *next;        /* unused part of the current chunk */
+	size_t left;
+	size_t inuse;      /* records handed out */
+};
+void mm_fixalloc_init(struct mm_fixalloc *f, size_t size);
+void *mm_fixalloc_alloc(struct mm_fixalloc *f); /* zeroed record, or NULL */
+void mm_fixalloc_free(struct mm_fixalloc *f, void *p);
+
+/* ---- spans (span.c) ---- */
+enum { MM_SPAN_DEAD = 0, MM_SPAN_FREE, MM_SPAN_SMALL, MM_SPAN_LARGE };
+
+struct mm_span {
+	struct mm_span *next, *prev; /* heap free list, central list, or large list */
+	uintptr_t start;             /* first page number */
+	uintptr_t npages;
+	uintptr_t npreleased;        /* free span: pages given back by the scavenger */
+	uint64_t unused_since;       /* free span: when it became free (newest part) */
+	void *freelist;              /* small: free objects of this span */
+	uint32_t ref;                /* small: objects out of the span (cached or live) */
+	uint32_t nelems;             /* small: objects in the span */
+	uint32_t elemsize;           /* small: object size */
+	uint32_t divmul;             /* small: mm_class_divmul[class] */
+	uint8_t sizeclass;           /* small: class; else 0 */
+	uint8_t state;               /* MM_SPAN_* */
+	uint8_t needzero;            /* pages may hold non-zero bytes */
+	uint8_t intree;              /* free span: in the large treap, not a list */
+	uint32_t prio;               /* treap priority */
+	struct mm_span *left, *right;/* treap children */
+#ifdef MM_DEBUG
+	uint8_t allocbits[64];       /* debug: objects handed out (nelems <= 512) */
+#endif
+};
+
+static inline uintptr_t mm_span_base(const struct mm_span *s)
+{
+	return s->start << MM_PAGE_SHIFT;
+}
+void mm_span_list_init(struct mm_span *head);
+void mm_span_list_insert(struct mm_span *head, struct mm_span *s); /* at front */
+void mm_span_list_insert_back(struct mm_span *head, struct mm_span *s);
+void mm_span_list_remove(struct mm_span *s);
+static inline int mm_span_list_empty(const struct mm_span *head)
+{
+	return head->next == head;
+}
+void mm_span_init_small(struct mm_span *s, uint32_t cl); /* cut into objects */
+/* Index of object p in small span s (exact when p is an object's start). */
+static inline uint32_t mm_span_index(const struct mm_span *s, uintptr_t off)
+{
+	return (uint32_t)(((uint64_t)off * s->divmul) >> 32);
+}
+
+/* ---- pagemap (pagemap.c) ---- */
+#if UINTPTR_MAX > 0xffffffffu
+#define MM_PM_BITS 36    /* 48-bit addresses, 4 KiB pages */
+#define MM_PM_LEVEL 12   /* three levels of 4096 entries */
+struct mm_pm_leaf { struct mm_span *span[1 << MM_PM_LEVEL]; };
+struct mm_pm_mid { struct mm_pm_leaf *leaf[1 << MM_PM_LEVEL]; };
+extern struct mm_pm_mid *mm_pm_root[1 << MM_PM_LEVEL];
+static inline struct mm_span *mm_pagemap_get(uintptr_t pn)
+{
+	pn &= ((uintptr_t)1 << MM_PM_BITS) - 1;
+	struct mm_pm_mid *mid = mm_pm_root[pn >> (2 * MM_PM_LEVEL)];
+	if (mm_unlikely(!mid))
+		return 0;
+	struct mm_pm_leaf *leaf = mid->leaf[(pn >> MM_PM_LEVEL) & ((1 << MM_PM_LEVEL) - 1)];
+	if (mm_unlikely(!leaf))
+		return 0;
+	return leaf->span[pn & ((1 << MM_PM_LEVEL) - 1)];
+}
+#else
+#define MM_PM_BITS 20    /* 32-bit addresses, 4 KiB pages */
+#define MM_PM_LEVEL 10   /* two levels of 1024 entries */
+struct mm_pm_leaf { struct mm_span *span[1 << MM_PM_LEVEL]; };
+extern struct mm_pm_leaf *mm_pm_root[1 << MM_PM_LEVEL];
+static inline struct mm_span *mm_pagemap_get(uintptr_t pn)
+{
+	struct mm_pm_leaf *leaf = mm_pm_root[(pn >> MM_PM_LEVEL) & ((1 << MM_PM_LEVEL) - 1)];
+	if (mm_unlikely(!leaf))
+		return 0;
+	return leaf->span[pn & ((1 << MM_PM_LEVEL) - 1)];
+}
+#endif
+void mm_pagemap_init(void);
+int mm_pagemap_ensure(uintptr_t pn, uintptr_t npages);  /* make nodes; -1: no memory */
+void mm_pagemap_set(uintptr_t pn, uintptr_t npages, struct mm_span *s);
+extern struct mm_fixalloc mm_pm_nodes;
+
+/* ---- arena (arena.c) ---- */
+struct mm_arena {
+	int policy;
+	uintptr_t hint;
+	size_t size;           /* 64-bit reservation, or chunk size */
+	uintptr_t start;       /* first reservation */
+	uintptr_t region;      /* current region: [region, end), mapped up to used */
+	uintptr_t used;
+	uintptr_t end;
+	uintptr_t hi;          /* highest end of any region */
+};
+int mm_arena_init(const struct mm_config *cfg);
+void *mm_arena_grow(uintptr_t npages, uintptr_t *got); /* maps >= npages pages */
+void *mm_sysalloc(size_t n);                           /* reserve+map for records */
+void mm_arena_stats(struct mm_stats *st);
+
+/* ---- heap (heap.c) ---- */
+struct mm_heap {
+	struct mm_lock lock;
+	struct mm_span free[MM_HEAP_LISTS]; /* free spans of exactly i pages */
+	struct mm_span *large;              /* treap of free spans >= MM_HEAP_LISTS pages */
+	struct mm_span busy;                /* large spans in use */
+	struct mm_fixalloc spans;
+	struct mm_fixalloc caches;
+	struct mm_cache *allcaches;         /* every live cache, for statistics */
+	/* page counts */
+	uintptr_t pages_sys, pages_inuse, pages_idle, pages_released;
+	uint64_t sys;                       /* all bytes mapped, heap and records */
+	uint64_t large_nmalloc, large_nfree;
+	uint64_t nscavenge;
+	/* counts folded in from released caches and the no-cache path */
+	uint64_t class_nmalloc[MM_NCLASS_MAX], class_nfree[MM_NCLASS_MAX];
+	const char *error;                  /* last non-fatal error (arena refusal) */
+};
+extern struct mm_heap mm_heap;
+struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages);
+void mm_heap_free(struct mm_span *s);
+void mm_heap_free_locked(struct mm_span *s);
+int mm_heap_resize(struct mm_span *s, uintptr_t npages); /* large, in place; 0 ok */
+struct mm_span *mm_heap_span_alloc(void);
+void mm_heap_span_free(struct mm_span *s);
+void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
+
+/* ---- central (central.c) ---- */
+struct mm_central {
+	struct mm_lock lock;
+	uint32_t sizeclass;
+	struct mm_span nonempty;  /* spans with free objects */
+	struct mm_span empty;     /* spans with none (all in caches or live) */
+	uint64_t nspans;          /* spans held */
+	uint64_t nmalloc, nfree;  /* objects that went around the caches (no cache) */
+} __attribute__((aligned(64)));
+extern struct mm_central mm_central[MM_NCLASS_MAX];
+void mm_central_init(void);
+/* Take up to n objects of class cl as a list; returns the count (0: no memory). */
+uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head);
+/* Give back a list of objects of class cl (linked through their first word). */
+void mm_central_free(uint32_t cl, void *head);
+/* One object without a cache (counted here); NULL when out of memory. */
+void *mm_central_alloc_one(uint32_t cl);
+void mm_central_free_one(uint32_t cl, void *v);
+
+/* ---- cache (cache.c) ---- */
+struct mm_cachelist {
+	void *head;
+	uint32_t n;
+	uint32_t max;
+	uint64_t nmalloc;
+	uint64_t nfree;
+};
+struct mm_cache {
+	struct mm_cachelist list[MM_NCLASS_MAX];
+	uintptr_t size;              /* bytes of objects in the lists */
+	struct mm_cache *next, *prev;/* mm_heap.allcaches */
+};
+void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
+void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list or cache too long */
+
+/* The fast paths. */
+static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
+{
+	struct mm_cachelist *l = &c->list[cl];
+	void *v = l->head;
+	if (mm_unlikely(!v))
+		return mm_cache_refill(c, cl);
+	l->head = *(void **)v;
+	l->n--;
+	l->nmalloc++;
+	c->size -= mm_class_size[cl];
+	return v;
+}
+
+static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
+{
+	struct mm_cachelist *l = &c->list[cl];
+	*(void **)v = l->head;
+	l->head = v;
+	l->n++;
+	l->nfree++;
+	c->size += mm_class_size[cl];
+	if (mm_unlikely(l->n > l->max || c->size > MM_CACHE_MAX_BYTES))
+		mm_cache_overflow(c, cl);
+}
+
+/* ---- scavenger (scavenge.c) ---- */
+uint64_t mm_scavenge_locked(uint64_t now, uint64_t idle_ns);
+
+/* ---- errors and formatting (print.c) ---- */
+/* Format into buf: %s %p %x %u %d (uintptr_t-sized for p/x/u, int for d). */
+size_t mm_format(char *buf, size_t len, const char *fmt, ...);
+void mm_throw(const char *fmt, ...) __attribute__((noreturn)); /* format and panic */
+
+/* ---- global state (malloc.c) ---- */
+extern volatile int mm_inited;
+int mm_init_once(void);
+void mm_debug_mark(struct mm_span *s, void *p, int alloc);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * sizeclass.c - the size classes and the tables that map a size to its class.
+ *
+ * Sizes step by 8 up to 16, by 16 up to 128, then by size/8 (rounded to a
+ * power of two) so that rounding a request up wastes at most 12.5% beyond
+ * 128 bytes, and by 256 from 2 KiB.  Each class's span is the fewest pages
+ * whose leftover after cutting objects is at most 1/8 of the span; a size
+ * that needs the same pages for the same number of objects as the previous
+ * class replaces it (nothing is gained by keeping both).
+ */
+#include "malloc.h"
+
+int mm_nclasses;
+uint32_t mm_class_size[MM_NCLASS_MAX];
+uint8_t mm_class_npages[MM_NCLASS_MAX];
+uint8_t mm_class_batch[MM_NCLASS_MAX];
+uint32_t mm_class_divmul[MM_NCLASS_MAX];
+uint8_t mm_size_to_class8[1024 / 8 + 1];
+uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
+
+/* Fill the class tables.  Class 0 is unused, so a zero byte in a table is a bug. */
+void mm_sizeclass_init(void)
+{
+	uint32_t align = 8, size, n = 1;
+
+	for (size = align; size <= MM_MAX_SMALL; size += align) {
+		if ((size & (size - 1)) == 0) {
+			if (size >= 2048)
+				align = 256;
+			else if (size >= 128)
+				align = size / 8;
+			else if (size >= 16)
+				align = 16;
+		}
+		uint32_t npages = 1, bytes = MM_PAGE_SIZE;
+		while (bytes % size > bytes / 8) {
+			npages++;
+			bytes += MM_PAGE_SIZE;
+		}
+		if (n > 1 && npages == mm_class_npages[n - 1] &&
+		    bytes / size == bytes / mm_class_size[n - 1]) {
+			mm_class_size[n - 1] = size;
+			continue;
+		}
+		if (n >= MM_NCLASS_MAX)
+			mm_throw("mm: sizeclass: more than %u classes", (uintptr_t)MM_NCLASS_MAX);
+		mm_class_size[n] = size;
+		mm_class_npages[n] = (uint8_t)npages;
+		n++;
+	}
+	mm_nclasses = (int)n;
+
+	for (uint32_t c = 1; c < n; c++) {
+		uint32_t b = 65536 / mm_class_size[c];
+		mm_class_batch[c] = (uint8_t)(b < 2 ? 2 : b > 32 ? 32 : b);
+		/* ceil(2^32 / size) without 64-bit division (i386 has none) */
+		mm_class_divmul[c] = 0xffffffffu / mm_class_size[c] + 1;
+	}
+
+	/* Lookup tables: the smallest class whose size fits. */
+	uint32_t c = 1;
+	for (uint32_t i = 0; i <= 1024 / 8; i++) {
+		while (mm_class_size[c] < i * 8)
+			c++;
+		mm_size_to_class8[i] = (uint8_t)c;
+	}
+	for (uint32_t i = 0; i <= (MM_MAX_SMALL - 1024) / 128; i++) {
+		while (mm_class_size[c] < 1024 + i * 128)
+			c++;
+		mm_size_to_class128[i] = (uint8_t)c;
+	}
+}

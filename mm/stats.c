@@ -1,0 +1,67 @@
+/*
+ * stats.c - mm_read_stats and the scavenger's trace line.  Counts kept per
+ * cache (per class) are summed here with those folded in from released
+ * caches, the no-cache path and large objects.  Live caches of other
+ * threads are read without stopping them, so their counts may lag a little.
+ */
+#include "malloc.h"
+
+void mm_read_stats(struct mm_stats *st)
+{
+	mm_memset(st, 0, sizeof *st);
+	if (mm_init_once() < 0)
+		return;
+	mm_sys_lock(&mm_heap.lock);
+	st->nclasses = mm_nclasses;
+	for (int i = 1; i < mm_nclasses; i++) {
+		st->by_class[i].size = mm_class_size[i];
+		st->by_class[i].npages = mm_class_npages[i];
+		st->by_class[i].nmalloc = mm_heap.class_nmalloc[i] + mm_central[i].nmalloc;
+		st->by_class[i].nfree = mm_heap.class_nfree[i] + mm_central[i].nfree;
+	}
+	for (struct mm_cache *c = mm_heap.allcaches; c; c = c->next) {
+		for (int i = 1; i < mm_nclasses; i++) {
+			st->by_class[i].nmalloc += c->list[i].nmalloc;
+			st->by_class[i].nfree += c->list[i].nfree;
+		}
+		st->cache_bytes += c->size;
+	}
+	st->nmalloc = mm_heap.large_nmalloc;
+	st->nfree = mm_heap.large_nfree;
+	for (int i = 1; i < mm_nclasses; i++) {
+		st->nmalloc += st->by_class[i].nmalloc;
+		st->nfree += st->by_class[i].nfree;
+	}
+	st->heap_objects = st->nmalloc - st->nfree;
+	st->sys = mm_heap.sys;
+	st->heap_sys = (uint64_t)mm_heap.pages_sys << MM_PAGE_SHIFT;
+	st->heap_inuse = (uint64_t)mm_heap.pages_inuse << MM_PAGE_SHIFT;
+	st->heap_idle = (uint64_t)mm_heap.pages_idle << MM_PAGE_SHIFT;
+	st->heap_released = (uint64_t)mm_heap.pages_released << MM_PAGE_SHIFT;
+	st->meta_sys = st->sys - st->heap_sys;
+	st->nscavenge = mm_heap.nscavenge;
+	mm_arena_stats(st);
+	mm_sys_unlock(&mm_heap.lock);
+}
+
+/* The last non-fatal error (an arena refusal), or NULL. */
+const char *mm_last_error(void)
+{
+	return mm_heap.error;
+}
+
+static uintptr_t mb(uint64_t bytes)
+{
+	return (uintptr_t)(bytes >> 20);
+}
+
+/* One trace line for a scavenger pass that released `released` bytes. */
+size_t mm_trace_format(char *buf, size_t len, uint64_t released)
+{
+	struct mm_stats st;
+	mm_read_stats(&st);
+	return mm_format(buf, len,
+			 "mm: scvg %u: %u MB released; inuse: %u, idle: %u, sys: %u, released: %u, consumed: %u (MB)",
+			 (uintptr_t)st.nscavenge, mb(released), mb(st.heap_inuse), mb(st.heap_idle),
+			 mb(st.sys), mb(st.heap_released), mb(st.sys - st.heap_released));
+}

@@ -1,0 +1,190 @@
+/*
+ * sys_hosted.c - the Sys layer for Linux and Darwin: address space from
+ * mmap(PROT_NONE), memory by mprotect, given back with madvise (Linux
+ * MADV_DONTNEED: pages read back as zero; Darwin MADV_FREE: they may not),
+ * a monotonic clock, spin-then-yield locks, a per-thread cache returned by
+ * a pthread key destructor, fork handlers, and the background scavenger
+ * (idle limit MM_SCAVENGE seconds, default 300, 0 turns it off; MM_TRACE=1
+ * prints a line a pass).  Built only in the hosted build.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "mm.h"
+#include "sys.h"
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
+void *mm_sys_reserve(void *hint, size_t n)
+{
+	void *p = mmap(hint, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? 0 : p;
+}
+
+int mm_sys_map(void *v, size_t n)
+{
+	return mprotect(v, n, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
+}
+
+int mm_sys_unused(void *v, size_t n)
+{
+#ifdef __APPLE__
+	madvise(v, n, MADV_FREE);
+	return 0;
+#else
+	madvise(v, n, MADV_DONTNEED);
+	return 1;
+#endif
+}
+
+void mm_sys_free(void *v, size_t n)
+{
+	munmap(v, n);
+}
+
+uint64_t mm_sys_nanotime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+void mm_sys_lock(struct mm_lock *l)
+{
+	unsigned spins = 0;
+	while (__atomic_exchange_n(&l->word, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&l->word, __ATOMIC_RELAXED)) {
+			if (++spins < 100)
+				cpu_relax();
+			else
+				sched_yield();
+		}
+	}
+}
+
+void mm_sys_unlock(struct mm_lock *l)
+{
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+}
+
+void (*mm_hosted_panic_hook)(const char *msg);
+
+void mm_sys_panic(const char *msg)
+{
+	size_t n = 0;
+	while (msg[n])
+		n++;
+	if (mm_hosted_panic_hook)
+		mm_hosted_panic_hook(msg);
+	(void)!write(2, msg, n);
+	(void)!write(2, "\n", 1);
+	abort();
+}
+
+/* ---- per-thread caches ---- */
+
+__thread struct mm_cache *mm_hosted_cache __attribute__((tls_model("initial-exec")));
+static __thread int cache_busy; /* 1: creating one (no recursion), 2: thread exiting */
+static pthread_key_t cache_key;
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
+static void cache_destructor(void *c)
+{
+	mm_hosted_cache = 0;
+	cache_busy = 2; /* anything this thread allocates from now on goes to central */
+	mm_cache_release(c);
+}
+
+static void fork_child(void)
+{
+	mm_unlock_all();
+}
+
+static uint64_t scavenge_limit_ns;
+static int trace;
+
+uint64_t mm_hosted_scavenge(uint64_t idle_ns)
+{
+	uint64_t r = mm_scavenge(idle_ns);
+	if (trace) {
+		char line[200];
+		size_t n = mm_trace_format(line, sizeof line - 1, r);
+		if (n > sizeof line - 2)
+			n = sizeof line - 2;
+		line[n] = '\n';
+		(void)!write(2, line, n + 1);
+	}
+	return r;
+}
+
+/* The background scavenger: a pass every half idle limit, like the Go runtime. */
+static void *scavenger(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { (time_t)(scavenge_limit_ns / 2000000000u), 0 };
+		if (ts.tv_sec == 0)
+			ts.tv_nsec = 500000000;
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+		mm_hosted_scavenge(scavenge_limit_ns);
+	}
+	return 0;
+}
+
+static void setup(void)
+{
+	const char *s = getenv("MM_SCAVENGE"), *t = getenv("MM_TRACE");
+	pthread_key_create(&cache_key, cache_destructor);
+	pthread_atfork(mm_lock_all, mm_unlock_all, fork_child);
+	trace = t && t[0] == '1';
+	scavenge_limit_ns = 300ull * 1000000000u;
+	if (s && *s) {
+		uint64_t v = 0;
+		for (; *s >= '0' && *s <= '9'; s++)
+			v = v * 10 + (uint64_t)(*s - '0');
+		scavenge_limit_ns = v * 1000000000u;
+	}
+	if (scavenge_limit_ns) {
+		pthread_t th;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		pthread_create(&th, &a, scavenger, 0);
+		pthread_attr_destroy(&a);
+	}
+}
+
+/* No cache yet in this thread: make one (or say NULL while we are making it). */
+struct mm_cache *mm_hosted_cache_slow(void)
+{
+	if (cache_busy)
+		return 0;
+	cache_busy = 1;
+	pthread_once(&setup_once, setup);
+	struct mm_cache *c = mm_cache_new();
+	if (c) {
+		pthread_setspecific(cache_key, c);
+		mm_hosted_cache = c;
+	}
+	cache_busy = 0;
+	return c;
+}

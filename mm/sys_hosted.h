@@ -1,0 +1,25 @@
+/*
+ * sys_hosted.h - the hosted build's inline mm_sys_cache: the calling
+ * thread's cache, from an initial-exec TLS slot, so the malloc fast path
+ * makes no call.  Included by mm/sys.h through MM_SYS_INLINE.
+ */
+#ifndef MM_SYS_HOSTED_H
+#define MM_SYS_HOSTED_H
+
+struct mm_cache;
+extern __thread struct mm_cache *mm_hosted_cache __attribute__((tls_model("initial-exec")));
+struct mm_cache *mm_hosted_cache_slow(void);
+
+static inline struct mm_cache *mm_sys_cache(void)
+{
+	struct mm_cache *c = mm_hosted_cache;
+	if (__builtin_expect(c != 0, 1))
+		return c;
+	return mm_hosted_cache_slow();
+}
+
+/* Test and tool hooks of the hosted backend (mm/sys_hosted.c). */
+extern void (*mm_hosted_panic_hook)(const char *msg); /* called instead of abort() if set */
+uint64_t mm_hosted_scavenge(uint64_t idle_ns);         /* a pass, traced when MM_TRACE=1 */
+
+#endif
