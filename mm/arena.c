@@ -22,8 +22,13 @@
 
 static struct mm_arena arena;
 
+#if UINTPTR_MAX > 0xffffffffu
 #define ARENA64_SIZE  ((uintptr_t)64 << 30)
 #define ARENA64_HINT  ((uintptr_t)0x00c0 << 32)
+#else
+#define ARENA64_SIZE  ((uintptr_t)1 << 30) /* the 64-bit policy, forced on 32-bit */
+#define ARENA64_HINT  ((uintptr_t)0)
+#endif
 #define CHUNK_SIZE    ((uintptr_t)1 << 20)
 #define GROW_MIN      ((uintptr_t)1 << 20) /* map at least this much at a time */
 
