@@ -45,6 +45,11 @@
 #include "mm.h"
 #include "sys.h"
 
+/* Internal symbols stay inside libmm-malloc.so: direct references, no GOT. */
+#if defined(MM_HOSTED) && defined(__ELF__)
+#pragma GCC visibility push(hidden)
+#endif
+
 #define MM_PAGE_SHIFT_ MM_PAGE_SHIFT
 #define MM_MAX_SMALL   32768
 #define MM_NCLASS_MAX  MM_NUM_CLASSES_MAX
@@ -285,4 +290,7 @@ extern volatile int mm_inited;
 int mm_init_once(void);
 void mm_debug_mark(struct mm_span *s, void *p, int alloc);
 
+#if defined(MM_HOSTED) && defined(__ELF__)
+#pragma GCC visibility pop
+#endif
 #endif

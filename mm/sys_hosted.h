@@ -7,7 +7,8 @@
 #define MM_SYS_HOSTED_H
 
 struct mm_cache;
-extern __thread struct mm_cache *mm_hosted_cache __attribute__((tls_model("initial-exec")));
+extern __thread struct mm_cache *mm_hosted_cache
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 struct mm_cache *mm_hosted_cache_slow(void);
 
 static inline struct mm_cache *mm_sys_cache(void)
