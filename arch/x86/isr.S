@@ -1,0 +1,39 @@
+/*
+ * isr.S (i386) - interrupt entry stubs for vectors 0-47 (exceptions and the
+ * remapped PIC IRQs).  Each pushes a zero error code when the CPU does not,
+ * then its vector, saves the registers and calls trap(struct trapframe *).
+ */
+	.text
+.macro ISR n
+isr\n:
+.if (\n == 8) || ((\n >= 10) && (\n <= 14)) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
+.else
+	push $0
+.endif
+	push $\n
+	jmp trap_common
+.endm
+
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	ISR \n
+.endr
+
+trap_common:
+	pushal
+	cld
+	push %esp
+	call trap
+	add $4, %esp
+	popal
+	add $8, %esp		/* vector and error code */
+	iret
+
+	.section .rodata
+	.globl isr_table
+	.align 4
+isr_table:
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	.long isr\n
+.endr
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,150 @@
+/*
+ * entry.S (x86_64) - GRUB's multiboot loader jumps here in 32-bit protected
+ * mode with paging off (eax = magic, ebx = info).  We clear the bss, check
+ * CPUID for long mode (and NX), identity-map the first 4 GiB with 2 MiB
+ * pages, enable PAE, EFER.LME (and EFER.NXE when the CPU has NX), paging,
+ * load a 64-bit GDT and far-jump into 64-bit code, which calls
+ * kmain(magic, info).  arch/x86_64/paging.c refines the map later (4 KiB
+ * pages for the kernel image, NX on everything that is not text).
+ */
+#define COM1       0x3f8
+#define EXIT_PORT  0xf4
+#define EXIT_FAIL  0x11
+#define EFER       0xC0000080
+
+	.section .text.boot, "ax"
+	.code32
+	.globl _start
+_start:
+	cli
+	cld
+	mov %eax, %esi			/* multiboot magic */
+	mov %ebx, %ebp			/* multiboot info */
+	mov $_bss_start, %edi
+	mov $_kernel_end, %ecx
+	sub %edi, %ecx
+	shr $2, %ecx
+	xor %eax, %eax
+	rep stosl
+	mov %esi, boot_magic
+	mov %ebp, boot_info
+	mov $boot_stack_top, %esp
+
+	/* Long mode?  CPUID 0x80000001 EDX bit 29; NX is bit 20. */
+	mov $0x80000000, %eax
+	cpuid
+	cmp $0x80000001, %eax
+	jb no_long_mode
+	mov $0x80000001, %eax
+	cpuid
+	bt $29, %edx
+	jnc no_long_mode
+	xor %eax, %eax
+	bt $20, %edx
+	adc $0, %eax
+	mov %eax, boot_has_nx
+
+	/* pml4[0] -> pdpt; pdpt[0..3] -> pd[0..3]; pd: 2048 2 MiB pages */
+	mov $boot_pdpt, %eax
+	or $3, %eax
+	mov %eax, boot_pml4
+	mov $boot_pd, %eax
+	or $3, %eax
+	mov $boot_pdpt, %edi
+	mov $4, %ecx
+1:	mov %eax, (%edi)
+	add $4096, %eax
+	add $8, %edi
+	loop 1b
+	mov $boot_pd, %edi
+	mov $0x83, %eax			/* present, writable, 2 MiB */
+	mov $2048, %ecx
+2:	mov %eax, (%edi)
+	add $0x200000, %eax
+	add $8, %edi
+	loop 2b
+
+	mov $boot_pml4, %eax
+	mov %eax, %cr3
+	mov %cr4, %eax
+	or $(1 << 5), %eax		/* PAE */
+	mov %eax, %cr4
+	mov $EFER, %ecx
+	rdmsr
+	or $(1 << 8), %eax		/* LME */
+	cmpl $0, boot_has_nx
+	je 3f
+	or $(1 << 11), %eax		/* NXE */
+3:	wrmsr
+	mov %cr0, %eax
+	or $0x80000001, %eax		/* PG, PE */
+	mov %eax, %cr0
+	lgdt gdt64_ptr
+	ljmp $0x08, $long_mode
+
+no_long_mode:
+	mov $no_long_msg, %esi
+	mov $0xb8000, %edi
+4:	lodsb
+	test %al, %al
+	jz 5f
+	mov $COM1, %dx
+	out %al, %dx
+	movb %al, (%edi)
+	movb $0x4f, 1(%edi)
+	add $2, %edi
+	jmp 4b
+5:	mov $EXIT_FAIL, %eax
+	mov $EXIT_PORT, %dx
+	out %eax, %dx
+6:	hlt
+	jmp 6b
+
+	.code64
+long_mode:
+	mov $0x10, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	xor %ax, %ax
+	mov %ax, %fs
+	mov %ax, %gs
+	mov $boot_stack_top, %rsp
+	mov boot_magic(%rip), %edi
+	mov boot_info(%rip), %esi
+	call kmain
+7:	cli
+	hlt
+	jmp 7b
+
+	.section .rodata
+no_long_msg:
+	.asciz "libmm: this CPU has no long mode (CPUID 0x80000001 EDX bit 29); use qemu-system-x86_64\r\n"
+	.align 8
+gdt64:
+	.quad 0
+	.quad 0x00AF9A000000FFFF	/* 0x08: 64-bit code */
+	.quad 0x00CF92000000FFFF	/* 0x10: data */
+gdt64_ptr:
+	.word gdt64_ptr - gdt64 - 1
+	.long gdt64
+
+	.section .data
+	.align 4
+boot_magic:	.long 0
+boot_info:	.long 0
+	.globl boot_has_nx
+boot_has_nx:	.long 0
+
+	.section .bss
+	.align 4096
+	.globl boot_pml4, boot_pdpt, boot_pd
+boot_pml4:	.space 4096
+boot_pdpt:	.space 4096
+boot_pd:	.space 4 * 4096
+	.align 16
+	.globl boot_stack
+boot_stack:	.space 16384
+boot_stack_top:
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,125 @@
+/*
+ * kernel.h - what the kernel's files provide to each other (like xv6's
+ * defs.h): console, printf, panic, frames, paging, traps, timer, vm, shell
+ * and self-tests.  Arch-specific constants are in arch/<arch>/arch.h.
+ */
+#ifndef KERNEL_H
+#define KERNEL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+
+#define PAGE_SIZE 4096u
+#define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1))
+#define PAGE_ROUND_DOWN(x) ((x) & ~(uintptr_t)(PAGE_SIZE - 1))
+#define KiB 1024ull
+#define MiB (1024ull * 1024)
+#define GiB (1024ull * 1024 * 1024)
+
+/* QEMU isa-debug-exit (iobase 0xf4): writing v exits with status (v << 1) | 1. */
+#define EXIT_PASS 0x10 /* status 33 */
+#define EXIT_FAIL 0x11 /* status 35 */
+void qemu_exit(uint32_t code) __attribute__((noreturn));
+
+/* Linker symbols (linker.ld). */
+extern char _kernel_start[], _text_end[], _rodata_end[], _bss_start[], _kernel_end[];
+
+/* console.c: COM1 at 115200, mirrored to VGA text. */
+void console_init(void);
+void console_putc(char c);
+void console_write(const char *s, size_t n);
+int console_getc(void); /* -1 when no byte is waiting */
+
+/* printf.c: %d %i %u %x %X %p %s %c %%, flags '-' '0', width, l ll z. */
+int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kvprintf(const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+
+/* string.c: what the compiler may call, plus a few helpers. */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+const char *strstr(const char *h, const char *n);
+uint64_t katou(const char *s);
+
+/* panic.c */
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* Self-test hook: a panic whose message contains this text ends the boot as a pass. */
+extern const char *panic_expected;
+extern const char *panic_expected_case;
+
+/* multiboot.c: the boot information GRUB left us. */
+struct mb_info;
+void multiboot_init(uint32_t magic, uintptr_t info);
+void multiboot_print_mmap(void);
+/* Calls fn(base, len, type) for each memory map entry. */
+void multiboot_each_region(void (*fn)(uint64_t base, uint64_t len, uint32_t type));
+/* Calls fn(start, end) for each range the boot structures occupy. */
+void multiboot_each_boot_range(void (*fn)(uintptr_t start, uintptr_t end));
+const char *kernel_cmdline(void);
+/* Value of "key=" on the command line (copied into buf), or NULL. */
+const char *cmdline_get(const char *key, char *buf, size_t n);
+
+/* fwcfg.c: QEMU fw_cfg file "opt/libmm/cmdline" (extra command line), or "". */
+const char *fwcfg_cmdline(void);
+
+/* pmm.c: physical frames below IDENT_END, one bit each. */
+void pmm_init(void);
+uintptr_t pmm_alloc(void); /* physical address of a frame (not zeroed), 0 if none */
+void pmm_free(uintptr_t pa);
+size_t pmm_free_count(void);
+size_t pmm_total_count(void);
+
+/* arch/<arch>: cpu.c and paging.c */
+void arch_cpu_init(void);    /* GDT, IDT (and TSS) */
+void arch_paging_init(void); /* the kernel's page tables; paging on */
+/* The leaf PTE for va, creating page tables from the PMM when create; NULL
+ * when a table is missing (create == 0) or no frame is left. */
+pte_t *arch_pte(uintptr_t va, int create);
+int arch_has_nx(void);
+
+/* trap.c */
+void trap(struct trapframe *tf);
+extern volatile int irq_depth; /* > 0 while in an interrupt or exception handler */
+
+/* timer.c: PIC remapped to 32..47, PIT channel 0 at TIMER_HZ on IRQ0. */
+#define TIMER_HZ 1000
+#define NS_PER_TICK 999847ull /* 1193 / 1193182 Hz */
+void timer_init(void);
+void timer_irq(void);
+uint64_t timer_ticks(void);
+void timer_wait_ticks(uint64_t n);
+extern void (*volatile timer_hook)(void); /* called from IRQ0 when set (tests) */
+extern volatile int scavenge_due;            /* set by IRQ0 once a minute */
+void pic_eoi(int irq);
+
+/* vm.c: the Sys layer of mm/sys.h on our page tables. */
+void vm_init(void);
+void vm_caches_init(void);
+/* Called on a page fault; panics if cr2 is a reserved but unmapped arena page. */
+void vm_page_fault(uintptr_t cr2, uintptr_t err, uintptr_t ip);
+extern size_t vm_frames_released; /* frames given back by mm_sys_unused so far */
+extern size_t vm_frames_mapped;   /* frames mapped by mm_sys_map so far */
+int vm_is_released(uintptr_t va);
+int vm_is_mapped(uintptr_t va);
+
+/* main.c */
+extern int mm_trace;
+void kernel_print_stats(void);
+void kernel_scavenge_idle(void); /* runs a due scavenger pass (idle loop only) */
+
+/* shell.c, selftest.c */
+void shell_run(void);
+void selftest_run(const char *which);
+int stress_run(unsigned long iterations, unsigned seed, int verbose);
+uint32_t krand(uint32_t *state);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * pmm.c - the physical frame allocator: one bit per 4 KiB frame below
+ * IDENT_END (the part of physical memory the kernel identity-maps), set
+ * when the frame is free.  Fed by the multiboot memory map ("available"
+ * regions), minus the first MiB (BIOS, VGA), the kernel image and the
+ * multiboot structures and modules.  Callers may run with interrupts on or
+ * off; each call masks interrupts itself.
+ */
+#include "kernel.h"
+#include "x86.h"
+
+#define NFRAMES (IDENT_END / PAGE_SIZE)
+#define LOW_LIMIT (1 * MiB)
+
+static uint32_t bitmap[NFRAMES / 32];
+static size_t nfree, ntotal, next_word;
+
+static int is_free(size_t f) { return (bitmap[f / 32] >> (f % 32)) & 1; }
+
+static void mark_region(uint64_t base, uint64_t len, uint32_t type)
+{
+	if (type != 1)
+		return;
+	uint64_t lo = PAGE_ROUND_UP(base), hi = PAGE_ROUND_DOWN(base + len);
+	if (lo < LOW_LIMIT)
+		lo = LOW_LIMIT;
+	if (hi > IDENT_END)
+		hi = IDENT_END;
+	for (uint64_t a = lo; a < hi; a += PAGE_SIZE) {
+		size_t f = (size_t)(a / PAGE_SIZE);
+		if (!is_free(f)) {
+			bitmap[f / 32] |= 1u << (f % 32);
+			nfree++;
+		}
+	}
+}
+
+static void unmark_range(uintptr_t start, uintptr_t end)
+{
+	for (uintptr_t a = PAGE_ROUND_DOWN(start); a < end && a < IDENT_END; a += PAGE_SIZE) {
+		size_t f = a / PAGE_SIZE;
+		if (is_free(f)) {
+			bitmap[f / 32] &= ~(1u << (f % 32));
+			nfree--;
+		}
+	}
+}
+
+void pmm_init(void)
+{
+	multiboot_each_region(mark_region);
+	unmark_range((uintptr_t)_kernel_start, (uintptr_t)_kernel_end);
+	multiboot_each_boot_range(unmark_range);
+	ntotal = nfree;
+}
+
+uintptr_t pmm_alloc(void)
+{
+	uintptr_t flags = irq_save();
+	uintptr_t pa = 0;
+
+	if (nfree) {
+		for (size_t i = 0; i < NFRAMES / 32; i++) {
+			size_t w = (next_word + i) % (NFRAMES / 32);
+			if (bitmap[w]) {
+				int bit = __builtin_ctz(bitmap[w]);
+				bitmap[w] &= ~(1u << bit);
+				nfree--;
+				next_word = w;
+				pa = ((uintptr_t)w * 32 + (uintptr_t)bit) * PAGE_SIZE;
+				break;
+			}
+		}
+	}
+	irq_restore(flags);
+	return pa;
+}
+
+void pmm_free(uintptr_t pa)
+{
+	size_t f = pa / PAGE_SIZE;
+
+	if (pa % PAGE_SIZE || pa < LOW_LIMIT || pa >= IDENT_END)
+		panic("pmm_free: %p is not a frame the allocator manages", (void *)pa);
+	uintptr_t flags = irq_save();
+	if (is_free(f))
+		panic("pmm_free: frame %p freed twice", (void *)pa);
+	bitmap[f / 32] |= 1u << (f % 32);
+	nfree++;
+	irq_restore(flags);
+}
+
+size_t pmm_free_count(void) { return nfree; }
+size_t pmm_total_count(void) { return ntotal; }

@@ -1,0 +1,393 @@
+/*
+ * selftest.c - the kernel's self-tests, run with "mode=test" on the kernel
+ * command line and "case=NAME" (tests/kernel/run.sh passes it through QEMU
+ * fw_cfg).  Each case prints "CASE name: PASS" or "CASE name: FAIL ...";
+ * the run ends with "TESTS DONE: N passed, M failed" and exits QEMU with
+ * the pass code only if nothing failed.
+ *
+ *  stress          shadow-model stress; mm_check; stats add up
+ *  scavenge        frames freed == pages released; reused pages read zero
+ *  irq             the timer handler allocates and frees during stress
+ *  growth          i386: arena_end 256 -> 512 -> 768 MiB, NULL past the
+ *                  window; x86_64: large spans in the one reservation
+ *  exhaust         out of frames (-m 32M): NULL, mm_check, memory reusable
+ *  fault           touching a page the scavenger released panics (expected)
+ *  fault-unmapped  touching a reserved, never-mapped arena page panics
+ *  all             stress, scavenge, irq
+ */
+#include "kernel.h"
+#include "x86.h"
+#include "mm.h"
+
+static int failures; /* in the current case */
+
+#define CHECK(cond, ...)                                           \
+	do {                                                       \
+		if (!(cond)) {                                     \
+			kprintf("  check failed (%s:%d): ", __FILE__, __LINE__); \
+			kprintf(__VA_ARGS__);                      \
+			kprintf("\n");                             \
+			failures++;                                \
+		}                                                  \
+	} while (0)
+
+/* The invariants every case ends with. */
+static void check_heap(const char *when)
+{
+	struct mm_stats st;
+	mm_read_stats(&st);
+	CHECK(mm_check() == 0, "%s: mm_check: %s", when, mm_check_error());
+	CHECK(st.heap_sys == st.heap_inuse + st.heap_idle, "%s: heap_sys %llu != inuse %llu + idle %llu", when,
+	      (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse, (unsigned long long)st.heap_idle);
+	CHECK(st.heap_released <= st.heap_idle, "%s: released %llu > idle %llu", when,
+	      (unsigned long long)st.heap_released, (unsigned long long)st.heap_idle);
+	CHECK(st.heap_objects == st.nmalloc - st.nfree, "%s: objects %llu != nmalloc %llu - nfree %llu", when,
+	      (unsigned long long)st.heap_objects, (unsigned long long)st.nmalloc, (unsigned long long)st.nfree);
+	CHECK(st.sys >= st.heap_sys, "%s: sys %llu < heap_sys %llu", when, (unsigned long long)st.sys,
+	      (unsigned long long)st.heap_sys);
+}
+
+static void case_stress(void)
+{
+	struct mm_stats st0, st1;
+	mm_read_stats(&st0);
+	CHECK(stress_run(20000, 12345, 1) == 0, "stress found corrupt objects");
+	mm_read_stats(&st1);
+	CHECK(st1.heap_objects == st0.heap_objects, "live objects %llu before, %llu after freeing all",
+	      (unsigned long long)st0.heap_objects, (unsigned long long)st1.heap_objects);
+	CHECK(st1.nmalloc >= st0.nmalloc + 10000, "nmalloc grew by only %llu",
+	      (unsigned long long)(st1.nmalloc - st0.nmalloc));
+	check_heap("after stress");
+}
+
+#define NLARGE 48
+#define LARGE (64 * KiB)
+#define NSMALL 1500
+
+static void case_scavenge(void)
+{
+	static unsigned char *large[NLARGE];
+	static void *small[NSMALL];
+
+	for (int i = 0; i < NLARGE; i++) {
+		large[i] = mm_malloc(LARGE);
+		CHECK(large[i], "malloc(64 KiB) failed");
+		if (large[i])
+			memset(large[i], 0xA5, LARGE);
+	}
+	for (int i = 0; i < NSMALL; i++) {
+		small[i] = mm_malloc(16 + (size_t)(i % 64) * 32);
+		if (small[i])
+			memset(small[i], 0x5A, 16);
+	}
+	for (int i = 0; i < NLARGE; i++)
+		mm_free(large[i]);
+	for (int i = 0; i < NSMALL; i++)
+		mm_free(small[i]);
+
+	struct mm_stats st0, st1, st2;
+	mm_read_stats(&st0);
+	size_t free0 = pmm_free_count(), rel0 = vm_frames_released;
+	uint64_t r = mm_scavenge(0);
+	size_t free1 = pmm_free_count();
+	mm_read_stats(&st1);
+	kprintf("  scavenge(0): released %llu bytes; frames free %lu -> %lu\n", (unsigned long long)r,
+		(unsigned long)free0, (unsigned long)free1);
+	CHECK(r >= (uint64_t)NLARGE * LARGE, "released only %llu bytes, %llu freed in large objects alone",
+	      (unsigned long long)r, (unsigned long long)NLARGE * LARGE);
+	CHECK((uint64_t)(free1 - free0) * PAGE_SIZE == r, "frame allocator gained %lu frames, scavenger released %llu pages",
+	      (unsigned long)(free1 - free0), (unsigned long long)(r / PAGE_SIZE));
+	CHECK((vm_frames_released - rel0) * PAGE_SIZE == r, "mm_sys_unused unmapped %lu pages, scavenger says %llu",
+	      (unsigned long)(vm_frames_released - rel0), (unsigned long long)(r / PAGE_SIZE));
+	CHECK(st1.heap_released - st0.heap_released == r, "heap_released rose by %llu, pass returned %llu",
+	      (unsigned long long)(st1.heap_released - st0.heap_released), (unsigned long long)r);
+	CHECK(mm_scavenge(0) == 0, "a second pass released more (already released pages counted twice)");
+	CHECK(pmm_free_count() == free1, "a second pass changed the free frame count");
+	check_heap("after scavenge");
+
+	/* Reuse: the same allocations come back on released pages, which must read as zero. */
+	int nonzero = 0, remapped = 0;
+	for (int i = 0; i < NLARGE; i++) {
+		large[i] = mm_malloc(LARGE);
+		CHECK(large[i], "malloc(64 KiB) after scavenge failed");
+		if (!large[i])
+			continue;
+		remapped += vm_is_mapped((uintptr_t)large[i]);
+		for (size_t j = 0; j < LARGE; j++)
+			if (large[i][j]) {
+				nonzero++;
+				break;
+			}
+	}
+	mm_read_stats(&st2);
+	CHECK(nonzero == 0, "%d reused large objects hold old bytes", nonzero);
+	CHECK(remapped == NLARGE, "only %d of %d reused objects are mapped", remapped, NLARGE);
+	CHECK(pmm_free_count() < free1, "reuse took no frames (free %lu)", (unsigned long)pmm_free_count());
+	CHECK(st2.heap_released < st1.heap_released, "heap_released did not drop on reuse");
+	for (int i = 0; i < NLARGE; i++)
+		mm_free(large[i]);
+	check_heap("after reuse");
+}
+
+/* irq: the timer handler keeps its own set of objects alive. */
+#define IRQ_SLOTS 32
+static struct {
+	unsigned char *p;
+	size_t size;
+	unsigned char tag;
+} irq_obj[IRQ_SLOTS];
+static volatile unsigned long irq_allocs, irq_frees, irq_errors, irq_nulls;
+static uint32_t irq_rand = 0x9e3779b9;
+
+static void irq_hook(void)
+{
+	int i = krand(&irq_rand) % IRQ_SLOTS;
+	if (irq_obj[i].p) {
+		for (size_t j = 0; j < irq_obj[i].size; j++)
+			if (irq_obj[i].p[j] != (unsigned char)(irq_obj[i].tag + j)) {
+				irq_errors++;
+				break;
+			}
+		mm_free(irq_obj[i].p);
+		irq_obj[i].p = NULL;
+		irq_frees++;
+	}
+	size_t size = (krand(&irq_rand) % 8 == 0) ? 40 * KiB : 8 + krand(&irq_rand) % 2048;
+	unsigned char *p = mm_malloc(size);
+	if (!p) {
+		irq_nulls++;
+		return;
+	}
+	unsigned char tag = (unsigned char)krand(&irq_rand);
+	for (size_t j = 0; j < size; j++)
+		p[j] = (unsigned char)(tag + j);
+	irq_obj[i].p = p;
+	irq_obj[i].size = size;
+	irq_obj[i].tag = tag;
+	irq_allocs++;
+}
+
+static void case_irq(void)
+{
+	int bad = 0, rounds = 0;
+	timer_hook = irq_hook;
+	while (rounds < 20 && (rounds < 2 || irq_allocs < 300)) {
+		bad += stress_run(5000, 777u + (unsigned)rounds, 1);
+		rounds++;
+	}
+	timer_hook = NULL;
+	kprintf("  %d stress rounds; in the timer handler: %lu mallocs, %lu frees, %lu NULL\n", rounds,
+		irq_allocs, irq_frees, irq_nulls);
+	CHECK(bad == 0, "main-loop stress found %d corrupt objects", bad);
+	CHECK(irq_errors == 0, "the interrupt handler found %lu corrupt objects", irq_errors);
+	CHECK(irq_allocs >= 300, "only %lu allocations ran in the timer handler", irq_allocs);
+	CHECK(irq_nulls == 0, "%lu allocations in the handler returned NULL", irq_nulls);
+	for (int i = 0; i < IRQ_SLOTS; i++) {
+		mm_free(irq_obj[i].p); /* objects from the irq cache, freed in normal context */
+		irq_obj[i].p = NULL;
+	}
+	check_heap("after irq");
+}
+
+#define MAXBLOCKS 96
+
+static void case_growth(void)
+{
+	static void *blocks[MAXBLOCKS];
+	struct mm_stats st;
+	int n = 0;
+	mm_read_stats(&st);
+	uintptr_t start = st.arena_start;
+	CHECK(start == ARENA_HINT, "arena starts at %p, not at the hint %p", (void *)start, (void *)(uintptr_t)ARENA_HINT);
+
+	if (st.arena_policy == MM_ARENA_32) {
+		uintptr_t seen[8];
+		int nseen = 0;
+		seen[nseen++] = st.arena_end - start;
+		while (st.arena_end - start <= 512 * MiB && n < MAXBLOCKS) {
+			void *p = mm_malloc(32 * MiB);
+			CHECK(p, "malloc(32 MiB) failed at arena_end +%lu MiB", (unsigned long)((st.arena_end - start) / MiB));
+			if (!p)
+				break;
+			blocks[n++] = p;
+			mm_read_stats(&st);
+			if (st.arena_end - start != seen[nseen - 1] && nseen < 8) {
+				seen[nseen++] = st.arena_end - start;
+				kprintf("  arena_end %p (+%lu MiB) after %d blocks of 32 MiB\n", (void *)st.arena_end,
+					(unsigned long)((st.arena_end - start) / MiB), n);
+			}
+		}
+		CHECK(nseen == 3 && seen[0] == 256 * MiB && seen[1] == 512 * MiB && seen[2] == 768 * MiB,
+		      "arena_end steps: %d values, %lu, %lu, %lu MiB", nseen, (unsigned long)(seen[0] / MiB),
+		      (unsigned long)(nseen > 1 ? seen[1] / MiB : 0), (unsigned long)(nseen > 2 ? seen[2] / MiB : 0));
+		/* A request that cannot fit inside [start, start + 2 GiB). */
+		uintptr_t end0 = st.arena_end;
+		void *p = mm_malloc(1536 * MiB);
+		mm_read_stats(&st);
+		CHECK(p == NULL, "malloc(1.5 GiB) past the window returned %p", p);
+		CHECK(st.arena_end == end0, "arena_end moved from %p to %p on a refused request", (void *)end0,
+		      (void *)st.arena_end);
+		CHECK(st.arena_end - start <= 2 * GiB, "arena_end %p past MaxArena32", (void *)st.arena_end);
+		kprintf("  malloc(1536 MiB) past the window: %p; arena_end still %p\n", p, (void *)st.arena_end);
+	} else {
+		uintptr_t end0 = st.arena_end;
+		int passed256 = 0;
+		while (st.arena_used - start <= 512 * MiB && n < MAXBLOCKS) {
+			void *p = mm_malloc(64 * MiB);
+			CHECK(p, "malloc(64 MiB) failed at arena_used +%lu MiB", (unsigned long)((st.arena_used - start) / MiB));
+			if (!p)
+				break;
+			CHECK((uintptr_t)p >= start && (uintptr_t)p + 64 * MiB <= st.arena_end, "block %p outside the arena", p);
+			blocks[n++] = p;
+			mm_read_stats(&st);
+			if (!passed256 && st.arena_used - start > 256 * MiB) {
+				passed256 = 1;
+				kprintf("  arena_used passed 256 MiB after %d blocks: %p\n", n, (void *)st.arena_used);
+			}
+		}
+		kprintf("  arena_used %p (+%lu MiB), arena_end %p (+%lu GiB)\n", (void *)st.arena_used,
+			(unsigned long)((st.arena_used - start) / MiB), (void *)st.arena_end,
+			(unsigned long)((st.arena_end - start) / GiB));
+		CHECK(st.arena_used - start > 512 * MiB, "arena_used only +%lu MiB", (unsigned long)((st.arena_used - start) / MiB));
+		CHECK(st.arena_end == end0, "the 64 GiB reservation moved: %p -> %p", (void *)end0, (void *)st.arena_end);
+		void *p = mm_malloc((size_t)(100 * GiB & SIZE_MAX)); /* more than all of memory */
+		CHECK(p == NULL, "malloc(100 GiB) returned %p", p);
+	}
+	check_heap("after growth");
+	while (n > 0)
+		mm_free(blocks[--n]);
+	check_heap("after freeing the blocks");
+}
+
+/* exhaust: allocate until NULL, keeping the blocks on a list threaded through them. */
+static size_t fill_memory(size_t size, void **list)
+{
+	size_t n = 0;
+	for (;;) {
+		void **p = mm_malloc(size);
+		if (!p)
+			return n;
+		p[0] = *list;
+		p[1] = (void *)(uintptr_t)0xC0FFEE;
+		*list = p;
+		n++;
+	}
+}
+
+static size_t free_list(void **list, int *bad)
+{
+	size_t n = 0;
+	for (void **p = *list; p;) {
+		void **next = p[0];
+		if (p[1] != (void *)(uintptr_t)0xC0FFEE)
+			(*bad)++;
+		mm_free(p);
+		p = next;
+		n++;
+	}
+	*list = NULL;
+	return n;
+}
+
+static void case_exhaust(void)
+{
+	void *big = NULL, *small = NULL;
+	int bad = 0;
+
+	size_t nbig = fill_memory(256 * KiB, &big);
+	size_t nsmall = fill_memory(48, &small);
+	kprintf("  out of frames after %lu blocks of 256 KiB and %lu of 48 bytes; frames free %lu of %lu\n",
+		(unsigned long)nbig, (unsigned long)nsmall, (unsigned long)pmm_free_count(),
+		(unsigned long)pmm_total_count());
+	CHECK(nbig > 0 && nsmall > 0, "nothing could be allocated");
+	CHECK(mm_malloc(256 * KiB) == NULL, "malloc succeeded right after failing");
+	CHECK(pmm_free_count() < 64, "%lu frames still free after exhaustion", (unsigned long)pmm_free_count());
+	check_heap("exhausted");
+	CHECK(free_list(&big, &bad) == nbig && free_list(&small, &bad) == nsmall && bad == 0,
+	      "the blocks did not come back intact (%d)", bad);
+	check_heap("after freeing");
+	mm_scavenge(0);
+	size_t again = fill_memory(256 * KiB, &big);
+	kprintf("  after freeing: %lu blocks of 256 KiB fit again\n", (unsigned long)again);
+	CHECK(again + again / 8 >= nbig, "only %lu blocks fit again, %lu before", (unsigned long)again, (unsigned long)nbig);
+	free_list(&big, &bad);
+	CHECK(bad == 0, "blocks corrupt on the second round");
+	check_heap("after the second round");
+}
+
+static void case_fault(int released)
+{
+	if (released) {
+		unsigned char *p = mm_malloc(64 * KiB);
+		CHECK(p, "malloc failed");
+		if (!p)
+			return;
+		memset(p, 1, 64 * KiB);
+		mm_free(p);
+		mm_scavenge(0);
+		CHECK(vm_is_released((uintptr_t)p), "page %p not marked released after the scavenger", (void *)p);
+		panic_expected = "released by the scavenger";
+		panic_expected_case = "fault";
+		kprintf("  touching %p, which the scavenger released\n", (void *)p);
+		if (failures == 0)
+			p[100] = 2;
+	} else {
+		struct mm_stats st;
+		mm_read_stats(&st);
+		volatile char *p = (volatile char *)(st.arena_end - PAGE_SIZE);
+		CHECK(!vm_is_mapped((uintptr_t)p) && !vm_is_released((uintptr_t)p), "%p is mapped or released", (void *)p);
+		panic_expected = "never mapped";
+		panic_expected_case = "fault-unmapped";
+		kprintf("  touching %p, reserved but never mapped\n", (void *)p);
+		if (failures == 0)
+			p[0] = 2;
+	}
+	panic_expected = NULL;
+	CHECK(0, "the touch did not fault");
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "stress", case_stress },
+	{ "scavenge", case_scavenge },
+	{ "irq", case_irq },
+	{ "growth", case_growth },
+	{ "exhaust", case_exhaust },
+};
+
+void selftest_run(const char *which)
+{
+	int passed = 0, failed = 0, ran = 0;
+	kprintf("selftest: case %s\n", which);
+	if (!strcmp(which, "fault") || !strcmp(which, "fault-unmapped")) {
+		case_fault(!strcmp(which, "fault"));
+		kprintf("CASE %s: FAIL\n", which);
+		kprintf("TESTS DONE: 0 passed, 1 failed\n");
+		qemu_exit(EXIT_FAIL);
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int in_all = i < 3;
+		if (strcmp(which, cases[i].name) && !(in_all && !strcmp(which, "all")))
+			continue;
+		failures = 0;
+		ran++;
+		kprintf("case %s:\n", cases[i].name);
+		cases[i].fn();
+		if (failures) {
+			failed++;
+			kprintf("CASE %s: FAIL (%d checks)\n", cases[i].name, failures);
+		} else {
+			passed++;
+			kprintf("CASE %s: PASS\n", cases[i].name);
+		}
+	}
+	if (!ran) {
+		kprintf("selftest: no case named '%s'\n", which);
+		failed++;
+	}
+	kernel_print_stats();
+	kprintf("TESTS DONE: %d passed, %d failed\n", passed, failed);
+	qemu_exit(failed ? EXIT_FAIL : EXIT_PASS);
+}

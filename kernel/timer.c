@@ -1,0 +1,74 @@
+/*
+ * timer.c - the clock: the 8259 PICs remapped to vectors 32-47 (all IRQs
+ * masked but IRQ0), and PIT channel 0 at TIMER_HZ.  IRQ0 counts ticks
+ * (the scavenger's clock, see mm_sys_nanotime in vm.c), marks a scavenger
+ * pass due once a minute (the idle loop runs it, never this handler) and
+ * calls timer_hook when a self-test installed one.
+ */
+#include "kernel.h"
+#include "x86.h"
+
+#define PIC1_CMD 0x20
+#define PIC1_DATA 0x21
+#define PIC2_CMD 0xA0
+#define PIC2_DATA 0xA1
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+#define PIT_HZ 1193182u
+#define SCAVENGE_PERIOD_TICKS (60ull * TIMER_HZ) /* Go: a pass every minute */
+
+static volatile uint64_t ticks;
+void (*volatile timer_hook)(void);
+volatile int scavenge_due;
+
+void timer_init(void)
+{
+	/* ICW1..ICW4: edge triggered, cascade, vectors 32 and 40, 8086 mode. */
+	outb(PIC1_CMD, 0x11);
+	outb(PIC2_CMD, 0x11);
+	outb(PIC1_DATA, 32);
+	outb(PIC2_DATA, 40);
+	outb(PIC1_DATA, 4);
+	outb(PIC2_DATA, 2);
+	outb(PIC1_DATA, 1);
+	outb(PIC2_DATA, 1);
+	outb(PIC1_DATA, 0xFE); /* only IRQ0 */
+	outb(PIC2_DATA, 0xFF);
+
+	uint16_t div = (PIT_HZ + TIMER_HZ / 2) / TIMER_HZ; /* 1193 */
+	outb(PIT_CMD, 0x34); /* channel 0, lo/hi byte, mode 2 (rate generator) */
+	outb(PIT_CH0, div & 0xFF);
+	outb(PIT_CH0, div >> 8);
+}
+
+void pic_eoi(int irq)
+{
+	if (irq >= 8)
+		outb(PIC2_CMD, 0x20);
+	outb(PIC1_CMD, 0x20);
+}
+
+void timer_irq(void)
+{
+	uint64_t t = ++ticks;
+	if (t % SCAVENGE_PERIOD_TICKS == 0)
+		scavenge_due = 1;
+	if (timer_hook)
+		timer_hook();
+}
+
+uint64_t timer_ticks(void)
+{
+	uintptr_t f = irq_save(); /* a 64-bit read is two loads on i386 */
+	uint64_t t = ticks;
+	irq_restore(f);
+	return t;
+}
+
+/* Sleep for n ticks; needs interrupts enabled. */
+void timer_wait_ticks(uint64_t n)
+{
+	uint64_t end = timer_ticks() + n;
+	while (timer_ticks() < end)
+		sti_hlt();
+}
