@@ -9,12 +9,20 @@
  */
 #include "malloc.h"
 
-/* The list for cl is empty: fetch a batch from central, return one object. */
+/*
+ * The list for cl is empty: fetch a batch from central, return one object.
+ * A miss also raises the list's limit by a batch (up to MM_CACHE_LIST_MAX):
+ * a class allocated in bulk earns a longer list, so the frees that follow
+ * stay in the cache.
+ */
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	void *head;
-	uint32_t got = mm_central_alloc(cl, mm_class_batch[cl], &head);
+	uint32_t batch = mm_class_batch[cl];
+	if (l->max < mm_class_listmax[cl])
+		l->max = (uint16_t)(l->max + batch);
+	uint32_t got = mm_central_alloc(cl, batch, &head);
 	if (!got)
 		return 0;
 	l->head = *(void **)head;
@@ -40,15 +48,27 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n)
 	mm_central_free(cl, head);
 }
 
-/* A list went over its limit, or the whole cache over MM_CACHE_MAX_BYTES. */
+/*
+ * A list went over its limit: a batch goes back.  The whole cache went over
+ * its limit: every list gives back half its low-water mark (objects it held
+ * all along since the last trim, so not needed); if the cache is still above
+ * MM_CACHE_MAX_BYTES, everything in it is in use and the next trim waits
+ * until it has grown by another quarter of that.
+ */
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	if (l->n > l->max)
-		release(c, cl, l->n - l->max / 2);
-	if (c->size > MM_CACHE_MAX_BYTES)
-		for (int i = 1; i < mm_nclasses; i++)
-			release(c, (uint32_t)i, (c->list[i].n + 1) / 2);
+		release(c, cl, l->n < mm_class_batch[cl] ? l->n : mm_class_batch[cl]);
+	if (c->size > c->limit) {
+		for (int i = 1; i < mm_nclasses; i++) {
+			release(c, (uint32_t)i, c->list[i].lowmark / 2u);
+			c->list[i].lowmark = (uint16_t)c->list[i].n;
+		}
+		c->limit = MM_CACHE_MAX_BYTES;
+		if (c->size > c->limit)
+			c->limit = c->size + MM_CACHE_MAX_BYTES / 4;
+	}
 }
 
 struct mm_cache *mm_cache_new(void)
@@ -58,8 +78,9 @@ struct mm_cache *mm_cache_new(void)
 	mm_sys_lock(&mm_heap.lock);
 	struct mm_cache *c = mm_fixalloc_alloc(&mm_heap.caches);
 	if (c) {
-		for (int i = 0; i < MM_NCLASS_MAX; i++)
-			c->list[i].max = MM_CACHE_LIST_MAX;
+		for (int i = 1; i < mm_nclasses; i++)
+			c->list[i].max = mm_class_batch[i];
+		c->limit = MM_CACHE_MAX_BYTES;
 		c->next = mm_heap.allcaches;
 		c->prev = 0;
 		if (c->next)

@@ -2,10 +2,15 @@
  * central.c - the central free lists: for each size class, the spans that
  * have free objects (nonempty) and those that have none (empty), under one
  * lock per class.  Caches take and give objects in batches; a span whose
- * objects have all come back is returned to the heap.
+ * objects have all come back is returned to the heap, unless it is the
+ * class's only span with free objects (kept, so that a class that empties
+ * and refills in a loop does not go to the heap every time).
  *
- * Invariant: for a span on either list, ref + length(freelist) == nelems,
- * and it is on nonempty exactly when freelist != NULL.
+ * A span hands out objects from its free list first, then carves fresh
+ * ones from index ncarved on.
+ * Invariant: for a span on either list,
+ *   ref + length(freelist) + (nelems - ncarved) == nelems,
+ * and it is on nonempty exactly when it has an object to hand out.
  */
 #include "malloc.h"
 
@@ -20,7 +25,12 @@ void mm_central_init(void)
 	}
 }
 
-/* Get a new span for c from the heap and cut it into objects.  c locked. */
+static int has_free(const struct mm_span *s)
+{
+	return s->freelist || s->ncarved < s->nelems;
+}
+
+/* Get a new span for c from the heap.  c locked. */
 static int central_grow(struct mm_central *c)
 {
 	uint32_t cl = c->sizeclass;
@@ -51,7 +61,20 @@ static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 			got++;
 		}
 		s->freelist = v;
-		if (!v) {
+		if (got < n && s->ncarved < s->nelems) {
+			uint32_t k = s->nelems - s->ncarved, size = s->elemsize;
+			if (k > n - got)
+				k = n - got;
+			char *o = (char *)mm_span_base(s) + (uintptr_t)s->ncarved * size;
+			for (uint32_t i = 0; i < k; i++, o += size) {
+				*(void **)o = h;
+				h = o;
+			}
+			s->ncarved += k;
+			s->ref += k;
+			got += k;
+		}
+		if (!has_free(s)) {
 			mm_span_list_remove(s);
 			mm_span_list_insert_back(&c->empty, s);
 		}
@@ -76,13 +99,18 @@ static void put(struct mm_central *c, void *v)
 	if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != c->sizeclass)
 		mm_throw("mm: central: object %p of class %u does not belong to a span of that class",
 			 v, (uintptr_t)c->sizeclass);
-	if (!s->freelist) {
+	if (!has_free(s)) {
 		mm_span_list_remove(s);
 		mm_span_list_insert(&c->nonempty, s);
 	}
 	*(void **)v = s->freelist;
 	s->freelist = v;
 	if (--s->ref == 0) {
+		if (c->nonempty.next == s && s->next == &c->nonempty) {
+			s->freelist = 0; /* the only one: keep it, as new */
+			s->ncarved = 0;
+			return;
+		}
 		mm_span_list_remove(s);
 		c->nspans--;
 		mm_heap_free(s);

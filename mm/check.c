@@ -61,20 +61,23 @@ static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tall
 	if (s->state != MM_SPAN_SMALL || s->sizeclass != cl)
 		FAIL("central %u holds span %p of state %d class %u", (uintptr_t)cl,
 		     (void *)mm_span_base(s), s->state, (uintptr_t)s->sizeclass);
-	if (onempty != (s->freelist == 0))
+	if (onempty != (s->freelist == 0 && s->ncarved == s->nelems))
 		FAIL("span %p is on the wrong central list", (void *)mm_span_base(s));
+	if (s->ncarved > s->nelems)
+		FAIL("span %p: %u objects carved of %u", (void *)mm_span_base(s), (uintptr_t)s->ncarved,
+		     (uintptr_t)s->nelems);
 	uintptr_t base = mm_span_base(s), n = 0;
 	for (void *v = s->freelist; v; v = *(void **)v) {
 		uintptr_t off = (uintptr_t)v - base;
-		if ((uintptr_t)v < base || off >= (uintptr_t)s->nelems * s->elemsize ||
+		if ((uintptr_t)v < base || off >= (uintptr_t)s->ncarved * s->elemsize ||
 		    off % s->elemsize)
 			FAIL("span %p: free list holds %p, not one of its objects", (void *)base, v);
 		if (++n > s->nelems)
 			FAIL("span %p: free list longer than the span (a cycle?)", (void *)base);
 	}
-	if (s->ref + n != s->nelems)
-		FAIL("span %p: %u objects out + %u free != %u", (void *)base, (uintptr_t)s->ref, n,
-		     (uintptr_t)s->nelems);
+	if (s->ref + n + (s->nelems - s->ncarved) != s->nelems)
+		FAIL("span %p: %u objects out + %u free + %u not carved != %u", (void *)base,
+		     (uintptr_t)s->ref, n, (uintptr_t)(s->nelems - s->ncarved), (uintptr_t)s->nelems);
 	check_pages(s);
 	t->inuse += s->npages;
 	t->refs[cl] += s->ref;

@@ -54,8 +54,9 @@
 #define MM_MAX_SMALL   32768
 #define MM_NCLASS_MAX  MM_NUM_CLASSES_MAX
 #define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
-#define MM_CACHE_MAX_BYTES (2u << 20) /* a cache above this gives half of each list back */
-#define MM_CACHE_LIST_MAX 256       /* objects in one cache list before a batch goes back */
+#define MM_CACHE_MAX_BYTES (2u << 20) /* a cache above this gives back half its low-water marks */
+#define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
+#define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
 #define MM_MAX_ARENA32  ((uintptr_t)2 << 30)
 
@@ -67,6 +68,7 @@ extern int mm_nclasses;
 extern uint32_t mm_class_size[MM_NCLASS_MAX];
 extern uint8_t mm_class_npages[MM_NCLASS_MAX];
 extern uint8_t mm_class_batch[MM_NCLASS_MAX];   /* objects moved cache <-> central */
+extern uint16_t mm_class_listmax[MM_NCLASS_MAX]; /* longest a cache list may grow */
 extern uint32_t mm_class_divmul[MM_NCLASS_MAX]; /* ceil(2^32 / size): offset / size by multiply */
 extern uint8_t mm_size_to_class8[1024 / 8 + 1];   /* sizes <= 1024, 8-byte steps */
 extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
@@ -103,6 +105,7 @@ struct mm_span {
 	uintptr_t npreleased;        /* free span: pages given back by the scavenger */
 	uint64_t unused_since;       /* free span: when it became free (newest part) */
 	void *freelist;              /* small: free objects of this span */
+	uint32_t ncarved;            /* small: objects [0, ncarved) have been handed out once */
 	uint32_t ref;                /* small: objects out of the span (cached or live) */
 	uint32_t nelems;             /* small: objects in the span */
 	uint32_t elemsize;           /* small: object size */
@@ -130,7 +133,7 @@ static inline int mm_span_list_empty(const struct mm_span *head)
 {
 	return head->next == head;
 }
-void mm_span_init_small(struct mm_span *s, uint32_t cl); /* cut into objects */
+void mm_span_init_small(struct mm_span *s, uint32_t cl); /* objects carved lazily */
 /* Index of object p in small span s (exact when p is an object's start). */
 static inline uint32_t mm_span_index(const struct mm_span *s, uintptr_t off)
 {
@@ -239,13 +242,15 @@ void mm_central_free_one(uint32_t cl, void *v);
 struct mm_cachelist {
 	void *head;
 	uint32_t n;
-	uint32_t max;
+	uint16_t max;                /* limit, grown by misses */
+	uint16_t lowmark;            /* fewest objects held since the last trim */
 	uint64_t nmalloc;
 	uint64_t nfree;
 };
 struct mm_cache {
 	struct mm_cachelist list[MM_NCLASS_MAX];
 	uintptr_t size;              /* bytes of objects in the lists */
+	uintptr_t limit;             /* trim when size passes this */
 	struct mm_cache *next, *prev;/* mm_heap.allcaches */
 };
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
@@ -259,7 +264,8 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	if (mm_unlikely(!v))
 		return mm_cache_refill(c, cl);
 	l->head = *(void **)v;
-	l->n--;
+	if (mm_unlikely(--l->n < l->lowmark))
+		l->lowmark = (uint16_t)l->n;
 	l->nmalloc++;
 	c->size -= mm_class_size[cl];
 	return v;
@@ -273,7 +279,7 @@ static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
 	l->n++;
 	l->nfree++;
 	c->size += mm_class_size[cl];
-	if (mm_unlikely(l->n > l->max || c->size > MM_CACHE_MAX_BYTES))
+	if (mm_unlikely(l->n > l->max || c->size > c->limit))
 		mm_cache_overflow(c, cl);
 }
 

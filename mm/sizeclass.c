@@ -14,6 +14,7 @@ int mm_nclasses;
 uint32_t mm_class_size[MM_NCLASS_MAX];
 uint8_t mm_class_npages[MM_NCLASS_MAX];
 uint8_t mm_class_batch[MM_NCLASS_MAX];
+uint16_t mm_class_listmax[MM_NCLASS_MAX];
 uint32_t mm_class_divmul[MM_NCLASS_MAX];
 uint8_t mm_size_to_class8[1024 / 8 + 1];
 uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
@@ -53,6 +54,9 @@ void mm_sizeclass_init(void)
 	for (uint32_t c = 1; c < n; c++) {
 		uint32_t b = 65536 / mm_class_size[c];
 		mm_class_batch[c] = (uint8_t)(b < 2 ? 2 : b > 32 ? 32 : b);
+		uint32_t m = MM_CACHE_LIST_BYTES / mm_class_size[c];
+		mm_class_listmax[c] = (uint16_t)(m < mm_class_batch[c] ? mm_class_batch[c] :
+						 m > MM_CACHE_LIST_MAX ? MM_CACHE_LIST_MAX : m);
 		/* ceil(2^32 / size) without 64-bit division (i386 has none) */
 		mm_class_divmul[c] = 0xffffffffu / mm_class_size[c] + 1;
 	}

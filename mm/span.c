@@ -1,7 +1,7 @@
 /*
  * span.c - spans: runs of pages.  Doubly linked circular lists with a
  * sentinel (the heap's free lists, central's lists, the heap's busy list),
- * and cutting a span into objects of one size class.
+ * and making a span one of objects of a size class.
  */
 #include "malloc.h"
 
@@ -35,23 +35,23 @@ void mm_span_list_remove(struct mm_span *s)
 	s->prev = 0;
 }
 
-/* Make s a span of class cl and thread all its objects on its free list. */
+/*
+ * Make s a span of class cl.  Objects are carved lazily (central.c hands
+ * out objects past ncarved before they were ever on a free list), so a new
+ * span costs no walk over its memory and its untouched pages stay untouched.
+ */
 void mm_span_init_small(struct mm_span *s, uint32_t cl)
 {
 	uint32_t size = mm_class_size[cl];
-	uint32_t n = (uint32_t)((s->npages << MM_PAGE_SHIFT) / size);
-	char *base = (char *)mm_span_base(s);
 
 	s->state = MM_SPAN_SMALL;
 	s->sizeclass = (uint8_t)cl;
 	s->elemsize = size;
 	s->divmul = mm_class_divmul[cl];
-	s->nelems = n;
+	s->nelems = (uint32_t)((s->npages << MM_PAGE_SHIFT) / size);
 	s->ref = 0;
-	for (uint32_t i = 0; i + 1 < n; i++)
-		*(void **)(base + i * size) = base + (i + 1) * size;
-	*(void **)(base + (n - 1) * size) = 0;
-	s->freelist = base;
+	s->ncarved = 0;
+	s->freelist = 0;
 #ifdef MM_DEBUG
 	mm_memset(s->allocbits, 0, sizeof s->allocbits);
 #endif
