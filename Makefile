@@ -75,3 +75,6 @@ deps:
 
 clean:
 	rm -rf $(B)
+
+# `make run` and `make test` install what is missing first.
+run: deps
