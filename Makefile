@@ -68,6 +68,10 @@ $(LIB_DIR)/libmm.a: $(LIB_OBJS)
 deps:
 	@bash .ci/deps
 
+# `make run` installs what is missing before it builds (`make test` does the same).
+.PHONY: run
+run: deps
+
 -include tests/tests.mk
 -include tests/port/port.mk
 -include tests/bench/bench.mk
@@ -75,6 +79,3 @@ deps:
 
 clean:
 	rm -rf $(B)
-
-# `make run` and `make test` install what is missing first.
-run: deps
