@@ -41,6 +41,7 @@ int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 
 /* string.c: what the compiler may call, plus a few helpers. */
 void *memset(void *d, int c, size_t n);
+void page_zero(void *page);
 void *memcpy(void *d, const void *s, size_t n);
 void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);

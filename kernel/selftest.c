@@ -13,6 +13,8 @@
  *  exhaust         out of frames (-m 32M): NULL, mm_check, memory reusable
  *  fault           touching a page the scavenger released panics (expected)
  *  fault-unmapped  touching a reserved, never-mapped arena page panics
+ *  exception       ud2: the exception report, then the failure exit code
+ *  nx              x86_64: calling code in a heap object faults (NX)
  *  all             stress, scavenge, irq
  */
 #include "kernel.h"
@@ -204,6 +206,7 @@ static void case_growth(void)
 		uintptr_t seen[8];
 		int nseen = 0;
 		seen[nseen++] = st.arena_end - start;
+		kprintf("  arena_end %p (+%lu MiB) at the start\n", (void *)st.arena_end, (unsigned long)(seen[0] / MiB));
 		while (st.arena_end - start <= 512 * MiB && n < MAXBLOCKS) {
 			void *p = mm_malloc(32 * MiB);
 			CHECK(p, "malloc(32 MiB) failed at arena_end +%lu MiB", (unsigned long)((st.arena_end - start) / MiB));
@@ -213,6 +216,7 @@ static void case_growth(void)
 			mm_read_stats(&st);
 			if (st.arena_end - start != seen[nseen - 1] && nseen < 8) {
 				seen[nseen++] = st.arena_end - start;
+		kprintf("  arena_end %p (+%lu MiB) at the start\n", (void *)st.arena_end, (unsigned long)(seen[0] / MiB));
 				kprintf("  arena_end %p (+%lu MiB) after %d blocks of 32 MiB\n", (void *)st.arena_end,
 					(unsigned long)((st.arena_end - start) / MiB), n);
 			}
@@ -250,7 +254,7 @@ static void case_growth(void)
 			(unsigned long)((st.arena_end - start) / GiB));
 		CHECK(st.arena_used - start > 512 * MiB, "arena_used only +%lu MiB", (unsigned long)((st.arena_used - start) / MiB));
 		CHECK(st.arena_end == end0, "the 64 GiB reservation moved: %p -> %p", (void *)end0, (void *)st.arena_end);
-		void *p = mm_malloc((size_t)(100 * GiB & SIZE_MAX)); /* more than all of memory */
+		void *p = mm_malloc((size_t)(sizeof(size_t) == 8 ? 100 * GiB : GiB)); /* more than all RAM */
 		CHECK(p == NULL, "malloc(100 GiB) returned %p", p);
 	}
 	check_heap("after growth");
@@ -346,6 +350,27 @@ static void case_fault(int released)
 	CHECK(0, "the touch did not fault");
 }
 
+/* Both end the boot from the exception handler with the failure code; the
+ * runner expects that status and the EXCEPTION line. */
+static void case_exception(int nx)
+{
+	if (!nx) {
+		kprintf("  executing ud2\n");
+		__asm__ volatile("ud2");
+	} else {
+		unsigned char *code = mm_malloc(64);
+		void (*fn)(void);
+		CHECK(code, "malloc failed");
+		if (!code)
+			return;
+		code[0] = 0xC3; /* ret */
+		memcpy(&fn, &code, sizeof(fn));
+		kprintf("  calling heap object %p (NX %s)\n", (void *)code, arch_has_nx() ? "on" : "off");
+		fn();
+	}
+	CHECK(0, "no exception");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -361,6 +386,12 @@ void selftest_run(const char *which)
 {
 	int passed = 0, failed = 0, ran = 0;
 	kprintf("selftest: case %s\n", which);
+	if (!strcmp(which, "exception") || !strcmp(which, "nx")) {
+		case_exception(!strcmp(which, "nx"));
+		kprintf("CASE %s: FAIL\n", which);
+		kprintf("TESTS DONE: 0 passed, 1 failed\n");
+		qemu_exit(EXIT_FAIL);
+	}
 	if (!strcmp(which, "fault") || !strcmp(which, "fault-unmapped")) {
 		case_fault(!strcmp(which, "fault"));
 		kprintf("CASE %s: FAIL\n", which);

@@ -6,10 +6,21 @@
 
 void *memset(void *d, int c, size_t n)
 {
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
+	void *p = d;
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
 	return d;
+}
+
+/* Zero one 4 KiB page, a machine word at a time (much faster under QEMU's TCG). */
+void page_zero(void *page)
+{
+	void *p = page;
+	size_t n = PAGE_SIZE / sizeof(uintptr_t);
+#ifdef __x86_64__
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(0) : "memory");
+#else
+	__asm__ volatile("rep stosl" : "+D"(p), "+c"(n) : "a"(0) : "memory");
+#endif
 }
 
 void *memcpy(void *d, const void *s, size_t n)

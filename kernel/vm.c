@@ -182,7 +182,7 @@ int mm_sys_map(void *v, size_t n)
 		uintptr_t pa = pmm_alloc();
 		if (!pa)
 			goto fail;
-		memset((void *)pa, 0, PAGE_SIZE);
+		page_zero((void *)pa);
 		*pte = pa | PTE_P | PTE_W | PTE_NX | PTE_NEW | ((*pte & PTE_REL) ? PTE_OLDREL : 0);
 		vm_frames_mapped++;
 	}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# tests/kernel/run.sh - boot the kernel's self-tests in QEMU and check them.
+#
+#   tests/kernel/run.sh [ARCH...]        (default: x86 x86_64; env CCS="gcc clang")
+#
+# For each arch and compiler it builds kernel-test.iso (grub.cfg: "mode=test")
+# and boots it once per case, passing "case=NAME" through QEMU fw_cfg, with the
+# memory size the case needs.  A case passes only if QEMU exits with status 33
+# (the kernel wrote the pass code to isa-debug-exit; a triple fault exits 0, a
+# panic or exception 35), and the serial log holds "CASE NAME: PASS", "TESTS
+# DONE: ... 0 failed", no FAIL line, and the case's own expected lines.
+# The cases that provoke an exception on purpose expect status 35 and the
+# exception report instead.
+# Prints one line per case and, last, "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+
+arches=("$@")
+[ ${#arches[@]} -eq 0 ] && arches=(x86 x86_64)
+read -r -a ccs <<< "${CCS:-gcc clang}"
+timeout_s=${KTEST_TIMEOUT:-60}
+
+# case  memory  QEMU status  regex the log must match (besides the PASS lines)
+cases=(
+	"stress    128M 33 heap_sys == inuse \\+ idle; mm_check ok"
+	"scavenge  128M 33 scavenge\\(0\\): released [1-9]"
+	"irq       128M 33 in the timer handler: [1-9][0-9]+ mallocs"
+	"growth    1G   33 CASE growth: PASS"
+	"exhaust   32M  33 out of frames after [1-9]"
+	"fault     64M  33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: released by the scavenger"
+	"fault-unmapped 64M 33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: never mapped"
+	"exception 64M  35 ^EXCEPTION vector=6 \\(#UD invalid opcode\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
+	"nx        64M  35 ^EXCEPTION vector=14 \\(#PF page fault\\) err=0x11 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
+)
+
+passed=0
+failed=0
+for arch in "${arches[@]}"; do
+	case $arch in
+	x86) qemu=qemu-system-i386 ;;
+	x86_64) qemu=qemu-system-x86_64 ;;
+	*) echo "run.sh: unknown arch $arch"; exit 2 ;;
+	esac
+	for cc in "${ccs[@]}"; do
+		dir=build/$arch$([ "$cc" = clang ] && echo -clang)
+		if ! make -s iso-test ARCH="$arch" CC="$cc" > "/tmp/libmm-ktest-build.$$" 2>&1; then
+			cat "/tmp/libmm-ktest-build.$$"
+			echo "FAIL $arch/$cc build"
+			failed=$((failed + 1))
+			continue
+		fi
+		for c in "${cases[@]}"; do
+			read -r name mem status want <<< "$c"
+			[ "$name" = nx ] && [ "$arch" = x86 ] && continue # no NX without PAE
+			log=$dir/test-$name.log
+			start=$(date +%s.%N)
+			timeout "$timeout_s" $qemu -m "$mem" -cdrom "$dir/kernel-test.iso" -boot d -nic none \
+				-display none -serial stdio -no-reboot -monitor none \
+				-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+				-fw_cfg "name=opt/libmm/cmdline,string=case=$name" < /dev/null > "$log" 2>&1
+			rc=$?
+			secs=$(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}')
+			why=""
+			tr -d '\r' < "$log" > "$log.tmp" && mv "$log.tmp" "$log"
+			if [ $rc -eq 124 ]; then why="timed out after ${timeout_s}s"
+			elif [ $rc -ne "$status" ]; then why="QEMU exit status $rc (want $status)"
+			elif [ "$status" = 35 ]; then
+				grep -Eq "$want" "$log" || why="log lacks /$want/"
+			elif ! grep -q "^CASE $name: PASS" "$log"; then why="no 'CASE $name: PASS' line"
+			elif grep -q "FAIL\|check failed" "$log"; then why="a FAIL line in the log"
+			elif ! grep -q "^TESTS DONE: [1-9][0-9]* passed, 0 failed" "$log"; then why="no 'TESTS DONE: N passed, 0 failed'"
+			elif ! grep -Eq "$want" "$log"; then why="log lacks /$want/"
+			fi
+			if [ -z "$why" ]; then
+				printf 'PASS %-6s %-5s %-14s (%s s)\n' "$arch" "$cc" "$name" "$secs"
+				passed=$((passed + 1))
+			else
+				printf 'FAIL %-6s %-5s %-14s %s (log: %s)\n' "$arch" "$cc" "$name" "$why" "$log"
+				grep -E "check failed|FAIL|panic|EXCEPTION" "$log" | head -5 | sed 's/^/     /'
+				failed=$((failed + 1))
+			fi
+		done
+	done
+done
+rm -f "/tmp/libmm-ktest-build.$$"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
