@@ -30,7 +30,7 @@ for arch in x86 x86_64; do
 		name="lib-check $arch $cc"
 		dir=build/$arch$([ $cc = clang ] && echo -clang)
 		log=$OUT/lib-$arch-$cc.log
-		if ! $MAKE --no-print-directory lib liballoc ARCH=$arch CC=$cc >$log 2>&1; then
+		if ! $MAKE --no-print-directory -j2 lib liballoc ARCH=$arch CC=$cc >$log 2>&1; then
 			fail "$name: make lib liballoc" "build failed: $(grep -m3 -E 'error|Error' $log | tr '\n' ' ')"
 			continue
 		fi
@@ -76,5 +76,30 @@ for arch in x86 x86_64; do
 			pass "$name: libmm-liballoc.a needs only liballoc's hooks ($(echo $lsyms | tr '\n' ' '))"
 		fi
 	done
+done
+
+# Variants a kernel may use: DEBUG=1 (-O1, MM_DEBUG checks) for every arch and
+# compiler, and MCMODEL=kernel (higher-half x86_64).  Built under build/port/.
+for v in "x86 gcc DEBUG=1" "x86 clang DEBUG=1" "x86_64 gcc DEBUG=1" "x86_64 clang DEBUG=1" \
+	"x86_64 gcc MCMODEL=kernel" "x86_64 clang MCMODEL=kernel"; do
+	set -- $v
+	arch=$1 cc=$2 var=$3
+	case $arch in x86) emu=elf_i386 ;; x86_64) emu=elf_x86_64 ;; esac
+	b=$OUT/$(echo $var | tr 'A-Z=' 'a-z-')
+	dir=$b/$arch$([ $cc = clang ] && echo -clang)
+	name="lib-check $arch $cc $var"
+	log=$OUT/lib-$arch-$cc-$(echo $var | tr '=' '-').log
+	if ! $MAKE --no-print-directory -j2 lib B=$b ARCH=$arch CC=$cc $var >$log 2>&1; then
+		fail "$name: make lib" "build failed: $(grep -m3 -E 'error|Error' $log | tr '\n' ' ')"
+		continue
+	fi
+	ld -r -m $emu --whole-archive $dir/libmm.a -o $b/all-$arch-$cc.o 2>>$log
+	syms=$(nm -u $b/all-$arch-$cc.o | awk '{print $NF}')
+	extra=$(only_from "$HOOKS" "$syms")
+	if [ -n "$extra" ] || [ -z "$syms" ]; then
+		fail "$name: builds, nm -u only mm/sys.h hooks" "not hooks: ${extra:-none (empty archive?)}"
+	else
+		pass "$name: builds, nm -u only mm/sys.h hooks"
+	fi
 done
 [ $fails = 0 ]
