@@ -1,0 +1,445 @@
+/*
+ * workloads.c - allocation benchmarks for `make bench`: one program, one
+ * workload per run (`workloads NAME [scale]`), calling plain malloc/free so
+ * that LD_PRELOAD picks the allocator.  Built with -fno-builtin-malloc, and
+ * every pointer feeds a checksum printed at the end, so the compiler cannot
+ * drop an allocation.  Each workload is deterministic (xorshift, fixed seeds).
+ *
+ *   small     single thread, 8..128 B objects replaced at random in 4k slots
+ *   mixed     single thread, 8 B..8 KiB skewed sizes, 20k slots
+ *   large     single thread, 1..64 KiB blocks, 1k slots, pages touched
+ *   realloc   strings and vectors grown by realloc, then freed
+ *   xthread   producer/consumer: one thread mallocs, another frees
+ *   churn2    2 threads each running `small` on their own slots
+ *   churn4    4 threads each running `small` (on 2 cores)
+ *   compiler  phases of long-lived tree nodes plus short-lived temporaries
+ *   larson    server-like: threads replace blocks in slots they inherit from
+ *             threads that exited, so frees land on other threads' objects
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double scale = 1.0;
+
+static long iters(long n)
+{
+	return (long)(n * scale);
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+struct rng {
+	uint64_t s;
+};
+
+static inline uint64_t next(struct rng *r)
+{
+	uint64_t x = r->s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return r->s = x;
+}
+
+/* Uniform in [lo, hi]. */
+static inline size_t between(struct rng *r, size_t lo, size_t hi)
+{
+	return lo + (size_t)(next(r) % (hi - lo + 1));
+}
+
+/* Skewed toward small: most sizes under 256 B, a tail up to max. */
+static inline size_t skewed(struct rng *r, size_t max)
+{
+	uint64_t x = next(r);
+	size_t top = (size_t)8 << (x % 11); /* 8 B .. 8 KiB, each power equally likely */
+	size_t lim = top < max ? top : max;
+	size_t n = 8 + (size_t)((x >> 8) % lim);
+	if ((x >> 40) % 4 != 0) /* three in four: small */
+		n = 8 + (size_t)((x >> 20) % 248);
+	return n;
+}
+
+/* The checksum every workload feeds; atomics because threads share it. */
+static uint64_t sum;
+
+static inline void note(uint64_t *acc, void *p, size_t n)
+{
+	*acc = (*acc * 31) ^ ((uintptr_t)p >> 4) ^ n;
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (p == NULL) {
+		fprintf(stderr, "workloads: out of memory (%zu bytes)\n", n);
+		exit(2);
+	}
+	return p;
+}
+
+/* Fill the first and last bytes so the memory is really used. */
+static inline void touch(void *p, size_t n, unsigned char v)
+{
+	unsigned char *c = p;
+	c[0] = v;
+	c[n - 1] = v;
+}
+
+/* ---- small / churn --------------------------------------------------------- */
+
+struct churn_arg {
+	long n;
+	size_t slots, lo, hi;
+	uint64_t seed, acc;
+};
+
+/* Replace random slots with fresh blocks of lo..hi bytes, n times. */
+static void *churn(void *v)
+{
+	struct churn_arg *a = v;
+	struct rng r = {a->seed};
+	void **slot = calloc(a->slots, sizeof *slot);
+	size_t *len = calloc(a->slots, sizeof *len);
+	uint64_t acc = 0;
+	for (long i = 0; i < a->n; i++) {
+		size_t k = next(&r) % a->slots;
+		if (slot[k]) {
+			unsigned char *c = slot[k];
+			acc += c[0] + c[len[k] - 1];
+			free(slot[k]);
+		}
+		size_t n = between(&r, a->lo, a->hi);
+		slot[k] = xmalloc(n);
+		len[k] = n;
+		touch(slot[k], n, (unsigned char)i);
+		note(&acc, slot[k], n);
+	}
+	for (size_t k = 0; k < a->slots; k++)
+		free(slot[k]);
+	free(slot);
+	free(len);
+	a->acc = acc;
+	return NULL;
+}
+
+static void run_churn(int nthreads, long n, size_t slots, size_t lo, size_t hi)
+{
+	pthread_t t[8];
+	struct churn_arg a[8];
+	for (int i = 0; i < nthreads; i++) {
+		a[i] = (struct churn_arg){n / nthreads, slots, lo, hi, 0x9e3779b97f4a7c15ull + (uint64_t)i, 0};
+		if (nthreads == 1)
+			churn(&a[i]);
+		else
+			pthread_create(&t[i], NULL, churn, &a[i]);
+	}
+	for (int i = 0; i < nthreads; i++) {
+		if (nthreads > 1)
+			pthread_join(t[i], NULL);
+		sum ^= a[i].acc;
+	}
+}
+
+static void w_small(void) { run_churn(1, iters(20000000), 4096, 8, 128); }
+static void w_churn2(void) { run_churn(2, iters(20000000), 4096, 8, 128); }
+static void w_churn4(void) { run_churn(4, iters(20000000), 4096, 8, 128); }
+
+/* ---- mixed ----------------------------------------------------------------- */
+
+static void w_mixed(void)
+{
+	enum { SLOTS = 20000 };
+	static void *slot[SLOTS];
+	static size_t len[SLOTS];
+	struct rng r = {42};
+	uint64_t acc = 0;
+	long n = iters(8000000);
+	for (long i = 0; i < n; i++) {
+		size_t k = next(&r) % SLOTS;
+		if (slot[k]) {
+			acc += ((unsigned char *)slot[k])[len[k] - 1];
+			free(slot[k]);
+		}
+		len[k] = skewed(&r, 8192);
+		slot[k] = xmalloc(len[k]);
+		touch(slot[k], len[k], (unsigned char)i);
+		note(&acc, slot[k], len[k]);
+	}
+	for (int k = 0; k < SLOTS; k++)
+		free(slot[k]);
+	sum ^= acc;
+}
+
+/* ---- large ----------------------------------------------------------------- */
+
+static void w_large(void)
+{
+	enum { SLOTS = 1000 };
+	static void *slot[SLOTS];
+	static size_t len[SLOTS];
+	struct rng r = {7};
+	uint64_t acc = 0;
+	long n = iters(1000000);
+	for (long i = 0; i < n; i++) {
+		size_t k = next(&r) % SLOTS;
+		if (slot[k]) {
+			acc += ((unsigned char *)slot[k])[len[k] - 1];
+			free(slot[k]);
+		}
+		len[k] = between(&r, 1024, 65536);
+		slot[k] = xmalloc(len[k]);
+		unsigned char *c = slot[k];
+		for (size_t off = 0; off < len[k]; off += 4096) /* every page, as a program would */
+			c[off] = (unsigned char)i;
+		c[len[k] - 1] = (unsigned char)i;
+		note(&acc, slot[k], len[k]);
+	}
+	for (int k = 0; k < SLOTS; k++)
+		free(slot[k]);
+	sum ^= acc;
+}
+
+/* ---- realloc --------------------------------------------------------------- */
+
+/* Grow 64 buffers a few bytes at a time (like string builders and vectors)
+ * to random final sizes up to 64 KiB, then free them, over and over. */
+static void w_realloc(void)
+{
+	enum { NBUF = 64 };
+	struct rng r = {99};
+	uint64_t acc = 0;
+	long rounds = iters(400);
+	for (long i = 0; i < rounds; i++) {
+		char *buf[NBUF];
+		size_t cap[NBUF], want[NBUF];
+		for (int b = 0; b < NBUF; b++) {
+			buf[b] = NULL;
+			cap[b] = 0;
+			want[b] = (size_t)1 << between(&r, 4, 16);
+			want[b] += between(&r, 0, want[b]);
+		}
+		for (int live = NBUF; live;) {
+			live = 0;
+			for (int b = 0; b < NBUF; b++) {
+				if (cap[b] >= want[b])
+					continue;
+				live++;
+				/* half grow by a constant step, half by 1.5x, as real code does */
+				size_t nc = b & 1 ? cap[b] + 16 + cap[b] / 2 : cap[b] + 64;
+				char *q = realloc(buf[b], nc);
+				if (q == NULL)
+					exit(2);
+				q[nc - 1] = (char)b;
+				if (cap[b])
+					acc += (unsigned char)q[cap[b] - 1];
+				buf[b] = q;
+				cap[b] = nc;
+			}
+		}
+		for (int b = 0; b < NBUF; b++) {
+			note(&acc, buf[b], cap[b]);
+			free(buf[b]);
+		}
+	}
+	sum ^= acc;
+}
+
+/* ---- xthread: producer / consumer ------------------------------------------ */
+
+static void sched_yield_or_pause(void)
+{
+	sched_yield();
+}
+
+/* A bounded single-producer single-consumer ring of pointers. */
+enum { RING = 4096 };
+static void *ring[RING];
+static volatile unsigned long head, tail; /* head: next to write; tail: next to read */
+
+static void *producer(void *v)
+{
+	long n = *(long *)v;
+	struct rng r = {5};
+	for (long i = 0; i < n; i++) {
+		size_t len = between(&r, 16, 256);
+		unsigned char *p = xmalloc(len);
+		p[0] = (unsigned char)len;
+		p[len - 1] = (unsigned char)i;
+		while (__atomic_load_n(&head, __ATOMIC_RELAXED) - __atomic_load_n(&tail, __ATOMIC_ACQUIRE) >= RING)
+			sched_yield_or_pause();
+		ring[head % RING] = p;
+		__atomic_store_n(&head, head + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void *consumer(void *v)
+{
+	long n = *(long *)v;
+	uint64_t acc = 0;
+	for (long i = 0; i < n; i++) {
+		while (__atomic_load_n(&tail, __ATOMIC_RELAXED) == __atomic_load_n(&head, __ATOMIC_ACQUIRE))
+			sched_yield_or_pause();
+		unsigned char *p = ring[tail % RING];
+		acc += p[0];
+		note(&acc, p, 0);
+		free(p);
+		__atomic_store_n(&tail, tail + 1, __ATOMIC_RELEASE);
+	}
+	sum ^= acc;
+	return NULL;
+}
+
+static void w_xthread(void)
+{
+	long n = iters(2000000);
+	pthread_t p, c;
+	pthread_create(&p, NULL, producer, &n);
+	pthread_create(&c, NULL, consumer, &n);
+	pthread_join(p, NULL);
+	pthread_join(c, NULL);
+}
+
+/* ---- compiler: long-lived and short-lived ------------------------------------ */
+
+struct node {
+	struct node *kid[2];
+	size_t len;
+	char name[];
+};
+
+/* Each phase builds a tree of long-lived nodes (kept until the phase ends,
+ * like an AST or symbol table) while making and dropping temporaries. */
+static void w_compiler(void)
+{
+	struct rng r = {1234};
+	uint64_t acc = 0;
+	long phases = iters(25);
+	for (long ph = 0; ph < phases; ph++) {
+		enum { NODES = 150000 };
+		struct node **all = xmalloc(NODES * sizeof *all);
+		for (int i = 0; i < NODES; i++) {
+			size_t len = between(&r, 8, 80);
+			struct node *nd = xmalloc(sizeof *nd + len);
+			nd->len = len;
+			nd->kid[0] = i ? all[next(&r) % (uint64_t)i] : NULL;
+			nd->kid[1] = NULL;
+			memset(nd->name, 'a' + i % 26, len);
+			all[i] = nd;
+			note(&acc, nd, len);
+			/* temporaries: a few strings and a vector, dropped right away */
+			int ntmp = (int)between(&r, 1, 4);
+			void *tmp[4];
+			for (int t = 0; t < ntmp; t++) {
+				size_t tl = skewed(&r, 2048);
+				tmp[t] = xmalloc(tl);
+				touch(tmp[t], tl, (unsigned char)t);
+			}
+			for (int t = ntmp - 1; t >= 0; t--)
+				free(tmp[t]);
+		}
+		for (int i = 0; i < NODES; i++) {
+			acc += (unsigned char)all[i]->name[all[i]->len - 1];
+			free(all[i]);
+		}
+		free(all);
+	}
+	sum ^= acc;
+}
+
+/* ---- larson: server simulation --------------------------------------------- */
+
+enum { LARSON_THREADS = 4, LARSON_SLOTS = 1000 };
+
+struct lslot {
+	void *p[LARSON_SLOTS];
+	size_t n[LARSON_SLOTS];
+};
+
+struct larg {
+	struct lslot *s;
+	long rounds;
+	uint64_t seed, acc;
+};
+
+/* One server thread: replace random blocks in slots it inherited. */
+static void *larson_thread(void *v)
+{
+	struct larg *a = v;
+	struct rng r = {a->seed};
+	uint64_t acc = 0;
+	for (long i = 0; i < a->rounds; i++) {
+		size_t k = next(&r) % LARSON_SLOTS;
+		if (a->s->p[k]) {
+			acc += ((unsigned char *)a->s->p[k])[a->s->n[k] - 1];
+			free(a->s->p[k]);
+		}
+		size_t n = between(&r, 16, 512);
+		a->s->p[k] = xmalloc(n);
+		a->s->n[k] = n;
+		touch(a->s->p[k], n, (unsigned char)i);
+		note(&acc, a->s->p[k], n);
+	}
+	a->acc = acc;
+	return NULL;
+}
+
+static void w_larson(void)
+{
+	static struct lslot s[LARSON_THREADS];
+	long gens = iters(100);
+	long per = 40000;
+	for (long g = 0; g < gens; g++) {
+		pthread_t t[LARSON_THREADS];
+		struct larg a[LARSON_THREADS];
+		/* each generation's thread i takes over slots of thread (i + g) % N */
+		for (int i = 0; i < LARSON_THREADS; i++) {
+			a[i] = (struct larg){&s[(i + g) % LARSON_THREADS], per, (uint64_t)(g * 977 + i + 1), 0};
+			pthread_create(&t[i], NULL, larson_thread, &a[i]);
+		}
+		for (int i = 0; i < LARSON_THREADS; i++) {
+			pthread_join(t[i], NULL);
+			sum ^= a[i].acc;
+		}
+	}
+	for (int i = 0; i < LARSON_THREADS; i++)
+		for (int k = 0; k < LARSON_SLOTS; k++)
+			free(s[i].p[k]);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} table[] = {
+	{"small", w_small},     {"mixed", w_mixed},   {"large", w_large},
+	{"realloc", w_realloc}, {"xthread", w_xthread}, {"churn2", w_churn2},
+	{"churn4", w_churn4},   {"compiler", w_compiler}, {"larson", w_larson},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: workloads NAME [scale]\nworkloads:");
+		for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+			fprintf(stderr, " %s", table[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	if (argc > 2)
+		scale = atof(argv[2]);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		if (strcmp(argv[1], table[i].name) == 0) {
+			table[i].fn();
+			printf("%s %016llx\n", table[i].name, (unsigned long long)sum);
+			return 0;
+		}
+	}
+	fprintf(stderr, "workloads: no workload '%s'\n", argv[1]);
+	return 2;
+}
