@@ -75,6 +75,15 @@ for arch in x86 x86_64; do
 		else
 			pass "$name: libmm-liballoc.a needs only liballoc's hooks ($(echo $lsyms | tr '\n' ' '))"
 		fi
+
+		# The README's example port links against libmm.a needing only its kernel's three functions.
+		ld -r -m $emu $dir/example_glue.o $dir/libmm.a -o $OUT/ex-$arch-$cc.o 2>>$log
+		esyms=$(nm -u $OUT/ex-$arch-$cc.o | awk '{print $NF}' | sort | tr '\n' ' ')
+		if [ "$esyms" = "irq_nesting khalt kputs ticks_ns " ]; then
+			pass "$name: README example port links with only its kernel's functions"
+		else
+			fail "$name: README example port links with only its kernel's functions" "undefined: $esyms"
+		fi
 	done
 done
 

@@ -339,6 +339,12 @@ static int case_basic(void)
 			return 0;
 		}
 	}
+	{
+		struct mm_stats st;
+		mm_read_stats(&st);
+		printf("INFO meta_sys after the first allocations (13 sizes, 1 B to 1 MiB): %llu bytes\n",
+		       (unsigned long long)st.meta_sys);
+	}
 	mm_free(NULL);
 	if (mm_usable_size(NULL) != 0) {
 		snprintf(err, sizeof err, "mm_usable_size(NULL) != 0");

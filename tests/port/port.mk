@@ -5,6 +5,7 @@
 #   make liballoc   $(LIB_DIR)/liballoc_compat.o    malloc/free/calloc/realloc
 #                   $(LIB_DIR)/liballoc_compat_k.o  kmalloc/kfree/kcalloc/krealloc
 #                   $(LIB_DIR)/libmm-liballoc.a     liballoc_compat.o + the core
+#                   $(LIB_DIR)/example_glue.o       the README's minimal port
 #   make lib-check  both arches x both compilers: builds, nm -u only sys.h hooks
 #   make test-port  lib-check, then the fixed-pool host and the liballoc host,
 #                   linked against the freestanding $(LIB_DIR)/libmm.a
@@ -19,7 +20,13 @@ PORT_RUN    := $(PORT_RUN_$(ARCH))
 
 .PHONY: liballoc lib-check test-port
 
-liballoc: $(LIB_DIR)/liballoc_compat.o $(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm-liballoc.a
+liballoc: $(LIB_DIR)/liballoc_compat.o $(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm-liballoc.a \
+	$(LIB_DIR)/example_glue.o
+
+# The README's minimal port, built as a kernel would (lib-check links it).
+$(LIB_DIR)/example_glue.o: tests/port/example_glue.c mm/mm.h mm/sys.h
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -Imm -c $< -o $@
 
 $(LIB_DIR)/liballoc_compat.o: mm/liballoc_compat.c mm/mm.h mm/sys.h
 	@mkdir -p $(dir $@)

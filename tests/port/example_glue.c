@@ -1,0 +1,112 @@
+/*
+ * example_glue.c - the complete libmm port for a small kernel with
+ * identity-mapped RAM and one CPU, as printed in the README ("Porting to
+ * your kernel").  It needs three functions from the kernel: kputs, khalt
+ * and ticks_ns.  lib-check builds it with the kernel flags for both arches
+ * and both compilers and links it against libmm.a: nothing else may be
+ * missing.
+ */
+#include "mm.h"
+#include "sys.h"
+
+void kputs(const char *s);                   /* console */
+void khalt(void) __attribute__((noreturn));  /* stop the machine */
+uint64_t ticks_ns(void);                     /* timer, monotonic */
+extern volatile int irq_nesting;             /* interrupt entry ++, exit -- */
+
+/* The heap's memory: 16 MiB of .bss, zero at boot. */
+#define HEAP_BYTES ((size_t)16 << 20)
+static unsigned char heap_pool[HEAP_BYTES] __attribute__((aligned(4096)));
+static size_t heap_next;
+
+/* Called with the heap lock held, so no lock of our own. */
+void *mm_sys_reserve(void *hint, size_t n)
+{
+	(void)hint;
+	if (n > HEAP_BYTES - heap_next)
+		return 0;
+	heap_next += n;
+	return heap_pool + heap_next - n;
+}
+
+/* RAM is always there, and never-used .bss reads as zero. */
+int mm_sys_map(void *v, size_t n)
+{
+	(void)v;
+	(void)n;
+	return 0;
+}
+
+/* Nothing to give back; the pages keep their contents (hence 0). */
+int mm_sys_unused(void *v, size_t n)
+{
+	(void)v;
+	(void)n;
+	return 0;
+}
+
+/* Only the 32-bit arena policy gives reservations back; CHUNKS never does. */
+void mm_sys_free(void *v, size_t n)
+{
+	(void)v;
+	(void)n;
+}
+
+uint64_t mm_sys_nanotime(void)
+{
+	return ticks_ns();
+}
+
+/* A spinlock that disables interrupts and restores them: the interrupt rule. */
+void mm_sys_lock(struct mm_lock *l)
+{
+	uintptr_t flags;
+	__asm__ volatile("pushf\n\tpop %0\n\tcli" : "=r"(flags) : : "memory");
+	while (__atomic_exchange_n(&l->word, 1, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+	l->saved = flags;
+}
+
+void mm_sys_unlock(struct mm_lock *l)
+{
+	uintptr_t flags = l->saved;
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+	__asm__ volatile("push %0\n\tpopf" : : "r"(flags) : "memory", "cc");
+}
+
+void mm_sys_panic(const char *msg)
+{
+	kputs(msg);
+	kputs("\n");
+	khalt();
+}
+
+/* One cache for normal code, another for interrupt handlers. */
+static struct mm_cache *task_cache, *irq_cache;
+
+struct mm_cache *mm_sys_cache(void)
+{
+	return irq_nesting ? irq_cache : task_cache;
+}
+
+/* Call once, before interrupts are enabled. */
+void heap_init(void)
+{
+	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = 1 << 20 };
+	if (mm_init(&cfg) != 0)
+		mm_sys_panic("heap_init: mm_init failed");
+	task_cache = mm_cache_new();
+	irq_cache = mm_cache_new();
+}
+
+/* The kernel's allocator is now mm_malloc, mm_free, mm_calloc, mm_realloc,
+ * mm_aligned_alloc; wrap them under the names the kernel already uses. */
+void *kmalloc(size_t n)
+{
+	return mm_malloc(n);
+}
+
+void kfree(void *p)
+{
+	mm_free(p);
+}
