@@ -93,8 +93,9 @@ extern volatile int irq_depth; /* > 0 while in an interrupt or exception handler
 
 /* timer.c: PIC remapped to 32..47, PIT channel 0 at TIMER_HZ on IRQ0. */
 #define TIMER_HZ 1000
-#define NS_PER_TICK 999847ull /* 1193 / 1193182 Hz */
 void timer_init(void);
+void timer_set_hz(uint32_t hz);
+uint64_t timer_nanos(void);
 void timer_irq(void);
 uint64_t timer_ticks(void);
 void timer_wait_ticks(uint64_t n);

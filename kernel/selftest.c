@@ -169,6 +169,61 @@ static void irq_hook(void)
 	irq_allocs++;
 }
 
+/*
+ * Phase 2: the timer at 20 kHz, handler and main loop both hammering one
+ * small size class, so interrupts land inside the main loop's cache fast
+ * path.  If both contexts shared a cache, an object would be handed out
+ * twice and one side would find the other's tag in it.
+ */
+#define TIGHT_SIZE 32
+static volatile unsigned long tight_irq_ops, tight_irq_bad;
+static uint32_t *tight_irq_obj[4];
+
+static void irq_hook_tight(void)
+{
+	for (int i = 0; i < 4; i++) {
+		/* Allocate before freeing, so the handler pops what the main loop
+		 * may be about to pop (free-then-malloc would get its own object back). */
+		uint32_t *p = mm_malloc(TIGHT_SIZE), *old = tight_irq_obj[i];
+		if (p)
+			for (int j = 0; j < TIGHT_SIZE / 4; j++)
+				p[j] = 0x1AAA0000u + (uint32_t)i;
+		if (old) {
+			for (int j = 0; j < TIGHT_SIZE / 4; j++)
+				if (old[j] != 0x1AAA0000u + (uint32_t)i)
+					tight_irq_bad++;
+			mm_free(old);
+		}
+		tight_irq_obj[i] = p;
+		tight_irq_ops++;
+	}
+}
+
+static unsigned long tight_main(unsigned long rounds)
+{
+	uint32_t *obj[8];
+	unsigned long bad = 0;
+	for (unsigned long r = 0; r < rounds; r++) {
+		for (int i = 0; i < 8; i++) {
+			obj[i] = mm_malloc(TIGHT_SIZE);
+			if (obj[i])
+				for (int j = 0; j < TIGHT_SIZE / 4; j++)
+					obj[i][j] = (uint32_t)(r * 8 + (unsigned long)i);
+		}
+		for (int i = 0; i < 8; i++) {
+			if (!obj[i]) {
+				bad++;
+				continue;
+			}
+			for (int j = 0; j < TIGHT_SIZE / 4; j++)
+				if (obj[i][j] != (uint32_t)(r * 8 + (unsigned long)i))
+					bad++;
+			mm_free(obj[i]);
+		}
+	}
+	return bad;
+}
+
 static void case_irq(void)
 {
 	int bad = 0, rounds = 0;
@@ -188,6 +243,25 @@ static void case_irq(void)
 		mm_free(irq_obj[i].p); /* objects from the irq cache, freed in normal context */
 		irq_obj[i].p = NULL;
 	}
+
+	timer_set_hz(20000);
+	timer_hook = irq_hook_tight;
+	unsigned long tbad = 0, trounds = 0;
+	while (trounds < 2000000 && tight_irq_ops < 20000) {
+		tbad += tight_main(1000);
+		trounds += 1000;
+	}
+	timer_hook = NULL;
+	timer_set_hz(TIMER_HZ);
+	for (int i = 0; i < 4; i++) {
+		mm_free(tight_irq_obj[i]);
+		tight_irq_obj[i] = NULL;
+	}
+	kprintf("  tight: %lu main-loop rounds of 8 x %d bytes against %lu handler allocations at 20 kHz\n",
+		trounds, TIGHT_SIZE, tight_irq_ops);
+	CHECK(tbad == 0 && tight_irq_bad == 0, "one %d-byte object used by both contexts (main saw %lu, handler %lu)",
+	      TIGHT_SIZE, tbad, tight_irq_bad);
+	CHECK(tight_irq_ops >= 20000, "only %lu handler allocations", tight_irq_ops);
 	check_heap("after irq");
 }
 

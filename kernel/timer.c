@@ -1,7 +1,7 @@
 /*
  * timer.c - the clock: the 8259 PICs remapped to vectors 32-47 (all IRQs
  * masked but IRQ0), and PIT channel 0 at TIMER_HZ.  IRQ0 counts ticks
- * (the scavenger's clock, see mm_sys_nanotime in vm.c), marks a scavenger
+ * and nanoseconds (the scavenger's clock, see mm_sys_nanotime in vm.c), marks a scavenger
  * pass due once a minute (the idle loop runs it, never this handler) and
  * calls timer_hook when a self-test installed one.
  */
@@ -15,9 +15,11 @@
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
 #define PIT_HZ 1193182u
-#define SCAVENGE_PERIOD_TICKS (60ull * TIMER_HZ) /* Go: a pass every minute */
+#define SCAVENGE_PERIOD_NS (60ull * 1000000000) /* Go: a pass every minute */
 
-static volatile uint64_t ticks;
+static volatile uint64_t ticks, nanos;
+static uint32_t ns_per_irq;
+static uint64_t scavenge_next = SCAVENGE_PERIOD_NS;
 void (*volatile timer_hook)(void);
 volatile int scavenge_due;
 
@@ -35,10 +37,19 @@ void timer_init(void)
 	outb(PIC1_DATA, 0xFE); /* only IRQ0 */
 	outb(PIC2_DATA, 0xFF);
 
-	uint16_t div = (PIT_HZ + TIMER_HZ / 2) / TIMER_HZ; /* 1193 */
+	timer_set_hz(TIMER_HZ);
+}
+
+/* Reprogram PIT channel 0; the clock (timer_nanos) keeps its pace. */
+void timer_set_hz(uint32_t hz)
+{
+	uint32_t div = (PIT_HZ + hz / 2) / hz;
+	uintptr_t f = irq_save();
+	ns_per_irq = (uint32_t)(div * 1000000000ull / PIT_HZ);
 	outb(PIT_CMD, 0x34); /* channel 0, lo/hi byte, mode 2 (rate generator) */
 	outb(PIT_CH0, div & 0xFF);
-	outb(PIT_CH0, div >> 8);
+	outb(PIT_CH0, (div >> 8) & 0xFF);
+	irq_restore(f);
 }
 
 void pic_eoi(int irq)
@@ -50,9 +61,12 @@ void pic_eoi(int irq)
 
 void timer_irq(void)
 {
-	uint64_t t = ++ticks;
-	if (t % SCAVENGE_PERIOD_TICKS == 0)
+	ticks++;
+	nanos += ns_per_irq;
+	if (nanos >= scavenge_next) {
 		scavenge_due = 1;
+		scavenge_next += SCAVENGE_PERIOD_NS;
+	}
 	if (timer_hook)
 		timer_hook();
 }
@@ -61,6 +75,15 @@ uint64_t timer_ticks(void)
 {
 	uintptr_t f = irq_save(); /* a 64-bit read is two loads on i386 */
 	uint64_t t = ticks;
+	irq_restore(f);
+	return t;
+}
+
+/* Nanoseconds since timer_init, in steps of one timer interrupt. */
+uint64_t timer_nanos(void)
+{
+	uintptr_t f = irq_save();
+	uint64_t t = nanos;
 	irq_restore(f);
 	return t;
 }

@@ -13,7 +13,7 @@
  *                  the PTE keeps PTE_REL so a later fault can say "released
  *                  by the scavenger".  Returns 1: pages come back zeroed.
  *  mm_sys_free     unmaps, frees the frames and releases the VA.
- *  mm_sys_nanotime PIT ticks (1 ms) in nanoseconds.
+ *  mm_sys_nanotime the PIT's clock (1 ms steps), in nanoseconds.
  *  mm_sys_lock     spinlock that saves EFLAGS.IF in l->saved and cli's.
  *  mm_sys_cache    CPU 0's cache, or a separate one inside interrupts.
  *
@@ -238,7 +238,7 @@ void mm_sys_free(void *v, size_t n)
 
 uint64_t mm_sys_nanotime(void)
 {
-	return timer_ticks() * NS_PER_TICK;
+	return timer_nanos();
 }
 
 void mm_sys_lock(struct mm_lock *l)
@@ -262,7 +262,7 @@ void mm_sys_unlock(struct mm_lock *l)
 
 void mm_sys_panic(const char *msg)
 {
-	panic("mm: %s", msg);
+	panic("%s", msg);
 }
 
 struct mm_cache *mm_sys_cache(void)
