@@ -36,6 +36,8 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 static void release(struct mm_cache *c, uint32_t cl, uint32_t n)
 {
 	struct mm_cachelist *l = &c->list[cl];
+	if (n > l->n)
+		n = l->n;
 	if (n == 0)
 		return;
 	void *head = l->head, *v = head;
@@ -44,6 +46,8 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n)
 	l->head = *(void **)v;
 	*(void **)v = 0;
 	l->n -= n;
+	if (l->lowmark > l->n)
+		l->lowmark = (uint16_t)l->n;
 	c->size -= (uintptr_t)n * mm_class_size[cl];
 	mm_central_free(cl, head);
 }
@@ -96,6 +100,18 @@ void mm_cache_flush(struct mm_cache *c)
 	for (int i = 1; i < mm_nclasses; i++)
 		release(c, (uint32_t)i, c->list[i].n);
 }
+
+#ifndef MM_SYS_INLINE
+/*
+ * A host that defines no mm_sys_cache gets this one: no caches, every small
+ * allocation goes to central under its lock.  Correct and simple (eight
+ * hooks to write instead of nine); define your own for speed.
+ */
+__attribute__((weak)) struct mm_cache *mm_sys_cache(void)
+{
+	return 0;
+}
+#endif
 
 void mm_cache_release(struct mm_cache *c)
 {

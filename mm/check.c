@@ -147,9 +147,26 @@ static void check_all(struct tally *t)
 		check_cache(c, t);
 }
 
+/* Every object out of a span is live or in a cache; the stats add up. */
+static void check_counts(struct tally *t, struct mm_stats *st)
+{
+	mm_read_stats_locked(st);
+	for (int cl = 1; cl < mm_nclasses; cl++) {
+		uint64_t live = st->by_class[cl].nmalloc - st->by_class[cl].nfree;
+		if (t->refs[cl] != live + t->cached[cl])
+			FAIL("class %d: %u objects out of spans != %u live + %u cached", cl,
+			     (uintptr_t)t->refs[cl], (uintptr_t)live, (uintptr_t)t->cached[cl]);
+	}
+	if (st->heap_sys != st->heap_inuse + st->heap_idle)
+		FAIL("stats: heap_sys != heap_inuse + heap_idle");
+	if (st->heap_objects != st->nmalloc - st->nfree)
+		FAIL("stats: heap_objects != nmalloc - nfree");
+}
+
 int mm_check(void)
 {
 	static struct tally t;
+	static struct mm_stats st;
 	bad = 0;
 	why[0] = 0;
 	if (mm_init_once() < 0)
@@ -157,27 +174,10 @@ int mm_check(void)
 	mm_memset(&t, 0, sizeof t);
 	mm_lock_all();
 	check_all(&t);
+	if (!bad)
+		check_counts(&t, &st);
 	mm_unlock_all();
-	if (bad)
-		return -1;
-
-	/* Every object out of a span is live or in a cache. */
-	struct mm_stats st;
-	mm_read_stats(&st);
-	for (int cl = 1; cl < mm_nclasses; cl++) {
-		uint64_t live = st.by_class[cl].nmalloc - st.by_class[cl].nfree;
-		if (t.refs[cl] != live + t.cached[cl]) {
-			mm_format(why, sizeof why,
-				  "class %d: %u objects out of spans != %u live + %u cached", cl,
-				  (uintptr_t)t.refs[cl], (uintptr_t)live, (uintptr_t)t.cached[cl]);
-			return -1;
-		}
-	}
-	if (st.heap_sys != st.heap_inuse + st.heap_idle) {
-		mm_format(why, sizeof why, "stats: heap_sys != heap_inuse + heap_idle");
-		return -1;
-	}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 const char *mm_check_error(void)

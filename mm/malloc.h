@@ -283,6 +283,9 @@ static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
 		mm_cache_overflow(c, cl);
 }
 
+/* ---- statistics (stats.c) ---- */
+void mm_read_stats_locked(struct mm_stats *st);
+
 /* ---- scavenger (scavenge.c) ---- */
 uint64_t mm_scavenge_locked(uint64_t now, uint64_t idle_ns);
 

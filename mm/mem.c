@@ -4,7 +4,14 @@
  */
 #include "malloc.h"
 
-void *mm_memset(void *d, int c, size_t n)
+/* Never let the compiler turn these loops into calls to memset/memcpy, whatever the flags. */
+#if defined(__clang__)
+#define NO_LIBCALL __attribute__((no_builtin))
+#else
+#define NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+
+NO_LIBCALL void *mm_memset(void *d, int c, size_t n)
 {
 #ifdef MM_HOSTED
 	return __builtin_memset(d, c, n);
@@ -27,7 +34,7 @@ void *mm_memset(void *d, int c, size_t n)
 #endif
 }
 
-void *mm_memcpy(void *d, const void *s, size_t n)
+NO_LIBCALL void *mm_memcpy(void *d, const void *s, size_t n)
 {
 #ifdef MM_HOSTED
 	return __builtin_memcpy(d, s, n);

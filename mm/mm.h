@@ -29,7 +29,7 @@ struct mm_stats {
 	uintptr_t arena_start;  /* first byte of the arena */
 	uintptr_t arena_used;   /* end of the mapped part of the current region */
 	uintptr_t arena_end;    /* end of the reserved range */
-	int arena_policy;       /* MM_ARENA_64 or MM_ARENA_32 */
+	int arena_policy;       /* MM_ARENA_64, MM_ARENA_32 or MM_ARENA_CHUNKS */
 	int nclasses;           /* size classes in use (class 0 is unused) */
 	struct {
 		uint32_t size;      /* object size */

@@ -65,16 +65,12 @@ static char *hex(char *buf, uintptr_t v)
 	return buf;
 }
 
-/* Slow half of is_ours: ask the core, then refresh the bounds. */
-static __attribute__((noinline)) int is_ours_slow(const void *p)
+/* Re-read the arena bounds from the core's statistics. */
+static void refresh_bounds(void)
 {
-	static struct mm_stats st; /* large; fine static: only bounds are read */
+	static struct mm_stats st; /* large, so static: one reader at a time */
 	static volatile int busy;
-	uintptr_t a = (uintptr_t)p;
 
-	if (mm_owns(p)) /* a live object wherever the arena lies: cheap, try first */
-		return 1;
-	/* mm_read_stats fills a shared buffer: one reader at a time. */
 	while (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE))
 		;
 	mm_read_stats(&st);
@@ -84,7 +80,30 @@ static __attribute__((noinline)) int is_ours_slow(const void *p)
 		arena_lo = lo;
 		arena_hi = hi;
 	}
-	return a >= lo && a < hi;
+}
+
+/*
+ * Slow half of is_ours: p is outside the bounds we know.  A live object is
+ * ours wherever it lies (the arena grew, or is not one range); the bounds
+ * are refreshed then too, a bounded number of times, so that a grown arena
+ * goes back to the fast test while a scattered one does not re-read the
+ * statistics on every free.  Anything else is ours only if it lies inside
+ * the arena (a bad pointer there is the core's to report).
+ */
+static __attribute__((noinline)) int is_ours_slow(const void *p)
+{
+	static unsigned refreshes;
+	uintptr_t a = (uintptr_t)p;
+
+	if (mm_owns(p)) {
+		if (refreshes < 64) {
+			refreshes++;
+			refresh_bounds();
+		}
+		return 1;
+	}
+	refresh_bounds();
+	return a >= arena_lo && a < arena_hi;
 }
 
 /* Is p (not NULL) a pointer libmm should handle? */

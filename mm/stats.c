@@ -6,12 +6,10 @@
  */
 #include "malloc.h"
 
-void mm_read_stats(struct mm_stats *st)
+/* Fill st; the heap lock is held (and, from mm_check, every other lock). */
+void mm_read_stats_locked(struct mm_stats *st)
 {
 	mm_memset(st, 0, sizeof *st);
-	if (mm_init_once() < 0)
-		return;
-	mm_sys_lock(&mm_heap.lock);
 	st->nclasses = mm_nclasses;
 	for (int i = 1; i < mm_nclasses; i++) {
 		st->by_class[i].size = mm_class_size[i];
@@ -41,6 +39,16 @@ void mm_read_stats(struct mm_stats *st)
 	st->meta_sys = st->sys - st->heap_sys;
 	st->nscavenge = mm_heap.nscavenge;
 	mm_arena_stats(st);
+}
+
+void mm_read_stats(struct mm_stats *st)
+{
+	if (mm_init_once() < 0) {
+		mm_memset(st, 0, sizeof *st);
+		return;
+	}
+	mm_sys_lock(&mm_heap.lock);
+	mm_read_stats_locked(st);
 	mm_sys_unlock(&mm_heap.lock);
 }
 

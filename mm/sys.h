@@ -1,15 +1,29 @@
 /*
  * sys.h - the porting interface: everything the libmm core needs from the
  * system it runs on.  A host (our kernel, another kernel, the hosted build)
- * implements these nine hooks and nothing else; the core calls no other
- * external function (it brings its own memset/memcpy as mm_memset/mm_memcpy).
+ * implements these hooks and nothing else: eight required, plus mm_sys_cache,
+ * which has a default (no caches) in the library.  The core calls no other
+ * external function (it brings its own memset/memcpy as mm_memset/mm_memcpy,
+ * and needs no compiler runtime: no 64-bit division, no stack protector).
  *
  * General rules
  *  - All sizes are multiples of MM_PAGE_SIZE (4096) and all addresses are
  *    page aligned, unless a hook says otherwise.
- *  - The core holds at most its heap lock while calling reserve, map, unused,
- *    free and nanotime; it never holds a lock while calling panic, and never
+ *  - While calling reserve, map, unused, free and nanotime the core holds the
+ *    heap lock and possibly one central lock, never more; these hooks must
+ *    not call into libmm.  mm_check and mm_lock_all hold every lock but call
+ *    no hook.  The core never holds a lock while calling panic, and never
  *    calls a hook from inside another hook.
+ *  - The scavenger runs only inside mm_scavenge(): it takes the heap lock and
+ *    calls mm_sys_unused (and mm_sys_nanotime) with it held.  Call it from an
+ *    idle loop or a thread, not from an interrupt handler: it walks every
+ *    free span.
+ *  - Memory is zero when the core relies on it: mm_sys_map on a fresh range
+ *    must give zeroed memory (a host whose memory is not zero zeroes it in
+ *    mm_sys_reserve or on the first mm_sys_map of each page); pages released
+ *    by an mm_sys_unused that returned 0 are cleared by the core before calloc
+ *    trusts them.  A host that cannot release pages may make mm_sys_unused a
+ *    no-op that returns 0.
  *  - Interrupt context: an interrupt handler may call every mm_* entry point
  *    provided that (1) mm_sys_lock disables interrupts on the local CPU and
  *    mm_sys_unlock restores the previous state, and (2) mm_sys_cache returns
@@ -105,7 +119,8 @@ void mm_sys_panic(const char *msg) __attribute__((noreturn));
  * mm_sys_cache: the cache of the calling context (thread, or CPU and
  * interrupt level), or NULL to go without one (every small allocation then
  * takes the central lock: correct, slower).  A host creates caches with
- * mm_cache_new() and gives them back with mm_cache_release().
+ * mm_cache_new() and gives them back with mm_cache_release().  Optional: the
+ * library has a weak default that returns NULL.
  * Hosts that want this on the fast path without a call may define
  * MM_SYS_INLINE to a header that defines it as a static inline function.
  */
