@@ -100,7 +100,9 @@ void timer_irq(void);
 uint64_t timer_ticks(void);
 void timer_wait_ticks(uint64_t n);
 extern void (*volatile timer_hook)(void); /* called from IRQ0 when set (tests) */
-extern volatile int scavenge_due;            /* set by IRQ0 once a minute */
+extern volatile int scavenge_due;   /* set by IRQ0 every scavenge_period_ns */
+extern uint64_t scavenge_period_ns; /* 1 minute; command line mm.scvg_period_ms= */
+extern uint64_t scavenge_idle_ns;   /* 5 minutes; command line mm.scvg_idle_ms= */
 void pic_eoi(int irq);
 
 /* vm.c: the Sys layer of mm/sys.h on our page tables. */
@@ -115,6 +117,9 @@ int vm_is_mapped(uintptr_t va);
 
 /* main.c */
 extern int mm_trace;
+/* The kernel's heap is the core's: kmalloc/kfree are mm_malloc/mm_free. */
+#define kmalloc(n) mm_malloc(n)
+#define kfree(p) mm_free(p)
 void kernel_print_stats(void);
 void kernel_scavenge_idle(void); /* runs a due scavenger pass (idle loop only) */
 

@@ -8,9 +8,8 @@
 #include "x86.h"
 #include "mm.h"
 
-#define SCAVENGE_IDLE_NS (5ull * 60 * 1000000000) /* Go: 5 minutes */
-
 int mm_trace;
+uint64_t scavenge_idle_ns = 5ull * 60 * 1000000000; /* Go: 5 minutes */
 
 static void print_layout(void)
 {
@@ -22,6 +21,9 @@ static void print_layout(void)
 	kprintf("  reservable VA  %p - %p (hint 0: top down)\n", (void *)(uintptr_t)RESERVE_LO, (void *)(uintptr_t)RESERVE_HI);
 	kprintf("  arena          start %p used %p end %p (policy %s)\n", (void *)st.arena_start,
 		(void *)st.arena_used, (void *)st.arena_end, st.arena_policy == MM_ARENA_32 ? "32: 256 MiB steps to 2 GiB" : "64");
+	kprintf("  scavenger      a pass every %llu ms from the idle loop, idle limit %llu ms%s\n",
+		(unsigned long long)(scavenge_period_ns / 1000000), (unsigned long long)(scavenge_idle_ns / 1000000),
+		mm_trace ? ", trace on" : "");
 	kprintf("  NX             %s\n", arch_has_nx() ? "on (data, heap and page tables' leaves)" : "not available");
 }
 
@@ -53,7 +55,7 @@ void kernel_scavenge_idle(void)
 	if (!scavenge_due)
 		return;
 	scavenge_due = 0;
-	uint64_t r = mm_scavenge(SCAVENGE_IDLE_NS);
+	uint64_t r = mm_scavenge(scavenge_idle_ns);
 	if (mm_trace) {
 		char line[160];
 		mm_trace_format(line, sizeof(line), r);
@@ -81,10 +83,14 @@ void kmain(uint32_t magic, uintptr_t info)
 	kprintf("frames: %lu free of %lu total (%lu MiB usable below %p)\n", (unsigned long)pmm_free_count(),
 		(unsigned long)pmm_total_count(), (unsigned long)(pmm_total_count() / 256),
 		(void *)(uintptr_t)IDENT_END);
+	mm_trace = cmdline_get("mm.trace", buf, sizeof(buf)) && buf[0] == '1';
+	if (cmdline_get("mm.scvg_period_ms", buf, sizeof(buf)))
+		scavenge_period_ns = katou(buf) * 1000000;
+	if (cmdline_get("mm.scvg_idle_ms", buf, sizeof(buf)))
+		scavenge_idle_ns = katou(buf) * 1000000;
 	timer_init();
 	sti();
 	vm_init();
-	mm_trace = cmdline_get("mm.trace", buf, sizeof(buf)) && buf[0] == '1';
 
 	struct mm_config cfg = {
 		.arena_policy = sizeof(void *) == 8 ? MM_ARENA_64 : MM_ARENA_32,

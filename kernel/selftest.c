@@ -13,6 +13,9 @@
  *  exhaust         out of frames (-m 32M): NULL, mm_check, memory reusable
  *  fault           touching a page the scavenger released panics (expected)
  *  fault-unmapped  touching a reserved, never-mapped arena page panics
+ *  idle            the timer marks passes due, the idle loop runs them; a
+ *                  freed block is released only after the idle limit
+ *                  (run with mm.scvg_period_ms=50 mm.scvg_idle_ms=300)
  *  exception       ud2: the exception report, then the failure exit code
  *  nx              x86_64: calling code in a heap object faults (NX)
  *  all             stress, scavenge, irq
@@ -424,6 +427,48 @@ static void case_fault(int released)
 	CHECK(0, "the touch did not fault");
 }
 
+static void case_idle(void)
+{
+	struct mm_stats st0, st;
+	const size_t size = 1 * MiB;
+
+	CHECK(scavenge_period_ns <= 1000000000ull && scavenge_idle_ns <= 2000000000ull,
+	      "boot with small mm.scvg_period_ms and mm.scvg_idle_ms (period %llu ms, idle %llu ms)",
+	      (unsigned long long)(scavenge_period_ns / 1000000), (unsigned long long)(scavenge_idle_ns / 1000000));
+	if (failures)
+		return;
+	unsigned char *p = mm_malloc(size);
+	CHECK(p, "malloc(1 MiB) failed");
+	if (!p)
+		return;
+	memset(p, 0x77, size);
+	mm_read_stats(&st0);
+	mm_free(p);
+	uint64_t t_free = timer_nanos(), t_rel = 0;
+	unsigned long passes_before = 0;
+	while (timer_nanos() - t_free < 5000000000ull) {
+		uint64_t n = st0.nscavenge;
+		kernel_scavenge_idle(); /* what the shell's idle loop does */
+		mm_read_stats(&st);
+		if (vm_is_released((uintptr_t)p)) {
+			t_rel = timer_nanos();
+			break;
+		}
+		passes_before = (unsigned long)(st.nscavenge - n);
+		sti_hlt();
+	}
+	kprintf("  released %llu ms after the free, after %lu passes that left it alone (idle limit %llu ms)\n",
+		(unsigned long long)((t_rel - t_free) / 1000000), passes_before,
+		(unsigned long long)(scavenge_idle_ns / 1000000));
+	CHECK(t_rel != 0, "the idle loop never released the freed block");
+	CHECK(t_rel - t_free >= scavenge_idle_ns, "released after %llu ms, before the idle limit",
+	      (unsigned long long)((t_rel - t_free) / 1000000));
+	CHECK(passes_before >= 2, "only %lu passes ran before the release", passes_before);
+	CHECK(st.heap_released >= st0.heap_released + size, "heap_released rose by %llu only",
+	      (unsigned long long)(st.heap_released - st0.heap_released));
+	check_heap("after idle scavenging");
+}
+
 /* Both end the boot from the exception handler with the failure code; the
  * runner expects that status and the EXCEPTION line. */
 static void case_exception(int nx)
@@ -454,6 +499,7 @@ static const struct {
 	{ "irq", case_irq },
 	{ "growth", case_growth },
 	{ "exhaust", case_exhaust },
+	{ "idle", case_idle },
 };
 
 void selftest_run(const char *which)

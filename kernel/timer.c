@@ -1,9 +1,9 @@
 /*
  * timer.c - the clock: the 8259 PICs remapped to vectors 32-47 (all IRQs
- * masked but IRQ0), and PIT channel 0 at TIMER_HZ.  IRQ0 counts ticks
- * and nanoseconds (the scavenger's clock, see mm_sys_nanotime in vm.c), marks a scavenger
- * pass due once a minute (the idle loop runs it, never this handler) and
- * calls timer_hook when a self-test installed one.
+ * masked but IRQ0), and PIT channel 0 at TIMER_HZ.  IRQ0 counts ticks and
+ * nanoseconds (the scavenger's clock, see mm_sys_nanotime in vm.c), marks a
+ * scavenger pass due every scavenge_period_ns (the idle loop runs it, never
+ * this handler) and calls timer_hook when a self-test installed one.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -15,11 +15,11 @@
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
 #define PIT_HZ 1193182u
-#define SCAVENGE_PERIOD_NS (60ull * 1000000000) /* Go: a pass every minute */
 
 static volatile uint64_t ticks, nanos;
 static uint32_t ns_per_irq;
-static uint64_t scavenge_next = SCAVENGE_PERIOD_NS;
+static uint64_t scavenge_next;
+uint64_t scavenge_period_ns = 60ull * 1000000000; /* Go: a pass every minute */
 void (*volatile timer_hook)(void);
 volatile int scavenge_due;
 
@@ -64,8 +64,8 @@ void timer_irq(void)
 	ticks++;
 	nanos += ns_per_irq;
 	if (nanos >= scavenge_next) {
-		scavenge_due = 1;
-		scavenge_next += SCAVENGE_PERIOD_NS;
+		scavenge_due = scavenge_next != 0;
+		scavenge_next = nanos + scavenge_period_ns;
 	}
 	if (timer_hook)
 		timer_hook();

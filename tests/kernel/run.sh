@@ -20,13 +20,14 @@ arches=("$@")
 read -r -a ccs <<< "${CCS:-gcc clang}"
 timeout_s=${KTEST_TIMEOUT:-60}
 
-# case  memory  QEMU status  regex the log must match (besides the PASS lines)
+# case[+more command line]  memory  QEMU status  regex the log must match (besides the PASS lines)
 cases=(
 	"stress    128M 33 heap_sys == inuse \\+ idle; mm_check ok"
 	"scavenge  128M 33 scavenge\\(0\\): released [1-9]"
 	"irq       128M 33 in the timer handler: [1-9][0-9]+ mallocs"
 	"growth    1G   33 CASE growth: PASS"
 	"exhaust   32M  33 out of frames after [1-9]"
+	"idle+mm.trace=1+mm.scvg_period_ms=50+mm.scvg_idle_ms=300 64M 33 ^mm: scvg [0-9]+: [0-9]+ MB released; inuse: [0-9]+, idle: [0-9]+, sys: [0-9]+, released: [0-9]+, consumed: [0-9]+ \\(MB\\)"
 	"fault     64M  33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: released by the scavenger"
 	"fault-unmapped 64M 33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: never mapped"
 	"exception 64M  35 ^EXCEPTION vector=6 \\(#UD invalid opcode\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
@@ -51,13 +52,15 @@ for arch in "${arches[@]}"; do
 		fi
 		for c in "${cases[@]}"; do
 			read -r name mem status want <<< "$c"
+			args="case=${name//+/ }"
+			name=${name%%+*}
 			[ "$name" = nx ] && [ "$arch" = x86 ] && continue # no NX without PAE
 			log=$dir/test-$name.log
 			start=$(date +%s.%N)
 			timeout "$timeout_s" $qemu -m "$mem" -cdrom "$dir/kernel-test.iso" -boot d -nic none \
 				-display none -serial stdio -no-reboot -monitor none \
 				-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-				-fw_cfg "name=opt/libmm/cmdline,string=case=$name" < /dev/null > "$log" 2>&1
+				-fw_cfg "name=opt/libmm/cmdline,string=$args" < /dev/null > "$log" 2>&1
 			rc=$?
 			secs=$(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}')
 			why=""
