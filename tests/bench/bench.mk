@@ -28,9 +28,12 @@ $(BENCH_DIR)/liballoc_like.so: tests/bench/liballoc_like.c | $(BENCH_DIR)
 
 # ---- test-preload --------------------------------------------------------------
 PRELOAD_PROGS := $(PRELOAD_DIR)/threads $(PRELOAD_DIR)/api
+# The debug build too: it must report foreign pointers on stderr.
+DEBUG_MALLOC_SO := $(B)/host-debug$(if $(filter clang,$(notdir $(CC))),-clang)/libmm-malloc.so
 
 test-preload: $(MALLOC_SO) $(PRELOAD_PROGS)
-	@bash tests/preload/run.sh $(MALLOC_SO) $(PRELOAD_DIR)
+	@$(MAKE) --no-print-directory DEBUG=1 host
+	@bash tests/preload/run.sh $(MALLOC_SO) $(PRELOAD_DIR) $(DEBUG_MALLOC_SO)
 
 $(PRELOAD_DIR)/%: tests/preload/%.c | $(PRELOAD_DIR)
 	$(CC) $(WARN) -O2 -g -D_GNU_SOURCE -fno-builtin-malloc -pthread $< -o $@ -ldl

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# run.sh - `make test-preload`: real programs of the base system run with
+# and without LD_PRELOAD=libmm-malloc.so; their output and exit status must
+# be the same.  Plus our threaded program (threads.c, compared the same way),
+# the interface checks (api.c, under the preload only), a bad free that the
+# core must stop, and, when a debug build is given, its foreign-pointer note.
+#
+#   run.sh MALLOC_SO PROG_DIR [DEBUG_MALLOC_SO]
+#
+# Prints PASS/FAIL per case and ends with "N passed, N failed"; exits 1 on a
+# failure.  Each run is capped by PRELOAD_TIMEOUT seconds (default 120).
+set -u
+so=$(realpath "$1")
+progs=$(realpath "$2")
+dbg=${3:+$(realpath -m "$3")}
+cap=${PRELOAD_TIMEOUT:-120}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/libmm-preload.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+# same NAME SCRIPT [SO]: run SCRIPT (bash) in $work without and with the
+# preload (SO, default the release build).
+same() {
+	local name=$1 script=$2 lib=${3:-$so} rc0 rc1
+	(cd "$work" && timeout "$cap" bash -c "$script") >"$work/out0" 2>"$work/err0"
+	rc0=$?
+	(cd "$work" && LD_PRELOAD=$lib timeout "$cap" bash -c "$script") >"$work/out1" 2>"$work/err1"
+	rc1=$?
+	if [ "$rc0" != "$rc1" ]; then
+		bad "$name" "exit $rc1 under libmm, $rc0 without; stderr: $(head -c 300 "$work/err1")"
+	elif ! cmp -s "$work/out0" "$work/out1"; then
+		bad "$name" "output differs ($(wc -c <"$work/out1") bytes vs $(wc -c <"$work/out0")): $(diff "$work/out0" "$work/out1" | head -3 | tr '\n' ' ')"
+	elif [ ! -s "$work/out0" ]; then
+		bad "$name" "no output to compare (exit $rc0): $(head -c 300 "$work/err0")"
+	else
+		ok "$name ($(wc -l <"$work/out0") lines, exit $rc0)"
+	fi
+}
+
+[ -f "$so" ] || { echo "FAIL: $so not built"; echo "0 passed, 1 failed"; exit 1; }
+
+# ---- the library itself ----
+missing=""
+for f in malloc free calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc \
+	pvalloc malloc_usable_size cfree __libc_malloc __libc_free __libc_calloc __libc_realloc \
+	__libc_memalign mallopt mallinfo mallinfo2 malloc_stats malloc_trim; do
+	nm -D --defined-only "$so" | grep -qE " [TW] $f\$" || missing="$missing $f"
+done
+[ -z "$missing" ] && ok "exports (22 names)" || bad exports "not exported:$missing"
+if LD_PRELOAD=$so cat /proc/self/maps | grep -q "$(basename "$so")"; then
+	ok "preload takes effect (in /proc/self/maps)"
+else
+	bad "preload" "$so not mapped into a preloaded process"
+fi
+
+# ---- inputs ----
+awk 'BEGIN { srand(1); for (i = 0; i < 300000; i++) {
+	w = ""; n = 3 + int(rand() * 12)
+	for (j = 0; j < n; j++) w = w sprintf("%c", 97 + int(rand() * 26))
+	print w, int(rand() * 1000000), i } }' >"$work/data.txt"
+head=$(git -C "$repo" rev-parse HEAD 2>/dev/null)
+
+# ---- real programs ----
+same "sort 300k lines" 'sort data.txt | sha256sum; sort -k2,2n -k1,1 data.txt | tail -3; sort -u -k1,1 data.txt | wc -l'
+same "ls -lR /usr/share" 'ls -lR /usr/share | sha256sum'
+same "sha256sum /usr/include" 'find /usr/include -type f | sort | xargs sha256sum | sha256sum'
+same "find /usr" 'find /usr -xdev -printf "%p %s %m\n" | sort | sha256sum; find /usr/share -name "*.gz" | wc -l'
+same "python3 dict/list churn" '/usr/bin/python3 -c "
+import threading
+d = {}
+for i in range(300000):
+    d[str(i) * (i % 5 + 1)] = [i] * (i % 7)
+    if i % 3 == 0:
+        d.pop(str(i // 2) * ((i // 2) % 5 + 1), None)
+s = sorted(d.items())[:1000]
+print(len(d), sum(len(v) for v in d.values()), hash(str(s)) % 1000003)
+def work(k, out):
+    l = [bytes(range(k % 200)) * 3 for _ in range(20000)]
+    out[k] = sum(map(len, l))
+res = {}
+ts = [threading.Thread(target=work, args=(k, res)) for k in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(sorted(res.items()))
+"'
+same "gcc -c -O2" "gcc -O2 -g0 -c $repo/tests/bench/workloads.c -o w.o && sha256sum w.o && gcc -O2 -S -o - $repo/tests/preload/threads.c | sha256sum"
+same "tar create/list/extract" 'tar -C /usr/include --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf inc.tar . &&
+	sha256sum inc.tar && tar -tvf inc.tar | sha256sum && mkdir -p x && tar -C x -xf inc.tar && diff -r x /usr/include && echo same; rm -rf x inc.tar'
+same "bash loops" 'declare -A h; s=""; for i in $(seq 1 20000); do h[k$i]=$((i * i)); s="$s$i,"; done
+	for i in $(seq 1 20000 3); do unset "h[k$i]"; done; a=(); for i in {1..5000}; do a+=("$(printf "%05d" $i)"); done
+	echo ${#h[@]} ${#s} ${#a[@]} ${a[4999]}; n=0; while read -r w c i; do n=$((n + c % 7)); done < <(head -50000 data.txt); echo $n'
+same "git log" "git -C $repo log --stat -p $head | sha256sum; git -C $repo rev-list --objects $head | sort | sha256sum"
+same "perl hashes" 'perl -e '"'"'my %h; for my $i (1..300000) { $h{"k$i"} = "v" x ($i % 50); delete $h{"k".($i-7)} if $i % 2; } my $t = 0; $t += length for values %h; print scalar(keys %h), " $t\n";'"'"
+same "awk arrays" 'awk "{ c[\$1] += \$2; n[substr(\$1, 1, 2)]++ } END { for (k in n) print k, n[k] }" data.txt | sort | sha256sum'
+same "xz -T2 and gzip" 'xz -T2 -3 -c data.txt | xz -dc | sha256sum; gzip -6 -c data.txt | sha256sum'
+
+# ---- our programs ----
+same "threads: exchange, churn, fork+exec" "$progs/threads"
+
+LD_PRELOAD=$so timeout "$cap" "$progs/api" >"$work/api.out" 2>"$work/api.err"
+rc=$?
+if [ $rc = 0 ]; then
+	ok "api: $(tail -1 "$work/api.out")"
+else
+	bad "api" "exit $rc: $(grep -v '^libmm:' "$work/api.out" "$work/api.err" | head -5 | tr '\n' ' ')"
+fi
+
+LD_PRELOAD=$so timeout "$cap" "$progs/api" badfree >"$work/bf.out" 2>"$work/bf.err"
+rc=$?
+if [ $rc = 134 ] && grep -q "interior pointer" "$work/bf.err"; then
+	ok "bad free stopped: $(head -1 "$work/bf.err")"
+else
+	bad "bad free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/bf.err")"
+fi
+
+if [ -n "$dbg" ]; then
+	LD_PRELOAD=$dbg timeout "$cap" "$progs/api" foreign >"$work/fd.out" 2>"$work/fd.err"
+	rc=$?
+	nsaid=$(grep -c "not allocated by libmm" "$work/fd.err")
+	if [ $rc = 0 ] && [ "$nsaid" -ge 8 ]; then
+		ok "debug build reports foreign pointers ($nsaid lines, e.g. $(head -1 "$work/fd.err"))"
+	else
+		bad "debug foreign" "exit $rc, $nsaid reports; $(head -c 200 "$work/fd.out" "$work/fd.err")"
+	fi
+	same "debug build: threads" "$progs/threads" "$dbg"
+	same "debug build: sort, python3" 'sort data.txt | sha256sum; /usr/bin/python3 -c "print(sum(len(str(i) * 3) for i in range(200000)))"' "$dbg"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
