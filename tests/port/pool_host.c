@@ -14,8 +14,8 @@
  *
  * Cases: init, basic, stress, scavenge (poisoned pages must not reach
  * calloc), interrupts (a SIGALRM handler allocates; the lock hook masks the
- * signal as a kernel's would disable interrupts), threads, pool exhaustion
- * (large and small), bad frees panic.
+ * signal as a kernel's would disable interrupts), threads, mm_sys_map
+ * refusals, pool exhaustion (large and small), bad frees panic.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
