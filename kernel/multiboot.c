@@ -49,7 +49,7 @@ void multiboot_init(uint32_t magic, uintptr_t info)
 			cmdline[n] = s[n], n++;
 	}
 	const char *extra = fwcfg_cmdline();
-	if (*extra && n + 1 < sizeof(cmdline))
+	if (*extra && n > 0 && n + 1 < sizeof(cmdline))
 		cmdline[n++] = ' ';
 	for (size_t i = 0; extra[i] && n + 1 < sizeof(cmdline); i++)
 		cmdline[n++] = extra[i];
