@@ -1,0 +1,283 @@
+/*
+ * t_api.c - the entry points around malloc/free: realloc keeps contents when
+ * it grows and shrinks (in place while the class still fits), calloc returns
+ * zeroes also for reused and released memory, aligned allocation for every
+ * power of two from 8 B to 64 KiB, usable_size, owns, and the trace line.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static const size_t steps[] = {1, 7, 8, 9, 16, 100, 128, 129, 500, 1024, 2000, 4096, 5000,
+			       16384, 32768, 32769, 50000, 100000, 300000, 1100000};
+#define NSTEPS (sizeof steps / sizeof steps[0])
+
+START_TEST(realloc_grow_keeps_contents)
+{
+	for (size_t i = 0; i < NSTEPS; i++) {
+		size_t n = steps[i];
+		char *p = mm_malloc(n);
+		pattern_fill(p, n, (uint32_t)i);
+		for (size_t j = i + 1; j < NSTEPS; j++) {
+			char *q = mm_realloc(p, steps[j]);
+			ck_assert_msg(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
+			ck_assert_msg(pattern_check(q, n, (uint32_t)i) == -1,
+				      "realloc(%zu -> %zu) lost contents at %ld", n, steps[j],
+				      pattern_check(q, n, (uint32_t)i));
+			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
+			p = q;
+		}
+		mm_free(p);
+		STEP();
+	}
+	ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
+START_TEST(realloc_shrink_keeps_the_prefix)
+{
+	for (size_t i = NSTEPS; i-- > 0;) {
+		size_t n = steps[i];
+		char *p = mm_malloc(n);
+		pattern_fill(p, n, (uint32_t)n);
+		for (size_t j = i; j-- > 0;) {
+			char *q = mm_realloc(p, steps[j]);
+			ck_assert_msg(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
+			ck_assert_msg(pattern_check(q, steps[j], (uint32_t)n) == -1,
+				      "realloc(%zu -> %zu) lost the prefix", n, steps[j]);
+			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
+			p = q;
+		}
+		mm_free(p);
+		STEP();
+	}
+	ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
+START_TEST(realloc_within_the_usable_size_stays_in_place)
+{
+	size_t sizes[] = {1, 20, 100, 1000, 3000, 40000, 200000};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char *p = mm_malloc(sizes[i]);
+		size_t u = mm_usable_size(p);
+		pattern_fill(p, sizes[i], 7);
+		char *q = mm_realloc(p, u);
+		ck_assert_msg(q == p, "realloc(%zu -> usable %zu) moved %p to %p", sizes[i], u,
+			      (void *)p, (void *)q);
+		ck_assert_int_eq(pattern_check(q, sizes[i], 7), -1);
+		mm_free(q);
+	}
+	STEP();
+}
+END_TEST
+
+START_TEST(realloc_of_null_allocates)
+{
+	char *p = mm_realloc(NULL, 100);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_ge(mm_usable_size(p), 100);
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+/* Fill objects of size n with garbage, free them, calloc the same size: zeroes. */
+static void calloc_after_reuse(size_t n, int count)
+{
+	void *p[256];
+	for (int i = 0; i < count; i++) {
+		p[i] = mm_malloc(n);
+		memset(p[i], 0xa5, n);
+	}
+	for (int i = 0; i < count; i++)
+		mm_free(p[i]);
+	for (int i = 0; i < count; i++) {
+		p[i] = mm_calloc(1, n);
+		ck_assert_msg(p[i] != NULL, "calloc(1, %zu) = NULL", n);
+		ck_assert_msg(all_zero(p[i], n), "calloc(1, %zu) = %p after reuse is not zero", n, p[i]);
+	}
+	for (int i = 0; i < count; i++)
+		mm_free(p[i]);
+}
+
+START_TEST(calloc_is_zero_for_reused_small_objects)
+{
+	size_t sizes[] = {8, 24, 48, 200, 1000, 4000, 9000, 32768};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		calloc_after_reuse(sizes[i], 256);
+		STEP();
+	}
+}
+END_TEST
+
+START_TEST(calloc_is_zero_for_reused_large_objects)
+{
+	size_t sizes[] = {32769, 100000, MiB, 5 * MiB + 3};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		calloc_after_reuse(sizes[i], 4);
+		STEP();
+	}
+}
+END_TEST
+
+START_TEST(calloc_is_zero_after_release_and_reuse)
+{
+	size_t sizes[] = {64, 4000, 100000, 3 * MiB};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t n = sizes[i];
+		void *p[64];
+		for (int k = 0; k < 64; k++) {
+			p[k] = mm_malloc(n);
+			memset(p[k], 0x5a, n);
+		}
+		for (int k = 0; k < 64; k++)
+			mm_free(p[k]);
+		mm_scavenge(0);
+		STEP();
+		for (int k = 0; k < 64; k++) {
+			p[k] = mm_calloc(n, 1);
+			ck_assert_msg(all_zero(p[k], n), "calloc(%zu, 1) after scavenge not zero", n);
+			memset(p[k], 0x77, n);
+		}
+		for (int k = 0; k < 64; k++)
+			mm_free(p[k]);
+		STEP();
+	}
+}
+END_TEST
+
+START_TEST(calloc_overflow_returns_null)
+{
+	ck_assert_ptr_null(mm_calloc(SIZE_MAX / 2, 3));
+	ck_assert_ptr_null(mm_calloc((size_t)1 << (sizeof(size_t) * 4), (size_t)1 << (sizeof(size_t) * 4)));
+	ck_assert_ptr_null(mm_calloc(SIZE_MAX, SIZE_MAX));
+	void *p = mm_calloc(0, 100);
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(aligned_alloc_honours_every_power_of_two_from_8_to_64_kib)
+{
+	void *junk = mm_malloc(24); /* so that nothing starts out accidentally aligned */
+	for (size_t a = 8; a <= 64 * KiB; a *= 2) {
+		size_t sizes[] = {1, a / 2 + 1, a - 1, a, a + 1, 3 * a, 40000, 100000};
+		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+			size_t n = sizes[i];
+			void *p[8];
+			for (int k = 0; k < 8; k++) {
+				p[k] = mm_aligned_alloc(a, n);
+				ck_assert_msg(p[k] != NULL, "aligned_alloc(%zu, %zu) = NULL", a, n);
+				ck_assert_msg((uintptr_t)p[k] % a == 0, "aligned_alloc(%zu, %zu) = %p", a, n, p[k]);
+				ck_assert_msg(mm_usable_size(p[k]) >= n, "aligned_alloc(%zu, %zu): usable %zu",
+					      a, n, mm_usable_size(p[k]));
+				ck_assert_msg(mm_owns(p[k]), "mm_owns(aligned_alloc(%zu, %zu))", a, n);
+				pattern_fill(p[k], n, (uint32_t)(a + k));
+			}
+			for (int k = 0; k < 8; k++) {
+				ck_assert_int_eq(pattern_check(p[k], n, (uint32_t)(a + k)), -1);
+				mm_free(p[k]);
+			}
+		}
+		STEP();
+	}
+	mm_free(junk);
+	STEP();
+	ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
+START_TEST(usable_size_covers_the_request_and_null_is_zero)
+{
+	ck_assert_uint_eq(mm_usable_size(NULL), 0);
+	mm_free(NULL);
+	for (size_t n = 1; n < 200000; n = n * 3 / 2 + 1) {
+		char *p = mm_malloc(n);
+		size_t u = mm_usable_size(p);
+		ck_assert_uint_ge(u, n);
+		memset(p, 1, u); /* all of it is ours */
+		mm_free(p);
+	}
+	STEP();
+}
+END_TEST
+
+START_TEST(owns_answers_for_object_starts_only)
+{
+	int local;
+	char *s = mm_malloc(100), *l = mm_malloc(100000);
+	ck_assert_int_eq(mm_owns(s), 1);
+	ck_assert_int_eq(mm_owns(l), 1);
+	ck_assert_int_eq(mm_owns(l + 4096), 0);
+	ck_assert_int_eq(mm_owns(&local), 0);
+	ck_assert_int_eq(mm_owns(NULL), 0);
+	mm_free(l);
+	ck_assert_int_eq(mm_owns(l), 0);
+	mm_free(s);
+	STEP();
+}
+END_TEST
+
+START_TEST(malloc_of_impossible_sizes_returns_null_and_heap_stays_whole)
+{
+	ck_assert_ptr_null(mm_malloc(SIZE_MAX));
+	ck_assert_ptr_null(mm_malloc(SIZE_MAX - 4096));
+	ck_assert_ptr_null(mm_aligned_alloc(4096, SIZE_MAX - 100));
+	ck_assert_ptr_null(mm_realloc(NULL, SIZE_MAX / 2 + 1));
+	char *p = mm_malloc(100);
+	pattern_fill(p, 100, 3);
+	ck_assert_ptr_null(mm_realloc(p, SIZE_MAX - 10));
+	ck_assert_int_eq(pattern_check(p, 100, 3), -1); /* failed realloc leaves p alone */
+	STEP();
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(trace_line_names_every_quantity)
+{
+	char *p = mm_malloc(10 * MiB);
+	mm_free(p);
+	uint64_t rel = mm_scavenge(0);
+	char buf[256];
+	size_t n = mm_trace_format(buf, sizeof buf, rel);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_lt(n, sizeof buf);
+	const char *words[] = {"mm: scvg", "inuse:", "idle:", "sys:", "released:", "consumed:", "(MB)"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		ck_assert_msg(strstr(buf, words[i]) != NULL, "trace line \"%s\" lacks \"%s\"", buf, words[i]);
+	ck_assert_msg(strchr(buf, '\n') == NULL, "trace line has a newline: \"%s\"", buf);
+	char tiny[8];
+	mm_trace_format(tiny, sizeof tiny, rel);
+	ck_assert_msg(memchr(tiny, 0, sizeof tiny) != NULL, "trace line overflows a small buffer");
+}
+END_TEST
+
+Suite *api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_new("realloc", 60);
+	tcase_add_test(tc, realloc_grow_keeps_contents);
+	tcase_add_test(tc, realloc_shrink_keeps_the_prefix);
+	tcase_add_test(tc, realloc_within_the_usable_size_stays_in_place);
+	tcase_add_test(tc, realloc_of_null_allocates);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("calloc", 60);
+	tcase_add_test(tc, calloc_is_zero_for_reused_small_objects);
+	tcase_add_test(tc, calloc_is_zero_for_reused_large_objects);
+	tcase_add_test(tc, calloc_is_zero_after_release_and_reuse);
+	tcase_add_test(tc, calloc_overflow_returns_null);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("aligned", 60);
+	tcase_add_test(tc, aligned_alloc_honours_every_power_of_two_from_8_to_64_kib);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("misc", 60);
+	tcase_add_test(tc, usable_size_covers_the_request_and_null_is_zero);
+	tcase_add_test(tc, owns_answers_for_object_starts_only);
+	tcase_add_test(tc, malloc_of_impossible_sizes_returns_null_and_heap_stays_whole);
+	tcase_add_test(tc, trace_line_names_every_quantity);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,157 @@
+/*
+ * t_cache.c - per-thread caches in the hosted build: a thread's frees stay
+ * in its cache, a thread that exits gives its cache back (cache_bytes falls
+ * to zero, the spans go back to the heap), objects freed on another thread
+ * than the one that allocated them are fine, and cache records are reused.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "testutil.h"
+
+struct work {
+	size_t size;
+	int n;
+	void **objs;
+	int alloc, free;          /* what the thread does */
+	struct mm_stats inside;   /* stats read by the thread before it exits */
+};
+
+static void *worker(void *arg)
+{
+	struct work *w = arg;
+	if (w->alloc)
+		for (int i = 0; i < w->n; i++) {
+			w->objs[i] = mm_malloc(w->size);
+			pattern_fill(w->objs[i], w->size, (uint32_t)i);
+		}
+	if (w->free)
+		for (int i = 0; i < w->n; i++) {
+			ck_assert_int_eq(pattern_check(w->objs[i], w->size, (uint32_t)i), -1);
+			mm_free(w->objs[i]);
+		}
+	mm_read_stats(&w->inside);
+	return NULL;
+}
+
+static void run(struct work *w)
+{
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, worker, w), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+START_TEST(a_thread_keeps_its_freed_objects_in_its_cache)
+{
+	void *objs[100];
+	struct work w = {64, 100, objs, 1, 1, {0}};
+	run(&w);
+	ck_assert_msg(w.inside.cache_bytes >= 100 * 64,
+		      "after freeing 100 objects of 64 B the thread's cache holds %llu B",
+		      (unsigned long long)w.inside.cache_bytes);
+	ck_assert_uint_eq(w.inside.heap_objects, 0);
+}
+END_TEST
+
+START_TEST(thread_exit_returns_the_cache_to_central_and_spans_to_the_heap)
+{
+	struct mm_stats st0 = stats();
+	ck_assert_uint_eq(st0.cache_bytes, 0);
+	static void *objs[3000];
+	size_t sizes[] = {16, 64, 256, 1024, 4096, 20000};
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		struct work w = {sizes[k], 3000, objs, 1, 1, {0}};
+		run(&w);
+		ck_assert_uint_gt(w.inside.cache_bytes, 0);
+		struct mm_stats st = stats();
+		ck_assert_msg(st.cache_bytes == 0,
+			      "size %zu: after the thread exited, cache_bytes is %llu", sizes[k],
+			      (unsigned long long)st.cache_bytes);
+		ck_assert_msg(st.heap_inuse <= st0.heap_inuse + spare_bytes(&st),
+			      "size %zu: after the thread exited, heap_inuse %llu (was %llu): "
+			      "central holds more than one spare span per class",
+			      sizes[k], (unsigned long long)st.heap_inuse,
+			      (unsigned long long)st0.heap_inuse);
+		int c = class_of_size(&st, sizes[k]);
+		ck_assert_uint_eq(st.by_class[c].nmalloc - st0.by_class[c].nmalloc, 3000);
+		ck_assert_uint_eq(st.by_class[c].nfree - st0.by_class[c].nfree, 3000);
+		STEP();
+	}
+}
+END_TEST
+
+START_TEST(objects_freed_by_another_thread_than_the_allocating_one)
+{
+	static void *objs[5000];
+	struct mm_stats st0 = stats();
+	struct work a = {200, 5000, objs, 1, 0, {0}};
+	run(&a);
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_objects, st0.heap_objects + 5000);
+	ck_assert_uint_eq(st1.cache_bytes, 0);
+	STEP();
+	struct work b = {200, 5000, objs, 0, 1, {0}};
+	run(&b);
+	struct mm_stats st2 = stats();
+	ck_assert_uint_eq(st2.heap_objects, st0.heap_objects);
+	ck_assert_uint_eq(st2.cache_bytes, 0);
+	ck_assert_uint_le(st2.heap_inuse, st0.heap_inuse + spare_bytes(&st2));
+	STEP();
+}
+END_TEST
+
+/* The main thread frees what a worker allocated, and the reverse, while both live. */
+static void *alloc_for_main(void *arg)
+{
+	void **objs = arg;
+	for (int i = 0; i < 1000; i++) {
+		objs[i] = mm_malloc(24 + (size_t)i % 500);
+		pattern_fill(objs[i], 24 + (size_t)i % 500, (uint32_t)i);
+	}
+	return NULL;
+}
+
+START_TEST(main_thread_frees_objects_of_a_live_worker)
+{
+	static void *objs[1000];
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, alloc_for_main, objs), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(pattern_check(objs[i], 24 + (size_t)i % 500, (uint32_t)i), -1);
+		mm_free(objs[i]);
+	}
+	STEP();
+	ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
+START_TEST(cache_records_of_exited_threads_are_reused)
+{
+	void *objs[10];
+	struct work w = {32, 10, objs, 1, 1, {0}};
+	for (int i = 0; i < 3; i++)
+		run(&w);
+	uint64_t meta3 = stats().meta_sys;
+	for (int i = 0; i < 200; i++)
+		run(&w);
+	uint64_t meta203 = stats().meta_sys;
+	ck_assert_msg(meta203 == meta3,
+		      "meta_sys grew from %llu to %llu over 200 short-lived threads",
+		      (unsigned long long)meta3, (unsigned long long)meta203);
+	STEP();
+}
+END_TEST
+
+Suite *cache_suite(void)
+{
+	Suite *s = suite_create("cache");
+	TCase *tc = tcase_new("threads", 60);
+	tcase_add_test(tc, a_thread_keeps_its_freed_objects_in_its_cache);
+	tcase_add_test(tc, thread_exit_returns_the_cache_to_central_and_spans_to_the_heap);
+	tcase_add_test(tc, objects_freed_by_another_thread_than_the_allocating_one);
+	tcase_add_test(tc, main_thread_frees_objects_of_a_live_worker);
+	tcase_add_test(tc, cache_records_of_exited_threads_are_reused);
+	suite_add_tcase(s, tc);
+	return s;
+}

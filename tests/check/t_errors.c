@@ -1,0 +1,225 @@
+/*
+ * t_errors.c - bad frees on the real hosted backend: each kind panics with a
+ * message naming the address and the reason, and the process dies.  Each
+ * bad free runs in a forked child whose stderr the test reads.  Out of
+ * memory returns NULL instead (see t_fake.c for a refusing Sys).
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#ifndef MM_DEBUG
+#define MM_DEBUG 0
+#endif
+
+struct died {
+	int signaled, status;
+	char err[2048];
+};
+
+/* Run fn(arg) in a child; collect how it ended and what it wrote to stderr. */
+static struct died run_child(void (*fn)(void *), void *arg)
+{
+	int fd[2];
+	struct died d;
+	memset(&d, 0, sizeof d);
+	ck_assert_int_eq(pipe(fd), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fd[0]);
+		dup2(fd[1], 2);
+		fn(arg);
+		_exit(0); /* survived: the parent fails the test */
+	}
+	close(fd[1]);
+	size_t n = 0;
+	ssize_t k;
+	while ((k = read(fd[0], d.err + n, sizeof d.err - 1 - n)) > 0)
+		n += (size_t)k;
+	close(fd[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	d.signaled = WIFSIGNALED(st);
+	d.status = d.signaled ? WTERMSIG(st) : WEXITSTATUS(st);
+	return d;
+}
+
+/* Does text contain the address (hex digits, any case, with or without 0x)? */
+static int names_address(const char *text, const void *p)
+{
+	char hex[32], low[2048];
+	snprintf(hex, sizeof hex, "%lx", (unsigned long)(uintptr_t)p);
+	size_t i;
+	for (i = 0; text[i] && i < sizeof low - 1; i++)
+		low[i] = (char)tolower((unsigned char)text[i]);
+	low[i] = 0;
+	return strstr(low, hex) != NULL;
+}
+
+static int mentions(const char *text, const char *word)
+{
+	char low[2048];
+	size_t i;
+	for (i = 0; text[i] && i < sizeof low - 1; i++)
+		low[i] = (char)tolower((unsigned char)text[i]);
+	low[i] = 0;
+	return strstr(low, word) != NULL;
+}
+
+/* The child must die (signal or non-zero exit) and say address and one of the reasons. */
+static void expect_panic(void (*fn)(void *), void *arg, const void *addr, const char *what,
+			 const char *const reasons[])
+{
+	struct died d = run_child(fn, arg);
+	ck_assert_msg(d.signaled || d.status != 0, "%s: the process survived (stderr: \"%s\")", what, d.err);
+	ck_assert_msg(names_address(d.err, addr), "%s: panic message does not name %p: \"%s\"", what,
+		      addr, d.err);
+	int ok = 0;
+	for (int i = 0; reasons[i]; i++)
+		ok |= mentions(d.err, reasons[i]);
+	ck_assert_msg(ok, "%s: panic message gives no recognisable reason (%s...): \"%s\"", what,
+		      reasons[0], d.err);
+}
+
+static const char *const unknown_words[] = {"unknown", "not allocated", "foreign", "not owned", "outside", NULL};
+static const char *const interior_words[] = {"interior", "inside", "not the start", "middle", NULL};
+static const char *const freespan_words[] = {"free span", "double free", "already free", "not in use", NULL};
+static const char *const double_words[] = {"double free", "already free", NULL};
+
+static void do_free(void *p) { mm_free(p); }
+
+static char *stack_addr;
+
+static void free_stack_pointer(void *arg)
+{
+	char local[64];
+	(void)arg;
+	mm_free(mm_malloc(16)); /* the allocator is up */
+	stack_addr = local;
+	mm_free(local);
+}
+
+START_TEST(free_of_an_unknown_pointer_panics_naming_it)
+{
+	/* an address of this process that libmm never handed out */
+	static char data[64];
+	expect_panic(do_free, data + 16, data + 16, "free(static data)", unknown_words);
+	void *libc = malloc(100);
+	expect_panic(do_free, libc, libc, "free(libc malloc block)", unknown_words);
+	free(libc);
+	struct died d = run_child(free_stack_pointer, NULL);
+	ck_assert_msg(d.signaled || d.status != 0, "free(stack address) survived");
+	ck_assert_msg(mentions(d.err, "free"), "free(stack address): no message: \"%s\"", d.err);
+}
+END_TEST
+
+static void *arena_addr(void)
+{
+	/* inside the arena's reservation but never allocated */
+	mm_free(mm_malloc(16));
+	struct mm_stats st;
+	mm_read_stats(&st);
+	return (void *)((st.arena_end - 64 * PAGE) & ~(PAGE - 1));
+}
+
+START_TEST(free_inside_the_arena_but_never_allocated_panics)
+{
+	mm_free(mm_malloc(16));
+	void *p = arena_addr();
+	expect_panic(do_free, p, p, "free(unallocated arena page)", unknown_words);
+}
+END_TEST
+
+START_TEST(free_of_an_interior_pointer_of_a_large_object_panics)
+{
+	char *p = mm_malloc(100000);
+	expect_panic(do_free, p + 4096, p + 4096, "free(large + 4096)", interior_words);
+	expect_panic(do_free, p + 8, p + 8, "free(large + 8)", interior_words);
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds)
+{
+	char *p = mm_malloc(256);
+	expect_panic(do_free, p + 16, p + 16, "free(small + 16)", interior_words);
+	mm_free(p);
+}
+END_TEST
+
+static void free_twice(void *p)
+{
+	mm_free(p);
+	mm_free(p);
+}
+
+START_TEST(double_free_of_a_large_object_panics_as_a_free_span)
+{
+	char *p = mm_malloc(MiB);
+	expect_panic(free_twice, p, p, "free(large) twice", freespan_words);
+	mm_free(p);
+}
+END_TEST
+
+static void free_into_freed_span(void *p)
+{
+	mm_free(p);
+	mm_free((char *)p + 16 * PAGE);
+}
+
+START_TEST(free_of_a_pointer_into_a_free_span_panics)
+{
+	char *p = mm_malloc(MiB);
+	expect_panic(free_into_freed_span, p, p + 16 * PAGE, "free(inside a free span)", freespan_words);
+	mm_free(p);
+}
+END_TEST
+
+START_TEST(double_free_of_a_small_object_panics_in_debug_builds)
+{
+	char *p = mm_malloc(48);
+	expect_panic(free_twice, p, p, "free(small) twice", double_words);
+	mm_free(p);
+}
+END_TEST
+
+/* Debug builds poison freed memory: a freed small object no longer holds its data. */
+START_TEST(debug_builds_poison_freed_memory)
+{
+	char *p = mm_malloc(200);
+	memset(p, 0, 200);
+	char *q = mm_malloc(200); /* keeps the span in use */
+	mm_free(p);
+	ck_assert_msg(!all_zero(p + 16, 184), "freed object still reads as its old contents");
+	mm_free(q);
+}
+END_TEST
+
+Suite *errors_suite(void)
+{
+	Suite *s = suite_create("errors");
+	TCase *tc = tcase_new("bad frees", 60);
+	tcase_add_test(tc, free_of_an_unknown_pointer_panics_naming_it);
+	tcase_add_test(tc, free_inside_the_arena_but_never_allocated_panics);
+	tcase_add_test(tc, free_of_an_interior_pointer_of_a_large_object_panics);
+	if (MM_DEBUG) /* release builds check large objects and foreign pointers only */
+		tcase_add_test(tc, free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds);
+	tcase_add_test(tc, double_free_of_a_large_object_panics_as_a_free_span);
+	tcase_add_test(tc, free_of_a_pointer_into_a_free_span_panics);
+	if (MM_DEBUG) /* release builds check large objects and foreign pointers only */
+		tcase_add_test(tc, double_free_of_a_small_object_panics_in_debug_builds);
+	if (MM_DEBUG) /* release builds check large objects and foreign pointers only */
+		tcase_add_test(tc, debug_builds_poison_freed_memory);
+	suite_add_tcase(s, tc);
+	return s;
+}

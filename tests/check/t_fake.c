@@ -1,0 +1,609 @@
+/*
+ * t_fake.c - behaviour that needs a host the test controls (tests/fakesys):
+ * bad frees caught by a panic hook, out of memory from a refusing Sys,
+ * the scavenger against a settable clock and a host that knows which pages
+ * are really backed, calloc over released pages that keep old data (Darwin
+ * MADV_FREE), and explicit caches: refill, limits, flush and release.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "fakesys.h"
+#include "malloc.h"
+
+#define SEC 1000000000ull
+#define SIM_START ((uintptr_t)0x10000000)
+
+#ifndef MM_DEBUG
+#define MM_DEBUG 0
+#endif
+
+static void init_fake(void)
+{
+	fake_reset();
+	struct mm_config cfg = {.arena_policy = MM_ARENA_32, .arena_hint = fake_addr(SIM_START)};
+	ck_assert_int_eq(mm_init(&cfg), 0);
+}
+
+static void no_violations(void)
+{
+	ck_assert_msg(fake.nviolations == 0, "Sys contract violated %d times; first: %s",
+		      fake.nviolations, fake.violation);
+}
+
+static int contains_hex(const char *s, const void *p)
+{
+	char hex[32];
+	snprintf(hex, sizeof hex, "0x%lx", (unsigned long)(uintptr_t)p);
+	return strstr(s, hex) != NULL;
+}
+
+#define EXPECT_BAD_FREE(stmt, addr, reason)                                                  \
+	do {                                                                                 \
+		EXPECT_PANIC(stmt);                                                          \
+		ck_assert_msg(contains_hex(fake.panic_msg, addr), "%s: message does not name %p: \"%s\"", \
+			      #stmt, (void *)(addr), fake.panic_msg);                          \
+		ck_assert_msg(strstr(fake.panic_msg, reason) != NULL,                         \
+			      "%s: message does not say \"%s\": \"%s\"", #stmt, reason, fake.panic_msg); \
+		STEP();                                                                      \
+	} while (0)
+
+/* ---- errors ---------------------------------------------------------------- */
+
+START_TEST(free_of_an_unknown_pointer_is_a_named_panic)
+{
+	static char data[64];
+	mm_free(mm_malloc(16));
+	EXPECT_BAD_FREE(mm_free(data + 8), data + 8, "unknown pointer");
+	int local;
+	EXPECT_BAD_FREE(mm_free(&local), &local, "unknown pointer");
+	/* inside the arena's reservation, never handed out */
+	char *never = (char *)fake_addr(SIM_START) + 200 * MiB;
+	EXPECT_BAD_FREE(mm_free(never), never, "unknown pointer");
+}
+END_TEST
+
+START_TEST(free_of_an_interior_pointer_is_a_named_panic)
+{
+	char *big = mm_malloc(100000), *small = mm_malloc(100);
+	EXPECT_BAD_FREE(mm_free(big + 4096), big + 4096, "interior pointer");
+	EXPECT_BAD_FREE(mm_free(big + 16), big + 16, "interior pointer");
+	EXPECT_BAD_FREE(mm_free(small + 8), small + 8, "interior pointer");
+	EXPECT_BAD_FREE(mm_realloc(big + 8, 10), big + 8, "interior pointer");
+	/* the objects themselves are still fine */
+	mm_free(big);
+	mm_free(small);
+	STEP();
+	ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
+START_TEST(double_free_of_a_large_object_is_a_named_panic)
+{
+	char *keep = mm_malloc(MiB); /* a neighbour in use, so the span stays where it is */
+	char *p = mm_malloc(MiB);
+	mm_free(p);
+	EXPECT_BAD_FREE(mm_free(p), p, "double free");
+	mm_free(keep);
+	STEP();
+}
+END_TEST
+
+START_TEST(free_inside_a_free_span_is_a_named_panic)
+{
+	char *keep = mm_malloc(MiB);
+	char *p = mm_malloc(MiB);
+	mm_free(p);
+	EXPECT_PANIC(mm_free(p + 64 * PAGE));
+	ck_assert_msg(contains_hex(fake.panic_msg, p + 64 * PAGE), "message does not name %p: \"%s\"",
+		      (void *)(p + 64 * PAGE), fake.panic_msg);
+	ck_assert_msg(strstr(fake.panic_msg, "free") != NULL, "\"%s\"", fake.panic_msg);
+	STEP();
+	mm_free(keep);
+	STEP();
+}
+END_TEST
+
+START_TEST(double_free_of_a_small_object_is_a_named_panic_in_debug_builds)
+{
+	char *keep = mm_malloc(48), *p = mm_malloc(48);
+	mm_free(p);
+	EXPECT_BAD_FREE(mm_free(p), p, "double free");
+	mm_free(keep);
+	STEP();
+}
+END_TEST
+
+/* ---- out of memory ----------------------------------------------------------- */
+
+START_TEST(refusing_host_from_the_start_gives_null_and_a_whole_heap)
+{
+	fake_reset();
+	fake.refuse_reserve = 1;
+	ck_assert_ptr_null(mm_malloc(16));
+	ck_assert_ptr_null(mm_malloc(MiB));
+	ck_assert_ptr_null(mm_calloc(10, 10));
+	ck_assert_ptr_null(mm_aligned_alloc(4096, 100));
+	ck_assert_ptr_null(mm_realloc(NULL, 100));
+	ck_assert_int_eq(mm_check(), 0);
+	struct mm_stats st = stats();
+	ck_assert_uint_eq(st.heap_sys, st.heap_inuse + st.heap_idle);
+	ck_assert_uint_eq(st.heap_objects, 0);
+	no_violations();
+}
+END_TEST
+
+START_TEST(map_refusal_gives_null_and_everything_allocated_survives)
+{
+	init_fake();
+	enum { NS = 100 };
+	char *s[NS];
+	for (int i = 0; i < NS; i++) {
+		s[i] = mm_malloc(200);
+		pattern_fill(s[i], 200, (uint32_t)i);
+	}
+	fake.map_budget = fake.mapped + 8 * MiB;
+	char *big[32];
+	int nb = 0;
+	while (nb < 32 && (big[nb] = mm_malloc(MiB)) != NULL) {
+		pattern_fill(big[nb], MiB, (uint32_t)(1000 + nb));
+		nb++;
+	}
+	ck_assert_msg(nb >= 1 && nb <= 8, "%d blocks of 1 MiB within an 8 MiB budget", nb);
+	STEP();
+	/* small objects until the budget is gone as well */
+	static char *more[200000];
+	int nm = 0;
+	while (nm < 200000 && (more[nm] = mm_malloc(500)) != NULL)
+		nm++;
+	ck_assert_msg(nm < 200000, "small allocations never ran out");
+	STEP();
+	ck_assert_ptr_null(mm_malloc(MiB));
+	ck_assert_ptr_null(mm_calloc(1, 3 * MiB));
+	char *r = mm_realloc(s[0], 5 * MiB);
+	ck_assert_ptr_null(r);
+	STEP();
+	for (int i = 0; i < NS; i++)
+		ck_assert_int_eq(pattern_check(s[i], 200, (uint32_t)i), -1);
+	for (int i = 0; i < nb; i++)
+		ck_assert_int_eq(pattern_check(big[i], MiB, (uint32_t)(1000 + i)), -1);
+	/* the host has memory again: so does the allocator */
+	fake.map_budget = 0;
+	char *after = mm_malloc(20 * MiB);
+	ck_assert_ptr_nonnull(after);
+	memset(after, 1, 20 * MiB);
+	mm_free(after);
+	for (int i = 0; i < nm; i++)
+		mm_free(more[i]);
+	for (int i = 0; i < nb; i++)
+		mm_free(big[i]);
+	for (int i = 0; i < NS; i++)
+		mm_free(s[i]);
+	STEP();
+	ck_assert_uint_eq(stats().heap_objects, 0);
+	no_violations();
+}
+END_TEST
+
+/* ---- scavenger ---------------------------------------------------------------- */
+
+/* Bytes of [a, b) the host has not backed: what the scavenger really released. */
+static uint64_t unmapped_in(uintptr_t a, uintptr_t b)
+{
+	uint64_t k = 0;
+	for (uintptr_t v = a; v < b; v += PAGE)
+		k += fake_is_mapped((void *)v, PAGE) ? 0 : PAGE;
+	return k;
+}
+
+/* heap_released must be exactly what the host sees released inside the arena. */
+#define RELEASED_IS_TRUE()                                                                     \
+	do {                                                                                   \
+		struct mm_stats st_ = stats();                                                 \
+		uint64_t real_ = unmapped_in(st_.arena_start, st_.arena_used);                  \
+		ck_assert_msg(st_.heap_released == real_,                                      \
+			      "heap_released %llu B, but %llu B of the arena are not backed",    \
+			      (unsigned long long)st_.heap_released, (unsigned long long)real_); \
+	} while (0)
+
+/* Did any unused call touch [p, p+n) after call index from? */
+static int unused_touched(int from, const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p;
+	for (int i = from; i < fake.ncalls; i++)
+		if (fake.calls[i].op == FAKE_UNUSED && fake.calls[i].v < a + n &&
+		    a < fake.calls[i].v + fake.calls[i].n)
+			return 1;
+	return 0;
+}
+
+START_TEST(scavenge_releases_only_spans_idle_longer_than_the_limit)
+{
+	init_fake();
+	fake.now = 1 * SEC;
+	char *a = mm_malloc(8 * MiB), *g = mm_malloc(MiB), *b = mm_malloc(8 * MiB), *g2 = mm_malloc(MiB);
+	mm_free(a);
+	fake.now = 10 * SEC;
+	mm_free(b);
+	fake.now = 12 * SEC;
+	int before = fake.ncalls;
+	mm_scavenge(5 * SEC);
+	ck_assert_msg(unused_touched(before, a, 8 * MiB), "span idle 11 s not released by a 5 s limit");
+	ck_assert_msg(!unused_touched(before, b, 8 * MiB), "span idle 2 s released by a 5 s limit");
+	ck_assert(!fake_is_mapped(a, 8 * MiB));
+	ck_assert(fake_is_mapped(b, 8 * MiB));
+	RELEASED_IS_TRUE();
+	STEP();
+	fake.now = 16 * SEC;
+	before = fake.ncalls;
+	mm_scavenge(5 * SEC);
+	ck_assert(unused_touched(before, b, 8 * MiB));
+	ck_assert_msg(!unused_touched(before, a, 8 * MiB), "a released span was advised again");
+	RELEASED_IS_TRUE();
+	STEP();
+	mm_free(g);
+	mm_free(g2);
+	STEP();
+	no_violations();
+}
+END_TEST
+
+START_TEST(coalesced_span_is_as_idle_as_its_newest_part)
+{
+	init_fake();
+	char *x = free_region(16 * MiB);
+	(void)x;
+	size_t v = 64 * PAGE;
+	char *s[3];
+	three_adjacent(s, v);
+	fake.now = 1 * SEC;
+	mm_free(s[0]);
+	fake.now = 10 * SEC;
+	mm_free(s[1]); /* coalesces with s[0]: the whole is idle since 10 s */
+	fake.now = 12 * SEC;
+	int before = fake.ncalls;
+	mm_scavenge(5 * SEC);
+	ck_assert_msg(!unused_touched(before, s[0], 2 * v),
+		      "a span coalesced 2 s ago was released by a 5 s limit (its old part's time was kept)");
+	fake.now = 16 * SEC;
+	before = fake.ncalls;
+	mm_scavenge(5 * SEC);
+	ck_assert(unused_touched(before, s[0], 2 * v));
+	ck_assert(!fake_is_mapped(s[0], 2 * v));
+	RELEASED_IS_TRUE();
+	STEP();
+	no_violations();
+}
+END_TEST
+
+START_TEST(second_pass_makes_no_calls_for_released_spans)
+{
+	init_fake();
+	void *p[20];
+	for (int i = 0; i < 20; i++)
+		p[i] = mm_malloc((size_t)(i + 1) * 100 * KiB);
+	for (int i = 0; i < 20; i += 2)
+		mm_free(p[i]);
+	ck_assert_uint_gt(mm_scavenge(0), 0);
+	int before = fake.ncalls;
+	ck_assert_uint_eq(mm_scavenge(0), 0);
+	int again = 0;
+	for (int i = before; i < fake.ncalls; i++)
+		again += fake.calls[i].op == FAKE_UNUSED;
+	ck_assert_msg(again == 0, "a second pass made %d unused calls for spans already released", again);
+	RELEASED_IS_TRUE();
+	STEP();
+	no_violations();
+}
+END_TEST
+
+START_TEST(released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split)
+{
+	init_fake();
+	free_region(16 * MiB);
+	size_t v = 64 * PAGE;
+	char *s[3];
+	three_adjacent(s, v);
+	mm_free(s[0]);
+	mm_free(s[2]);
+	mm_scavenge(0);            /* left and right released */
+	RELEASED_IS_TRUE();
+	mm_free(s[1]);             /* middle (backed) joins them */
+	RELEASED_IS_TRUE();
+	STEP();
+	char *a = mm_malloc(2 * v); /* split: left+middle out, right stays free */
+	ck_assert_ptr_eq(a, s[0]);
+	ck_assert_msg(fake_is_mapped(a, 2 * v), "pages handed out are not backed");
+	RELEASED_IS_TRUE();
+	STEP();
+	char *b = mm_malloc(v);     /* the right part, released earlier */
+	ck_assert_ptr_eq(b, s[2]);
+	ck_assert_msg(fake_is_mapped(b, v),
+		      "the core handed out %p..%p, released by the scavenger, without mapping it again",
+		      (void *)b, (void *)(b + v));
+	memset(a, 1, 2 * v);
+	memset(b, 2, v);
+	RELEASED_IS_TRUE();
+	STEP();
+	no_violations();
+}
+END_TEST
+
+START_TEST(calloc_is_zero_over_released_pages_that_keep_old_data)
+{
+	init_fake();
+	fake.unused_keeps_data = 1; /* like Darwin's MADV_FREE */
+	size_t sizes[] = {40 * KiB, MiB, 5 * MiB};
+	for (size_t i = 0; i < 3; i++) {
+		char *p = mm_malloc(sizes[i]);
+		memset(p, 0xab, sizes[i]);
+		mm_free(p);
+		ck_assert_uint_gt(mm_scavenge(0), 0);
+		char *q = mm_calloc(1, sizes[i]);
+		ck_assert_ptr_eq(q, p); /* the same pages come back */
+		ck_assert_msg(all_zero(q, sizes[i]), "calloc(%zu) over released, not-zeroed pages is dirty",
+			      sizes[i]);
+		char *r = mm_calloc(sizes[i] / 4096 / 2 + 1, 4096); /* part of a split span */
+		ck_assert(all_zero(r, (sizes[i] / 4096 / 2 + 1) * 4096));
+		mm_free(r);
+		mm_free(q);
+		STEP();
+	}
+	no_violations();
+}
+END_TEST
+
+/* ---- caches -------------------------------------------------------------------- */
+
+/* Central holds no span with objects out, and at most one spare a class. */
+static void central_holds_only_spares(void)
+{
+	for (int cl = 1; cl < mm_nclasses; cl++) {
+		struct mm_central *ce = &mm_central[cl];
+		ck_assert_msg(ce->nspans <= 1, "class %d: central keeps %llu spans with no live object", cl,
+			      (unsigned long long)ce->nspans);
+		if (ce->nspans)
+			ck_assert_msg(ce->nonempty.next->ref == 0, "class %d: spare span has %u objects out", cl,
+				      ce->nonempty.next->ref);
+	}
+}
+
+static struct mm_cache *use_new_cache(void)
+{
+	struct mm_cache *c = mm_cache_new();
+	ck_assert_ptr_nonnull(c);
+	fake.cache = c;
+	return c;
+}
+
+START_TEST(first_allocation_refills_one_batch_from_central)
+{
+	init_fake();
+	struct mm_cache *c = use_new_cache();
+	uint32_t cl = mm_size_class(64), batch = mm_class_batch[cl];
+	ck_assert_uint_eq(batch, 32);
+	void *p[40];
+	p[0] = mm_malloc(64);
+	ck_assert_uint_eq(c->list[cl].n, batch - 1);
+	ck_assert_uint_eq(stats().cache_bytes, (batch - 1) * 64);
+	ck_assert_uint_eq(mm_central[cl].nspans, 1);
+	for (uint32_t i = 1; i < batch; i++)
+		p[i] = mm_malloc(64);
+	ck_assert_uint_eq(c->list[cl].n, 0);
+	ck_assert_uint_eq(stats().cache_bytes, 0);
+	p[batch] = mm_malloc(64); /* empty again: the next batch */
+	ck_assert_uint_eq(c->list[cl].n, batch - 1);
+	STEP();
+	for (uint32_t i = 0; i <= batch; i++)
+		mm_free(p[i]);
+	ck_assert_uint_eq(c->list[cl].n, 2 * batch);
+	ck_assert_uint_eq(stats().cache_bytes, 2 * batch * 64);
+	STEP();
+}
+END_TEST
+
+/* A list's limit starts at one batch and grows by a batch a miss, up to the class's most. */
+START_TEST(cache_list_limit_grows_with_misses_and_bounds_the_list)
+{
+	init_fake();
+	struct mm_cache *c = use_new_cache();
+	uint32_t cl = mm_size_class(32), batch = mm_class_batch[cl];
+	struct mm_cachelist *l = &c->list[cl];
+	ck_assert_uint_eq(l->max, batch);
+	static void *p[20000];
+	for (int i = 0; i < 20000; i++) {
+		uint32_t before = l->n, max = l->max;
+		p[i] = mm_malloc(32);
+		if (before == 0) /* a miss */
+			ck_assert_msg(l->max == (max < mm_class_listmax[cl] ? max + batch : max),
+				      "miss %d: limit %u -> %u (batch %u, most %u)", i, max, l->max, batch,
+				      mm_class_listmax[cl]);
+	}
+	ck_assert_uint_le(l->max, mm_class_listmax[cl]);
+	for (int i = 0; i < 20000; i++) {
+		mm_free(p[i]);
+		ck_assert_msg(l->n <= l->max, "after %d frees the list holds %u objects, limit %u", i + 1,
+			      l->n, l->max);
+	}
+	ck_assert_uint_le(stats().cache_bytes, (uint64_t)mm_class_listmax[cl] * 32);
+	ck_assert_uint_le((uint64_t)mm_class_listmax[cl] * 32, MM_CACHE_LIST_BYTES);
+	STEP();
+}
+END_TEST
+
+/*
+ * Over 2 MiB in total, every list gives back half its low-water mark: lists
+ * that sat unused since the last trim shrink, so a cache does not hoard
+ * memory for classes it no longer uses.
+ */
+START_TEST(cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark)
+{
+	init_fake();
+	struct mm_cache *c = use_new_cache();
+	size_t idle_sizes[3] = {20000, 24000, 28000};
+	static void *p[200];
+	for (int k = 0; k < 3; k++) {
+		for (int i = 0; i < 60; i++)
+			p[i] = mm_malloc(idle_sizes[k]);
+		for (int i = 0; i < 60; i++) {
+			mm_free(p[i]);
+			ck_assert_uint_le(c->size, c->limit);
+		}
+	}
+	uint32_t ca = mm_size_class(idle_sizes[0]);
+	uint32_t held = c->list[ca].n;
+	ck_assert_uint_gt(held, 4);
+	/* now only another class is used, churning through the cache */
+	for (int r = 0; r < 40; r++) {
+		for (int i = 0; i < 60; i++)
+			p[i] = mm_malloc(16000);
+		for (int i = 0; i < 60; i++) {
+			mm_free(p[i]);
+			ck_assert_uint_le(c->size, c->limit);
+		}
+	}
+	ck_assert_msg(c->list[ca].n <= held / 2 + 1,
+		      "a list unused through the trims still holds %u of its %u objects", c->list[ca].n, held);
+	ck_assert_uint_ge(c->limit, MM_CACHE_MAX_BYTES);
+	STEP();
+}
+END_TEST
+
+START_TEST(flush_returns_every_object_and_empty_spans_go_back)
+{
+	init_fake();
+	struct mm_stats st0 = stats();
+	struct mm_cache *c = use_new_cache();
+	static void *p[3000];
+	for (int i = 0; i < 3000; i++)
+		p[i] = mm_malloc((size_t)(8 + (i % 40) * 24));
+	for (int i = 0; i < 3000; i++)
+		mm_free(p[i]);
+	ck_assert_uint_gt(stats().cache_bytes, 0);
+	mm_cache_flush(c);
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.cache_bytes, 0);
+	for (int cl = 1; cl < mm_nclasses; cl++)
+		ck_assert_uint_eq(c->list[cl].n, 0);
+	central_holds_only_spares();
+	ck_assert_uint_le(st1.heap_inuse, st0.heap_inuse + spare_bytes(&st1));
+	ck_assert_uint_eq(st1.heap_objects, 0);
+	STEP();
+	/* the cache works on after a flush */
+	void *q = mm_malloc(100);
+	ck_assert_ptr_nonnull(q);
+	mm_free(q);
+	STEP();
+}
+END_TEST
+
+START_TEST(release_keeps_the_counts_and_reuses_the_record)
+{
+	init_fake();
+	struct mm_cache *c = use_new_cache();
+	void *p[100];
+	for (int i = 0; i < 100; i++)
+		p[i] = mm_malloc(48);
+	for (int i = 0; i < 50; i++)
+		mm_free(p[i]);
+	struct mm_stats st0 = stats();
+	fake.cache = NULL;
+	mm_cache_release(c);
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.nmalloc, st0.nmalloc);
+	ck_assert_uint_eq(st1.nfree, st0.nfree);
+	ck_assert_uint_eq(st1.heap_objects, 50);
+	ck_assert_uint_eq(st1.cache_bytes, 0);
+	STEP();
+	uint64_t meta = st1.meta_sys;
+	for (int i = 0; i < 100; i++) {
+		struct mm_cache *d = mm_cache_new();
+		ck_assert_ptr_nonnull(d);
+		mm_cache_release(d);
+	}
+	ck_assert_uint_eq(stats().meta_sys, meta);
+	for (int i = 50; i < 100; i++)
+		mm_free(p[i]); /* no cache now: straight to central */
+	STEP();
+	ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
+START_TEST(objects_move_between_caches)
+{
+	init_fake();
+	struct mm_cache *a = use_new_cache(), *b = mm_cache_new();
+	uint32_t cl = mm_size_class(300);
+	void *p[100];
+	for (int i = 0; i < 100; i++)
+		p[i] = mm_malloc(300);
+	fake.cache = b;
+	for (int i = 0; i < 100; i++)
+		mm_free(p[i]);
+	ck_assert_uint_ge(b->list[cl].n, 1);
+	STEP();
+	mm_cache_release(b);
+	fake.cache = a;
+	mm_cache_flush(a);
+	STEP();
+	ck_assert_uint_eq(stats().heap_objects, 0);
+	central_holds_only_spares();
+}
+END_TEST
+
+START_TEST(without_a_cache_every_object_goes_through_central)
+{
+	init_fake();
+	struct mm_stats st0 = stats();
+	void *p[500];
+	for (int i = 0; i < 500; i++)
+		p[i] = mm_malloc((size_t)(1 + i * 13));
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.cache_bytes, 0);
+	ck_assert_uint_eq(st1.nmalloc - st0.nmalloc, 500);
+	STEP();
+	for (int i = 0; i < 500; i++)
+		mm_free(p[i]);
+	struct mm_stats st2 = stats();
+	ck_assert_uint_eq(st2.heap_objects, 0);
+	ck_assert_uint_le(st2.heap_inuse, st0.heap_inuse + spare_bytes(&st2));
+	central_holds_only_spares();
+	STEP();
+}
+END_TEST
+
+Suite *fake_suite(void)
+{
+	Suite *s = suite_create("fakesys");
+	TCase *tc = tcase_new("errors", 60);
+	tcase_add_checked_fixture(tc, init_fake, no_violations);
+	tcase_add_test(tc, free_of_an_unknown_pointer_is_a_named_panic);
+	tcase_add_test(tc, free_of_an_interior_pointer_is_a_named_panic);
+	tcase_add_test(tc, double_free_of_a_large_object_is_a_named_panic);
+	tcase_add_test(tc, free_inside_a_free_span_is_a_named_panic);
+	if (MM_DEBUG)
+		tcase_add_test(tc, double_free_of_a_small_object_is_a_named_panic_in_debug_builds);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("oom", 60);
+	tcase_add_test(tc, refusing_host_from_the_start_gives_null_and_a_whole_heap);
+	tcase_add_test(tc, map_refusal_gives_null_and_everything_allocated_survives);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("scavenger", 60);
+	tcase_add_test(tc, scavenge_releases_only_spans_idle_longer_than_the_limit);
+	tcase_add_test(tc, coalesced_span_is_as_idle_as_its_newest_part);
+	tcase_add_test(tc, second_pass_makes_no_calls_for_released_spans);
+	tcase_add_test(tc, released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split);
+	tcase_add_test(tc, calloc_is_zero_over_released_pages_that_keep_old_data);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("caches", 60);
+	tcase_add_test(tc, first_allocation_refills_one_batch_from_central);
+	tcase_add_test(tc, cache_list_limit_grows_with_misses_and_bounds_the_list);
+	tcase_add_test(tc, cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark);
+	tcase_add_test(tc, flush_returns_every_object_and_empty_spans_go_back);
+	tcase_add_test(tc, release_keeps_the_counts_and_reuses_the_record);
+	tcase_add_test(tc, objects_move_between_caches);
+	tcase_add_test(tc, without_a_cache_every_object_goes_through_central);
+	suite_add_tcase(s, tc);
+	return s;
+}

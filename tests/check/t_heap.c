@@ -1,0 +1,249 @@
+/*
+ * t_heap.c - the page heap through large objects (> 32 KiB), which come
+ * straight from it: a free span is split and its rest stays free, the best
+ * (smallest) fitting free span is chosen, a freed span coalesces with free
+ * neighbours on either side, and very large spans work.
+ *
+ * Each test starts from a fresh process (Check forks).  setup_region() makes
+ * one big free span X whose only free company is too small to matter (see
+ * free_region in testutil.c), so the tests know which free spans exist.
+ */
+#include <pthread.h>
+
+#include "testutil.h"
+
+#define U (16 * PAGE)         /* unit of these tests: 64 KiB, a large object */
+#define XSIZE (64 * MiB)
+
+static char *X;                /* the free region, [X, X+XSIZE) */
+
+static int in_x(const void *p, size_t n)
+{
+	return (const char *)p >= X && (const char *)p + n <= X + XSIZE;
+}
+
+static void setup_region(void) { X = free_region(XSIZE); }
+
+START_TEST(split_serves_from_a_free_span_and_keeps_the_rest_free)
+{
+	setup_region();
+	struct mm_stats st0 = stats();
+	char *a = mm_malloc(3 * U);
+	ck_assert_msg(in_x(a, 3 * U), "malloc(3U) = %p, outside the free span %p", (void *)a, (void *)X);
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_sys, st0.heap_sys);
+	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle - 3 * U);
+	ck_assert_uint_eq(st1.heap_inuse, st0.heap_inuse + 3 * U);
+	STEP();
+	/* the rest is exactly one free span: it serves the remaining bytes at once */
+	char *b = mm_malloc(XSIZE - 3 * U);
+	ck_assert_msg(in_x(b, XSIZE - 3 * U), "rest of the split span not reused: %p", (void *)b);
+	ck_assert_msg(b + (XSIZE - 3 * U) <= a || a + 3 * U <= b, "split parts overlap");
+	struct mm_stats st2 = stats();
+	ck_assert_uint_eq(st2.heap_sys, st0.heap_sys);
+	ck_assert_uint_eq(st2.heap_idle, st0.heap_idle - XSIZE);
+	STEP();
+	mm_free(a);
+	STEP();
+	mm_free(b);
+	STEP();
+	ck_assert_uint_eq(stats().heap_idle, st0.heap_idle);
+}
+END_TEST
+
+START_TEST(best_fit_chooses_the_smallest_free_span_that_fits)
+{
+	setup_region();
+	struct mm_stats st0 = stats();
+	char *A = mm_malloc(10 * U), *g1 = mm_malloc(U);
+	char *B = mm_malloc(5 * U), *g2 = mm_malloc(U);
+	char *C = mm_malloc(7 * U), *g3 = mm_malloc(U);
+	ck_assert(in_x(A, 10 * U) && in_x(B, 5 * U) && in_x(C, 7 * U));
+	mm_free(A);
+	mm_free(B);
+	mm_free(C);
+	STEP();
+	char *p = mm_malloc(6 * U);
+	ck_assert_msg(p >= C && p + 6 * U <= C + 7 * U,
+		      "malloc(6U) = %p; best fit is the 7U span at %p (10U at %p, 5U at %p)",
+		      (void *)p, (void *)C, (void *)A, (void *)B);
+	char *q = mm_malloc(5 * U);
+	ck_assert_msg(q == B, "malloc(5U) = %p; the exact 5U span is at %p", (void *)q, (void *)B);
+	char *r = mm_malloc(9 * U);
+	ck_assert_msg(r >= A && r + 9 * U <= A + 10 * U, "malloc(9U) = %p; best fit is the 10U span at %p",
+		      (void *)r, (void *)A);
+	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
+	STEP();
+	mm_free(p);
+	mm_free(q);
+	mm_free(r);
+	mm_free(g1);
+	mm_free(g2);
+	mm_free(g3);
+	STEP();
+	ck_assert_uint_eq(stats().heap_idle, st0.heap_idle);
+}
+END_TEST
+
+/* Many free spans above the exact-size lists: each request gets its exact span. */
+START_TEST(best_fit_among_many_large_free_spans)
+{
+	setup_region();
+	enum { N = 60 };
+	char *span[N], *g[N];
+	size_t pages[N];
+	for (int i = 0; i < N; i++) {
+		pages[i] = 129 + 2 * (size_t)((i * 37) % N); /* distinct sizes, shuffled */
+		span[i] = mm_malloc(pages[i] * PAGE);
+		g[i] = mm_malloc(U);
+		ck_assert_ptr_nonnull(span[i]);
+		ck_assert_ptr_nonnull(g[i]);
+	}
+	for (int i = 0; i < N; i++)
+		mm_free(span[i]);
+	STEP();
+	struct mm_stats st0 = stats();
+	for (int k = 0; k < N; k++) {
+		int i = (k * 53) % N;
+		char *p = mm_malloc(pages[i] * PAGE);
+		ck_assert_msg(p == span[i], "malloc(%zu pages) = %p; the exact free span is at %p",
+			      pages[i], (void *)p, (void *)span[i]);
+		span[i] = p;
+	}
+	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
+	STEP();
+	for (int i = 0; i < N; i++) {
+		mm_free(span[i]);
+		mm_free(g[i]);
+	}
+	STEP();
+}
+END_TEST
+
+START_TEST(freed_span_coalesces_with_free_neighbours_on_both_sides)
+{
+	setup_region();
+	size_t v = 3 * U;
+	char *s[3];
+	three_adjacent(s, v);
+	struct mm_stats st0 = stats();
+	mm_free(s[0]);
+	mm_free(s[2]);
+	STEP();
+	mm_free(s[1]); /* joins left and right */
+	STEP();
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + 3 * v);
+	char *p = mm_malloc(3 * v);
+	ck_assert_msg(p == s[0], "malloc(3V) = %p; the coalesced span starts at %p", (void *)p, (void *)s[0]);
+	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
+	STEP();
+}
+END_TEST
+
+START_TEST(freed_span_coalesces_with_a_free_right_neighbour)
+{
+	setup_region();
+	size_t v = 2 * U;
+	char *s[3];
+	three_adjacent(s, v);
+	struct mm_stats st0 = stats();
+	mm_free(s[1]);
+	mm_free(s[0]); /* its right neighbour is free */
+	STEP();
+	char *p = mm_malloc(2 * v);
+	ck_assert_msg(p == s[0], "malloc(2V) = %p; left+middle coalesced start at %p", (void *)p, (void *)s[0]);
+	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
+	STEP();
+}
+END_TEST
+
+START_TEST(freed_span_coalesces_with_a_free_left_neighbour)
+{
+	setup_region();
+	size_t v = 2 * U;
+	char *s[3];
+	three_adjacent(s, v);
+	struct mm_stats st0 = stats();
+	mm_free(s[1]);
+	mm_free(s[2]); /* its left neighbour is free */
+	STEP();
+	char *p = mm_malloc(2 * v);
+	ck_assert_msg(p == s[1], "malloc(2V) = %p; middle+right coalesced start at %p", (void *)p, (void *)s[1]);
+	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
+	STEP();
+}
+END_TEST
+
+static void *churn_small(void *arg)
+{
+	enum { N = 20000 };
+	static void *p[N];
+	(void)arg;
+	for (int i = 0; i < N; i++)
+		p[i] = mm_malloc(48 + (i % 7) * 100);
+	for (int i = 0; i < N; i++)
+		mm_free(p[i]);
+	return NULL;
+}
+
+/* When every object of a span is free (and no cache holds one), the span goes
+ * back to the heap; central may keep one spare span per class. */
+START_TEST(small_object_spans_return_to_the_heap_when_all_objects_are_free)
+{
+	struct mm_stats st0 = stats();
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, churn_small, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	STEP();
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_objects, st0.heap_objects);
+	ck_assert_msg(st1.heap_inuse <= st0.heap_inuse + spare_bytes(&st1),
+		      "after the thread freed all its small objects and exited, heap_inuse is %llu "
+		      "(was %llu; one spare span per class allows %llu more)",
+		      (unsigned long long)st1.heap_inuse, (unsigned long long)st0.heap_inuse,
+		      (unsigned long long)spare_bytes(&st1));
+	ck_assert_uint_ge(st1.heap_idle, st0.heap_idle);
+}
+END_TEST
+
+START_TEST(very_large_spans_are_served_and_returned)
+{
+	size_t sizes[] = {256 * MiB, 512 * MiB + 3 * PAGE + 1};
+	for (size_t i = 0; i < 2; i++) {
+		struct mm_stats st0 = stats();
+		char *p = mm_malloc(sizes[i]);
+		ck_assert_msg(p != NULL, "malloc(%zu) = NULL", sizes[i]);
+		p[0] = 1;
+		p[sizes[i] - 1] = 2;
+		p[sizes[i] / 2] = 3;
+		struct mm_stats st1 = stats();
+		ck_assert_uint_ge(st1.heap_inuse, st0.heap_inuse + sizes[i]);
+		ck_assert_uint_eq(mm_usable_size(p), (sizes[i] + PAGE - 1) / PAGE * PAGE);
+		ck_assert_msg((uintptr_t)p >= st1.arena_start && (uintptr_t)p + sizes[i] <= st1.arena_end,
+			      "%p not inside the arena [%p, %p)", (void *)p, (void *)st1.arena_start,
+			      (void *)st1.arena_end);
+		STEP();
+		ck_assert(p[0] == 1 && p[sizes[i] - 1] == 2 && p[sizes[i] / 2] == 3);
+		mm_free(p);
+		STEP();
+		ck_assert_uint_eq(stats().heap_inuse, st0.heap_inuse);
+	}
+}
+END_TEST
+
+Suite *heap_suite(void)
+{
+	Suite *s = suite_create("heap");
+	TCase *tc = tcase_new("spans", 120);
+	tcase_add_test(tc, split_serves_from_a_free_span_and_keeps_the_rest_free);
+	tcase_add_test(tc, best_fit_chooses_the_smallest_free_span_that_fits);
+	tcase_add_test(tc, best_fit_among_many_large_free_spans);
+	tcase_add_test(tc, freed_span_coalesces_with_free_neighbours_on_both_sides);
+	tcase_add_test(tc, freed_span_coalesces_with_a_free_right_neighbour);
+	tcase_add_test(tc, freed_span_coalesces_with_a_free_left_neighbour);
+	tcase_add_test(tc, small_object_spans_return_to_the_heap_when_all_objects_are_free);
+	tcase_add_test(tc, very_large_spans_are_served_and_returned);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,185 @@
+/*
+ * t_internal.c - tests that look inside through mm/malloc.h: the size-class
+ * lookup tables against the class sizes, batch sizes, the pagemap radix tree
+ * across its levels and for ranges far apart, and central's span counts
+ * after a thread's cache has gone back.
+ */
+#include <pthread.h>
+
+#include "testutil.h"
+#include "malloc.h"
+
+START_TEST(size_class_lookup_gives_the_smallest_fitting_class_for_every_size)
+{
+	mm_free(mm_malloc(1)); /* initialised */
+	ck_assert_int_le(mm_nclasses, MM_NCLASS_MAX);
+	for (size_t n = 1; n <= MM_MAX_SMALL; n++) {
+		uint32_t c = mm_size_class(n);
+		ck_assert_msg(c >= 1 && c < (uint32_t)mm_nclasses, "size %zu -> class %u", n, c);
+		ck_assert_msg(mm_class_size[c] >= n, "size %zu -> class %u of %u B", n, c, mm_class_size[c]);
+		ck_assert_msg(c == 1 || mm_class_size[c - 1] < n,
+			      "size %zu -> class %u (%u B), but class %u (%u B) fits", n, c,
+			      mm_class_size[c], c - 1, mm_class_size[c - 1]);
+	}
+}
+END_TEST
+
+START_TEST(batch_is_64_kib_over_size_clamped_to_2_32)
+{
+	mm_free(mm_malloc(1));
+	for (int c = 1; c < mm_nclasses; c++) {
+		uint32_t b = 65536 / mm_class_size[c];
+		b = b < 2 ? 2 : b > 32 ? 32 : b;
+		ck_assert_msg(mm_class_batch[c] == b, "class %d (%u B): batch %u, want %u", c,
+			      mm_class_size[c], mm_class_batch[c], b);
+	}
+}
+END_TEST
+
+/* Object index by multiplication equals the division, for every object of every class. */
+START_TEST(object_index_by_multiply_matches_division)
+{
+	mm_free(mm_malloc(1));
+	for (int c = 1; c < mm_nclasses; c++) {
+		uint32_t size = mm_class_size[c];
+		uint32_t n = (uint32_t)(mm_class_npages[c] * MM_PAGE_SIZE / size);
+		struct mm_span s = {0};
+		s.divmul = mm_class_divmul[c];
+		for (uint32_t i = 0; i < n; i++)
+			ck_assert_msg(mm_span_index(&s, (uintptr_t)i * size) == i,
+				      "class %d: object %u maps to index %u", c, i,
+				      mm_span_index(&s, (uintptr_t)i * size));
+	}
+}
+END_TEST
+
+/* Map [pn, pn+n) to s in the real pagemap (nodes made as the heap would). */
+static void pm_map(uintptr_t pn, uintptr_t n, struct mm_span *s)
+{
+	mm_sys_lock(&mm_heap.lock);
+	int r = mm_pagemap_ensure(pn, n);
+	if (r == 0)
+		mm_pagemap_set(pn, n, s);
+	mm_sys_unlock(&mm_heap.lock);
+	ck_assert_msg(r == 0, "pagemap_ensure(%#lx, %lu) failed", (unsigned long)pn, (unsigned long)n);
+}
+
+START_TEST(pagemap_finds_spans_across_every_level_boundary)
+{
+	mm_free(mm_malloc(1));
+	static struct mm_span sp[8]; /* DEAD records: nothing else will look at them */
+	const uintptr_t L = (uintptr_t)1 << MM_PM_LEVEL, top = ((uintptr_t)1 << MM_PM_BITS) - 1;
+	/* ranges that straddle a leaf, a mid node (64-bit), and the ends of the space */
+#if MM_PM_BITS == 36
+	uintptr_t mid = L * L - 3;  /* crosses from one mid node to the next */
+#else
+	uintptr_t mid = L * 5 - 2;  /* two levels only: another leaf */
+#endif
+	uintptr_t at[] = {1, L - 2, mid, top - 4, L * 7 + 5};
+	uintptr_t n = 5;
+	for (int i = 0; i < 5; i++)
+		pm_map(at[i], n, &sp[i]);
+	for (int i = 0; i < 5; i++) {
+		for (uintptr_t k = 0; k < n; k++)
+			ck_assert_msg(mm_pagemap_get(at[i] + k) == &sp[i],
+				      "page %#lx: wrong span (range %d at %#lx)",
+				      (unsigned long)(at[i] + k), i, (unsigned long)at[i]);
+	}
+	/* neighbours outside the ranges were never mapped */
+	ck_assert_ptr_null(mm_pagemap_get(at[4] - 1));
+	ck_assert_ptr_null(mm_pagemap_get(at[4] + n));
+	ck_assert_ptr_null(mm_pagemap_get(at[1] - 1));
+}
+END_TEST
+
+START_TEST(pagemap_keeps_far_apart_ranges_apart)
+{
+	mm_free(mm_malloc(1));
+	static struct mm_span a, b, c;
+#if UINTPTR_MAX > 0xffffffffu
+	uintptr_t pa = (uintptr_t)0x00007ffffffff000 >> MM_PAGE_SHIFT;  /* top of the lower half */
+	uintptr_t pb = (uintptr_t)0xffff800000000000 >> MM_PAGE_SHIFT;  /* bottom of the upper half */
+	uintptr_t pc = (uintptr_t)0x0000100000000000 >> MM_PAGE_SHIFT;
+#else
+	uintptr_t pa = 0xfffff, pb = 0x00001, pc = 0x80000;
+#endif
+	pm_map(pa, 1, &a);
+	pm_map(pb, 1, &b);
+	pm_map(pc, 1, &c);
+	ck_assert_ptr_eq(mm_pagemap_get(pa), &a);
+	ck_assert_ptr_eq(mm_pagemap_get(pb), &b);
+	ck_assert_ptr_eq(mm_pagemap_get(pc), &c);
+	ck_assert_ptr_null(mm_pagemap_get(pc + 1));
+	ck_assert_ptr_null(mm_pagemap_get(pc - 1));
+}
+END_TEST
+
+/* Every page of every object handed out maps to a span that contains it. */
+START_TEST(pagemap_maps_every_page_of_live_objects)
+{
+	void *p[300];
+	for (int i = 0; i < 300; i++) {
+		size_t n = (size_t)(i % 10 == 0 ? 40000 + i * 5000 : 8 + i * 97);
+		p[i] = mm_malloc(n);
+		for (uintptr_t a = (uintptr_t)p[i]; a < (uintptr_t)p[i] + n; a += MM_PAGE_SIZE) {
+			struct mm_span *s = mm_pagemap_get(a >> MM_PAGE_SHIFT);
+			ck_assert_msg(s && s->start <= (a >> MM_PAGE_SHIFT) &&
+					      (a >> MM_PAGE_SHIFT) < s->start + s->npages,
+				      "object %p: page of %p not mapped to its span", p[i], (void *)a);
+			ck_assert(s->state == MM_SPAN_SMALL || s->state == MM_SPAN_LARGE);
+		}
+	}
+	for (int i = 0; i < 300; i++)
+		mm_free(p[i]);
+	STEP();
+}
+END_TEST
+
+static void *use_classes(void *arg)
+{
+	void *p[500];
+	(void)arg;
+	for (int i = 0; i < 500; i++)
+		p[i] = mm_malloc((size_t)(16 + (i % 20) * 48));
+	for (int i = 0; i < 500; i++)
+		mm_free(p[i]);
+	return NULL;
+}
+
+/* After the thread's cache went back, central holds at most its one spare span a class. */
+START_TEST(thread_exit_leaves_central_with_only_spare_spans)
+{
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, use_classes, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	for (int c = 1; c < mm_nclasses; c++) {
+		struct mm_central *ce = &mm_central[c];
+		ck_assert_msg(ce->nspans <= 1, "class %d (%u B): central still holds %llu spans after the cache went back",
+			      c, mm_class_size[c], (unsigned long long)ce->nspans);
+		ck_assert_msg(mm_span_list_empty(&ce->empty), "class %d: a span with no free object is left", c);
+		if (ce->nspans)
+			ck_assert_msg(ce->nonempty.next->ref == 0, "class %d: the spare span has %u objects out",
+				      c, ce->nonempty.next->ref);
+	}
+	STEP();
+}
+END_TEST
+
+Suite *internal_suite(void)
+{
+	Suite *s = suite_create("internal");
+	TCase *tc = tcase_new("tables", 60);
+	tcase_add_test(tc, size_class_lookup_gives_the_smallest_fitting_class_for_every_size);
+	tcase_add_test(tc, batch_is_64_kib_over_size_clamped_to_2_32);
+	tcase_add_test(tc, object_index_by_multiply_matches_division);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("pagemap", 60);
+	tcase_add_test(tc, pagemap_finds_spans_across_every_level_boundary);
+	tcase_add_test(tc, pagemap_keeps_far_apart_ranges_apart);
+	tcase_add_test(tc, pagemap_maps_every_page_of_live_objects);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("central", 60);
+	tcase_add_test(tc, thread_exit_leaves_central_with_only_spare_spans);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,187 @@
+/*
+ * t_scavenge.c - the scavenger on the real hosted backend: memory it
+ * releases really leaves the process (RSS and mincore), heap_released
+ * matches what it returned, released and unreleased neighbours coalesce
+ * with exact accounting, splitting a partly released span keeps counting
+ * its released pages, and the idle limit is respected.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static void *small_churn(void *arg)
+{
+	size_t total = *(size_t *)arg;
+	size_t n = total / 4000;
+	void **p = calloc(n, sizeof *p);
+	for (size_t i = 0; i < n; i++) {
+		p[i] = mm_malloc(4000);
+		memset(p[i], 1, 4000);
+	}
+	for (size_t i = 0; i < n; i++)
+		mm_free(p[i]);
+	free(p);
+	return NULL;
+}
+
+START_TEST(scavenge_after_freeing_256_mib_really_drops_rss)
+{
+	enum { N = 256 };
+	static char *blk[N];
+	uint64_t rss0 = rss_bytes();
+	for (int i = 0; i < N; i++) {
+		blk[i] = mm_malloc(MiB);
+		ck_assert_ptr_nonnull(blk[i]);
+		memset(blk[i], 0x11, MiB);
+	}
+	/* and 16 MiB of small objects, freed by a thread that then exits */
+	size_t small = 16 * MiB;
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, small_churn, &small), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	uint64_t rss1 = rss_bytes();
+	ck_assert_msg(rss1 >= rss0 + 256 * MiB, "touching 256 MiB raised RSS only from %llu to %llu",
+		      (unsigned long long)rss0, (unsigned long long)rss1);
+	STEP();
+	for (int i = 0; i < N; i++)
+		mm_free(blk[i]);
+	STEP();
+	struct mm_stats st0 = stats();
+	uint64_t rss2 = rss_bytes();
+	uint64_t rel = mm_scavenge(0);
+	struct mm_stats st1 = stats();
+	uint64_t rss3 = rss_bytes();
+	ck_assert_msg(rel >= 256 * MiB, "mm_scavenge(0) released %llu B after freeing 256 MiB",
+		      (unsigned long long)rel);
+	ck_assert_msg(st1.heap_released == st0.heap_released + rel,
+		      "heap_released %llu != %llu before + %llu returned", (unsigned long long)st1.heap_released,
+		      (unsigned long long)st0.heap_released, (unsigned long long)rel);
+	ck_assert_msg(rel == st0.heap_idle - st0.heap_released,
+		      "scavenge(0) released %llu B, but %llu B were idle and not yet released",
+		      (unsigned long long)rel, (unsigned long long)(st0.heap_idle - st0.heap_released));
+	ck_assert_uint_eq(st1.heap_released, st1.heap_idle);
+	ck_assert_uint_eq(st1.nscavenge, st0.nscavenge + 1);
+	ck_assert_msg(rss2 >= rss3 + 256 * MiB - 8 * MiB,
+		      "RSS went only from %llu to %llu after releasing %llu B", (unsigned long long)rss2,
+		      (unsigned long long)rss3, (unsigned long long)rel);
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(resident_in(blk[i], MiB) == 0, "block %d (%p) still has %llu B resident", i,
+			      (void *)blk[i], (unsigned long long)resident_in(blk[i], MiB));
+	STEP();
+	ck_assert_msg(mm_scavenge(0) == 0, "a second pass released pages again");
+	ck_assert_uint_eq(stats().heap_released, st1.heap_released);
+	STEP();
+	/* reuse: released pages come back, zeroed, and stop counting as released */
+	char *p = mm_calloc(1, 200 * MiB);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(all_zero(p, 200 * MiB));
+	struct mm_stats st2 = stats();
+	ck_assert_msg(st2.heap_released <= st1.heap_released - 200 * MiB,
+		      "reusing 200 MiB of released pages left heap_released at %llu (was %llu)",
+		      (unsigned long long)st2.heap_released, (unsigned long long)st1.heap_released);
+	STEP();
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(released_and_unreleased_neighbours_coalesce_with_exact_accounting)
+{
+	free_region(16 * MiB);
+	size_t v = 64 * PAGE;
+	char *s[3];
+	three_adjacent(s, v);
+	for (int i = 0; i < 3; i++)
+		memset(s[i], 0x22, v);
+	mm_free(s[0]);
+	mm_free(s[2]);
+	mm_scavenge(0);
+	struct mm_stats st0 = stats();
+	ck_assert_uint_eq(st0.heap_released, st0.heap_idle);
+	STEP();
+	mm_free(s[1]); /* unreleased middle joins two released neighbours */
+	struct mm_stats st1 = stats();
+	ck_assert_msg(st1.heap_released == st0.heap_released,
+		      "coalescing changed heap_released from %llu to %llu (must add the parts)",
+		      (unsigned long long)st0.heap_released, (unsigned long long)st1.heap_released);
+	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + v);
+	STEP();
+	uint64_t rel = mm_scavenge(0);
+	ck_assert_msg(rel == v, "scavenging the coalesced span released %llu B; only the middle %zu B were not released yet",
+		      (unsigned long long)rel, v);
+	struct mm_stats st2 = stats();
+	ck_assert_uint_eq(st2.heap_released, st1.heap_released + v);
+	ck_assert_uint_eq(resident_in(s[0], 3 * v), 0);
+	STEP();
+	char *p = mm_malloc(3 * v);
+	ck_assert_msg(p == s[0], "malloc(3V) = %p, the coalesced span is at %p", (void *)p, (void *)s[0]);
+	struct mm_stats st3 = stats();
+	ck_assert_uint_eq(st3.heap_released, st2.heap_released - 3 * v);
+	memset(p, 3, 3 * v);
+	STEP();
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(splitting_a_partly_released_span_keeps_its_released_pages_counted)
+{
+	free_region(16 * MiB);
+	size_t v = 64 * PAGE;
+	char *s[3];
+	three_adjacent(s, v);
+	mm_free(s[0]);
+	mm_free(s[2]);
+	mm_scavenge(0);
+	mm_free(s[1]);
+	struct mm_stats st0 = stats();
+	STEP();
+	char *p = mm_malloc(v); /* split V off the 3V span with 2V released */
+	ck_assert_msg(p >= s[0] && p + v <= s[0] + 3 * v, "malloc(V) did not split the coalesced span");
+	struct mm_stats st1 = stats();
+	ck_assert_msg(st1.heap_released >= st0.heap_released - v,
+		      "after splitting V off a span with 2V released, heap_released fell from %llu to %llu",
+		      (unsigned long long)st0.heap_released, (unsigned long long)st1.heap_released);
+	ck_assert_uint_le(st1.heap_released, st0.heap_released);
+	STEP();
+	uint64_t rel = mm_scavenge(0);
+	struct mm_stats st2 = stats();
+	ck_assert_uint_eq(rel, st1.heap_idle - st1.heap_released);
+	ck_assert_uint_eq(st2.heap_released, st2.heap_idle);
+	memset(p, 1, v);
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(scavenge_leaves_recently_freed_spans_alone)
+{
+	mm_scavenge(0);
+	char *p = mm_malloc(8 * MiB);
+	memset(p, 1, 8 * MiB);
+	mm_free(p);
+	struct mm_stats st0 = stats();
+	uint64_t rel = mm_scavenge(60ull * 1000 * 1000 * 1000); /* idle > 60 s only */
+	ck_assert_msg(rel == 0, "a span freed just now was released by a 60 s scavenge (%llu B)",
+		      (unsigned long long)rel);
+	ck_assert_uint_eq(stats().heap_released, st0.heap_released);
+	ck_assert_uint_ge(resident_in(p, 8 * MiB), 8 * MiB - 64 * KiB);
+	STEP();
+	ck_assert_uint_ge(mm_scavenge(0), 8 * MiB);
+	STEP();
+}
+END_TEST
+
+Suite *scavenge_suite(void)
+{
+	Suite *s = suite_create("scavenge");
+	TCase *tc = tcase_new("scavenge", 120);
+	tcase_add_test(tc, scavenge_after_freeing_256_mib_really_drops_rss);
+	tcase_add_test(tc, released_and_unreleased_neighbours_coalesce_with_exact_accounting);
+	tcase_add_test(tc, splitting_a_partly_released_span_keeps_its_released_pages_counted);
+	tcase_add_test(tc, scavenge_leaves_recently_freed_spans_alone);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,87 @@
+/*
+ * testutil.h - helpers shared by the Check suites: the invariants every test
+ * re-checks after each step (STEP), fill/verify patterns, RSS, and the suite
+ * constructors each test file provides.
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../mm/mm.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+#define PAGE ((size_t)4096)
+#define MAX_SMALL (32 * KiB)
+
+/*
+ * STEP(): after every step of a test.  The stats add up (heap_sys ==
+ * heap_inuse + heap_idle, heap_objects == nmalloc - nfree, heap_released <=
+ * heap_idle, per-class counts sum to the totals' small part) and mm_check()
+ * finds nothing wrong.  Reports the caller's file and line.
+ */
+#define STEP() step_check(__FILE__, __LINE__)
+void step_check(const char *file, int line);
+
+/* A copy of the current stats. */
+struct mm_stats stats(void);
+
+/* Size of size class c (1..nclasses-1) and the smallest class size >= n. */
+size_t smallest_class_fitting(const struct mm_stats *st, size_t n);
+int class_of_size(const struct mm_stats *st, size_t n);
+
+/*
+ * Central keeps at most one span with no object out per class, as a spare
+ * (mm/central.c), so that a class allocated again soon does not go back to
+ * the heap.  spare_bytes: the most heap_inuse such spares may hold, given
+ * the classes used so far.
+ */
+uint64_t spare_bytes(const struct mm_stats *st);
+
+/* Fill [p, p+n) with a pattern derived from seed; verify returns the first
+ * offset that differs, or -1.  The pattern depends on the offset, so a block
+ * copied to the wrong place or overlapping another is caught. */
+void pattern_fill(void *p, size_t n, uint32_t seed);
+long pattern_check(const void *p, size_t n, uint32_t seed);
+/* Same for a part [off, off+n) of a block filled with seed. */
+void pattern_fill_at(void *p, size_t off, size_t n, uint32_t seed);
+long pattern_check_at(const void *p, size_t off, size_t n, uint32_t seed);
+/* 1 if all n bytes are zero. */
+int all_zero(const void *p, size_t n);
+
+/* Resident set size of this process in bytes (/proc/self/statm). */
+uint64_t rss_bytes(void);
+/* Resident bytes of [p, p+n) according to mincore. */
+uint64_t resident_in(const void *p, size_t n);
+
+/*
+ * free_region(n): in a fresh heap, allocate n bytes and a guard after them,
+ * take every other free span big enough for a large object, then free the n
+ * bytes: the result is the start of the only free span that can serve large
+ * requests.  three_adjacent(s, v): three adjacent v-byte spans carved from
+ * it, sorted by address, with objects in use on both sides.
+ */
+char *free_region(size_t n);
+void three_adjacent(char *s[3], size_t v);
+
+/* Generous timeouts: the -m32 suite runs under qemu-user. */
+TCase *tcase_new(const char *name, int timeout_s);
+
+/* Suites. */
+Suite *sizeclass_suite(void);
+Suite *heap_suite(void);
+Suite *cache_suite(void);
+Suite *api_suite(void);
+Suite *stats_suite(void);
+Suite *scavenge_suite(void);
+Suite *errors_suite(void);
+Suite *stress_suite(void);
+Suite *internal_suite(void);
+
+Suite *arena32_suite(void);
+Suite *fake_suite(void);
+
+#endif
