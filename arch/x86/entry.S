@@ -25,8 +25,10 @@ _start:
 	jmp 1b
 
 	.section .bss
-	.align 16
-	.globl boot_stack
+	.align 4096
+	.globl boot_stack_guard, boot_stack
+boot_stack_guard:		/* left unmapped by paging.c: an overflow faults */
+	.space 4096
 boot_stack:
 	.space 16384
 boot_stack_top:

@@ -28,6 +28,14 @@ trap_common:
 	add $8, %esp		/* vector and error code */
 	iret
 
+/* The double fault task starts here on df_stack, the error code on top. */
+	.globl df_task_entry
+df_task_entry:
+	call df_task
+1:	cli
+	hlt
+	jmp 1b
+
 	.section .rodata
 	.globl isr_table
 	.align 4

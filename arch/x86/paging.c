@@ -9,7 +9,9 @@
 #include "kernel.h"
 #include "x86.h"
 
-static pte_t kpgdir[1024] __attribute__((aligned(4096)));
+extern char boot_stack_guard[];
+
+pte_t kpgdir[1024] __attribute__((aligned(4096))); /* also the #DF task's CR3 (cpu.c) */
 static pte_t kpt0[1024] __attribute__((aligned(4096)));
 
 int arch_has_nx(void) { return 0; }
@@ -24,6 +26,8 @@ void arch_paging_init(void)
 	for (uint32_t i = 1; i < 1024; i++) {
 		uint32_t pa = i * PAGE_SIZE;
 		int text = pa >= (uintptr_t)_kernel_start && pa < text_end;
+		if (pa == (uintptr_t)boot_stack_guard)
+			continue; /* absent: a stack overflow faults (then #DF) */
 		kpt0[i] = pa | PTE_P | (text ? 0 : PTE_W);
 	}
 	kpgdir[0] = (uint32_t)kpt0 | PTE_P | PTE_W;
@@ -45,7 +49,7 @@ pte_t *arch_pte(uintptr_t va, int create)
 		uintptr_t pa = pmm_alloc();
 		if (!pa)
 			return NULL;
-		memset((void *)pa, 0, PAGE_SIZE);
+		page_zero((void *)pa);
 		*pde = pa | PTE_P | PTE_W;
 	}
 	if (*pde & PTE_PS)

@@ -10,6 +10,8 @@
 #include "kernel.h"
 #include "x86.h"
 
+extern char boot_stack_guard[];
+
 extern pte_t boot_pml4[512], boot_pdpt[512], boot_pd[4 * 512];
 extern uint32_t boot_has_nx;
 pte_t PTE_NX_VALUE;
@@ -29,6 +31,8 @@ void arch_paging_init(void)
 	for (uint64_t i = 1; i < 1024; i++) {
 		uint64_t pa = i * PAGE_SIZE;
 		int text = pa >= (uintptr_t)_kernel_start && pa < text_end;
+		if (pa == (uintptr_t)boot_stack_guard)
+			continue; /* absent: a stack overflow faults (then #DF) */
 		kpt_low[i / 512][i % 512] = pa | PTE_P | (text ? 0 : PTE_W | PTE_NX);
 	}
 	boot_pd[0] = (uintptr_t)kpt_low[0] | PTE_P | PTE_W;
@@ -48,7 +52,7 @@ static pte_t *next_level(pte_t *e, int create, uintptr_t va)
 		uintptr_t pa = pmm_alloc();
 		if (!pa)
 			return NULL;
-		memset((void *)pa, 0, PAGE_SIZE);
+		page_zero((void *)pa);
 		*e = pa | PTE_P | PTE_W;
 	}
 	if (*e & PTE_PS)
