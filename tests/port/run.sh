@@ -9,7 +9,7 @@ log=$(mktemp)
 trap 'rm -f $log' EXIT
 sh tests/port/lib-check.sh | tee -a $log
 if [ -n "$dir" ]; then
-	for host in pool_host liballoc_host; do
+	for host in pool_host "pool_host chunks" liballoc_host; do
 		$runner $dir/$host >$log.one 2>&1
 		rc=$?
 		cat $log.one | tee -a $log
