@@ -13,7 +13,7 @@
 #define LOW_LIMIT (1 * MiB)
 
 static uint32_t bitmap[NFRAMES / 32];
-static size_t nfree, ntotal, next_word;
+static size_t nfree, ntotal, next_word, nwords; /* nwords: words up to the last free frame */
 
 static int is_free(size_t f) { return (bitmap[f / 32] >> (f % 32)) & 1; }
 
@@ -31,6 +31,8 @@ static void mark_region(uint64_t base, uint64_t len, uint32_t type)
 		if (!is_free(f)) {
 			bitmap[f / 32] |= 1u << (f % 32);
 			nfree++;
+			if (f / 32 + 1 > nwords)
+				nwords = f / 32 + 1;
 		}
 	}
 }
@@ -60,8 +62,8 @@ uintptr_t pmm_alloc(void)
 	uintptr_t pa = 0;
 
 	if (nfree) {
-		for (size_t i = 0; i < NFRAMES / 32; i++) {
-			size_t w = (next_word + i) % (NFRAMES / 32);
+		for (size_t i = 0; i < nwords; i++) {
+			size_t w = (next_word + i) % nwords;
 			if (bitmap[w]) {
 				int bit = __builtin_ctz(bitmap[w]);
 				bitmap[w] &= ~(1u << bit);

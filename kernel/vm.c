@@ -144,12 +144,21 @@ out:
 	return (void *)lo;
 }
 
+/* The last page of the page table that maps va: when arch_pte(va, 0) finds
+ * no table, the loops below skip to the next table in one step. */
+static uintptr_t table_last_page(uintptr_t va)
+{
+	return (va | (uintptr_t)(PT_SPAN - 1)) - (PAGE_SIZE - 1);
+}
+
 /* Undo the pages this mm_sys_map call mapped in [v, end). */
 static void map_rollback(uintptr_t v, uintptr_t end)
 {
-	for (uintptr_t va = v; va < end; va += PAGE_SIZE) {
+	for (uintptr_t va = v; va < end && va >= v; va += PAGE_SIZE) {
 		pte_t *pte = arch_pte(va, 0);
-		if (pte && (*pte & PTE_NEW)) {
+		if (!pte)
+			va = table_last_page(va);
+		else if (*pte & PTE_NEW) {
 			pmm_free(*pte & PTE_ADDR);
 			vm_frames_mapped--;
 			*pte = (*pte & PTE_OLDREL) ? PTE_REL : 0;
@@ -166,8 +175,13 @@ int mm_sys_map(void *v, size_t n)
 
 	for (va = start; va < end; va += PAGE_SIZE) {
 		pte_t *pte = arch_pte(va, 0);
-		if (!pte || !(*pte & PTE_P))
+		if (!pte) { /* no table: every page up to the next one is missing */
+			uintptr_t last = table_last_page(va);
+			missing += ((last < end - PAGE_SIZE ? last : end - PAGE_SIZE) - va) / PAGE_SIZE + 1;
+			va = last;
+		} else if (!(*pte & PTE_P)) {
 			missing++;
+		}
 	}
 	if (missing > pmm_free_count()) {
 		irq_restore(flags);
@@ -204,8 +218,10 @@ int mm_sys_unused(void *v, size_t n)
 	uintptr_t flags = irq_save();
 	uintptr_t start = (uintptr_t)v, end = start + PAGE_ROUND_UP(n);
 
-	for (uintptr_t va = start; va < end; va += PAGE_SIZE) {
+	for (uintptr_t va = start; va < end && va >= start; va += PAGE_SIZE) {
 		pte_t *pte = arch_pte(va, 0);
+		if (!pte)
+			va = table_last_page(va);
 		if (!pte || !(*pte & PTE_P))
 			continue;
 		pmm_free(*pte & PTE_ADDR);
@@ -222,10 +238,12 @@ void mm_sys_free(void *v, size_t n)
 	uintptr_t flags = irq_save();
 	uintptr_t start = (uintptr_t)v, end = start + PAGE_ROUND_UP(n);
 
-	for (uintptr_t va = start; va < end; va += PAGE_SIZE) {
+	for (uintptr_t va = start; va < end && va >= start; va += PAGE_SIZE) {
 		pte_t *pte = arch_pte(va, 0);
-		if (!pte)
+		if (!pte) {
+			va = table_last_page(va);
 			continue;
+		}
 		if (*pte & PTE_P) {
 			pmm_free(*pte & PTE_ADDR);
 			invlpg(va);

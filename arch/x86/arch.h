@@ -29,6 +29,7 @@ typedef uint32_t pte_t;
 #define PTE_REL 0x400u  /* software, in a non-present PTE: released by mm_sys_unused */
 #define PTE_OLDREL 0x800u /* software: PTE_REL was set before this mm_sys_map call */
 #define PTE_ADDR 0xFFFFF000u
+#define PT_SPAN  0x400000u  /* bytes one page table maps (4 MiB) */
 
 #define IDENT_END     0x40000000u  /* identity window (and frames the PMM uses) */
 #define RESERVE_LO    0x40000000u  /* VA that mm_sys_reserve hands out */

@@ -29,6 +29,7 @@ typedef uint64_t pte_t;
 #define PTE_OLDREL 0x800ull           /* software: PTE_REL was set before this mm_sys_map call */
 #define PTE_NXBIT (1ull << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ull
+#define PT_SPAN  0x200000ull          /* bytes one page table maps (2 MiB) */
 extern pte_t PTE_NX_VALUE;            /* PTE_NXBIT if EFER.NXE is on, else 0 */
 #define PTE_NX PTE_NX_VALUE
 
