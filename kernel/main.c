@@ -40,7 +40,7 @@ void kernel_print_stats(void)
 	kprintf("arena: start %p used %p end %p (%llu MiB reserved)\n", (void *)st.arena_start,
 		(void *)st.arena_used, (void *)st.arena_end,
 		(unsigned long long)((st.arena_end - st.arena_start) / MiB));
-	kprintf("frames: %lu free / %lu total (%lu / %lu MiB); mapped %lu, released %lu\n",
+	kprintf("frames: %lu free / %lu total (%lu / %lu MiB); so far mapped %lu, released %lu\n",
 		(unsigned long)pmm_free_count(), (unsigned long)pmm_total_count(),
 		(unsigned long)(pmm_free_count() / 256), (unsigned long)(pmm_total_count() / 256),
 		(unsigned long)vm_frames_mapped, (unsigned long)vm_frames_released);
