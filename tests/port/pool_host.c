@@ -41,7 +41,8 @@ static size_t pool_next;            /* bytes carved so far (bump) */
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER; /* the host's own lock */
 
 static long nreserve, nmap, nunused, nfree_calls, nreserve_fail, nmap_fail;
-static int map_fail_every;          /* >0: every so many mm_sys_map calls fail ("no frames") */
+static int map_fail_every;          /* >0: about one mm_sys_map in so many fails ("no frames") */
+static uint64_t map_rand = 0x9e3779b97f4a7c15ull;
 static uint64_t bytes_poisoned;
 static uint64_t clock_ns = 1;       /* the fake clock; tests move it */
 
@@ -124,8 +125,8 @@ int mm_sys_map(void *v, size_t n)
 	check_pages("mm_sys_map", v, n);
 	if (!in_pool(v, n))
 		violation("mm_sys_map(%p, %zu): outside every reservation", v, n);
-	long k = __atomic_fetch_add(&nmap, 1, __ATOMIC_RELAXED);
-	if (map_fail_every && k % map_fail_every == 0) {
+	__atomic_fetch_add(&nmap, 1, __ATOMIC_RELAXED);
+	if (map_fail_every && port_rand(&map_rand) % (uint64_t)map_fail_every == 0) {
 		__atomic_fetch_add(&nmap_fail, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
@@ -580,7 +581,7 @@ static int case_map_refused(void)
 
 	mm_cache_flush(my_cache);
 	mm_read_stats(&st0);
-	map_fail_every = 2;
+	map_fail_every = 3; /* random, not every n-th: a fixed period can lock step with the core */
 	for (int i = 0; i < N; i++) {
 		sz[i] = (256 << 10) + port_rand(&r) % (256 << 10);
 		ps[i] = mm_malloc(sz[i]);
@@ -681,6 +682,12 @@ static int case_exhaust_large(void)
 	return check_mm(err, sizeof err) == 0;
 }
 
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
 static int case_exhaust_small(void)
 {
 	int cap = (int)(POOL_SIZE / 48) + 1000;
@@ -690,6 +697,18 @@ static int case_exhaust_small(void)
 		snprintf(err, sizeof err, "%d objects of 48 bytes from a %zu MiB pool", k, POOL_SIZE >> 20);
 		ok = 0;
 	}
+	/* Every object handed out once: sorted, none overlaps the next. */
+	void **sorted = malloc(sizeof *sorted * (size_t)k);
+	memcpy(sorted, ps, sizeof *sorted * (size_t)k);
+	qsort(sorted, (size_t)k, sizeof *sorted, cmp_ptr);
+	for (int i = 0; ok && i + 1 < k; i++) {
+		if ((char *)sorted[i] + 48 > (char *)sorted[i + 1]) {
+			snprintf(err, sizeof err, "objects %p and %p overlap (48 bytes each)", sorted[i],
+				 sorted[i + 1]);
+			ok = 0;
+		}
+	}
+	free(sorted);
 	if (ok && check_mm(err, sizeof err) < 0)
 		ok = 0;
 	for (int i = 0; i < k; i++)
@@ -698,12 +717,13 @@ static int case_exhaust_small(void)
 	mm_cache_flush(my_cache);
 	if (!ok || check_mm(err, sizeof err) < 0)
 		return 0;
-	/* The small spans went back to the heap and coalesced: a big block fits again. */
-	void *big = mm_malloc(8 << 20);
-	printf("INFO exhaustion: %d objects of 48 bytes before NULL; 8 MiB afterwards: %s\n", k,
+	/* The small spans went back to the heap and coalesced: a block of most of a
+	 * chunk fits again (not more: records sit between chunks in the pool). */
+	void *big = mm_malloc(768 << 10);
+	printf("INFO exhaustion: %d objects of 48 bytes before NULL; 768 KiB afterwards: %s\n", k,
 	       big ? "ok" : "NULL");
 	if (!big) {
-		snprintf(err, sizeof err, "after freeing %d small objects, malloc(8 MiB) failed", k);
+		snprintf(err, sizeof err, "after freeing %d small objects, malloc(768 KiB) failed", k);
 		return 0;
 	}
 	mm_free(big);

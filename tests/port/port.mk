@@ -8,10 +8,12 @@
 #                   $(LIB_DIR)/example_glue.o       the README's minimal port
 #   make lib-check  both arches x both compilers: builds, nm -u only sys.h hooks
 #   make test-port  lib-check, then the fixed-pool host and the liballoc host,
-#                   linked against the freestanding $(LIB_DIR)/libmm.a
-#                   (ARCH=x86 builds them -m32 and runs them under qemu-i386-static)
+#                   linked against the freestanding $(LIB_DIR)/libmm.a, and again
+#                   against the DEBUG=1 archive
+#                   (ARCH=x86 builds them -m32 and runs them under qemu-i386-static;
+#                   CC=clang and DEBUG=1 use the matching archive)
 
-PORT_DIR    := $(B)/port/$(ARCH)$(if $(filter clang,$(notdir $(CC))),-clang)
+PORT_DIR    := $(B)/port/$(notdir $(LIB_DIR))
 PORT_M_x86_64 := -m64
 PORT_M_x86    := -m32
 PORT_RUN_x86  := $(shell command -v qemu-i386-static 2>/dev/null)
@@ -55,5 +57,14 @@ $(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/
 lib-check:
 	@MAKE="$(MAKE)" sh tests/port/run.sh
 
-test-port: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
-	@MAKE="$(MAKE)" sh tests/port/run.sh $(PORT_DIR) "$(PORT_RUN)"
+# The hosts run twice: against this build's archive and against the DEBUG=1 one
+# (double-free tracking and poisoning inside the core catch more).
+PORT_DIR_DEBUG := $(B)/port/$(ARCH)-debug$(if $(filter clang,$(notdir $(CC))),-clang)
+PORT_DIRS      := $(PORT_DIR) $(if $(filter 1,$(DEBUG)),,$(PORT_DIR_DEBUG))
+
+.PHONY: port-hosts
+port-hosts: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
+
+test-port: port-hosts
+	$(if $(filter 1,$(DEBUG)),,@$(MAKE) -s --no-print-directory port-hosts DEBUG=1)
+	@MAKE="$(MAKE)" sh tests/port/run.sh "$(PORT_DIRS)" "$(PORT_RUN)"
