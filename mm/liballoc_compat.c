@@ -2,7 +2,7 @@
  * liballoc_compat.c - the liballoc adapter: a kernel that already provides
  * liballoc's four hooks links this file and libmm.a and gets liballoc's
  * malloc/free/calloc/realloc with libmm underneath.  It is not part of the
- * core; it implements the nine mm_sys_* hooks on top of the four:
+ * core; it implements all nine mm_sys_* hooks on top of the four:
  *
  *   int   liballoc_lock(void);                    0 when the lock is taken
  *   int   liballoc_unlock(void);
