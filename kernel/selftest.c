@@ -9,7 +9,8 @@
  *  scavenge        frames freed == pages released; reused pages read zero
  *  irq             the timer handler allocates and frees during stress
  *  growth          i386: arena_end 256 -> 512 -> 768 MiB, NULL past the
- *                  window; x86_64: large spans in the one reservation
+ *                  window and with the window full; x86_64: large spans in
+ *                  the one reservation
  *  exhaust         out of frames (-m 32M): NULL, mm_check, memory reusable
  *  fault           touching a page the scavenger released panics (expected)
  *  fault-unmapped  touching a reserved, never-mapped arena page panics
@@ -25,6 +26,7 @@
 #include "kernel.h"
 #include "x86.h"
 #include "mm.h"
+#include "sys.h"
 
 static int failures; /* in the current case */
 
@@ -295,7 +297,6 @@ static void case_growth(void)
 			mm_read_stats(&st);
 			if (st.arena_end - start != seen[nseen - 1] && nseen < 8) {
 				seen[nseen++] = st.arena_end - start;
-		kprintf("  arena_end %p (+%lu MiB) at the start\n", (void *)st.arena_end, (unsigned long)(seen[0] / MiB));
 				kprintf("  arena_end %p (+%lu MiB) after %d blocks of 32 MiB\n", (void *)st.arena_end,
 					(unsigned long)((st.arena_end - start) / MiB), n);
 			}
@@ -312,6 +313,23 @@ static void case_growth(void)
 		      (void *)st.arena_end);
 		CHECK(st.arena_end - start <= 2 * GiB, "arena_end %p past MaxArena32", (void *)st.arena_end);
 		kprintf("  malloc(1536 MiB) past the window: %p; arena_end still %p\n", p, (void *)st.arena_end);
+		/* Fill the rest of the window with someone else's reservation: the
+		 * arena cannot extend at arena_end, memory elsewhere lies outside
+		 * the window, so the next growth must fail cleanly. */
+		uintptr_t wend = start + 2 * GiB;
+		void *other = mm_sys_reserve((void *)st.arena_end, wend - st.arena_end);
+		CHECK(other == (void *)st.arena_end, "could not reserve the rest of the window (%p)", other);
+		void *q = mm_malloc(300 * MiB);
+		mm_read_stats(&st);
+		CHECK(q == NULL, "malloc(300 MiB) with the window full returned %p", q);
+		CHECK(st.arena_end == end0, "arena_end moved to %p with the window full", (void *)st.arena_end);
+		kprintf("  window full (%p-%p reserved by another user): malloc(300 MiB) = %p, arena_end %p\n",
+			other, (void *)wend, q, (void *)st.arena_end);
+		void *small = mm_malloc(100);
+		CHECK(small != NULL, "a small allocation failed with the window full");
+		mm_free(small);
+		if (other)
+			mm_sys_free(other, wend - end0);
 	} else {
 		uintptr_t end0 = st.arena_end;
 		int passed256 = 0;
