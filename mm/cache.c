@@ -4,7 +4,10 @@
  * (mm_cache_alloc, mm_cache_free) are inline in malloc.h; this file holds
  * the slow ones: refill from central, give back when a list is longer than
  * its limit or the cache holds more than MM_CACHE_MAX_BYTES, and creating
- * and releasing caches.  Statistics are counted per list and folded into
+ * and releasing caches.  Statistics: a list counts the allocations it
+ * serves; the cache counts objects taken from and returned to central, so
+ * frees need no count on the fast path (live = taken - returned - cached,
+ * summed over caches; frees = allocations - live).  Counts are folded into
  * the heap's totals when a cache is released.
  */
 #include "malloc.h"
@@ -28,7 +31,7 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 	l->head = *(void **)head;
 	l->n += got - 1;
 	l->nmalloc++;
-	c->size += (uintptr_t)(got - 1) * mm_class_size[cl];
+	c->taken[cl] += got;
 	return head;
 }
 
@@ -48,30 +51,36 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n)
 	l->n -= n;
 	if (l->lowmark > l->n)
 		l->lowmark = (uint16_t)l->n;
-	c->size -= (uintptr_t)n * mm_class_size[cl];
+	c->returned[cl] += n;
 	mm_central_free(cl, head);
 }
 
+uintptr_t mm_cache_bytes(const struct mm_cache *c)
+{
+	uintptr_t bytes = 0;
+	for (int i = 1; i < mm_nclasses; i++)
+		bytes += (uintptr_t)c->list[i].n * mm_class_size[i];
+	return bytes;
+}
+
 /*
- * A list went over its limit: a batch goes back.  The whole cache went over
- * its limit: every list gives back half its low-water mark (objects it held
- * all along since the last trim, so not needed); if the cache is still above
- * MM_CACHE_MAX_BYTES, everything in it is in use and the next trim waits
- * until it has grown by another quarter of that.
+ * A list went over its limit: a batch goes back.  Every few overflows the
+ * cache also looks at its whole size (not kept on the fast paths): above
+ * MM_CACHE_MAX_BYTES, every list gives back half its low-water mark, the
+ * objects it held all along since the last trim and so did not need.
  */
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	if (l->n > l->max)
-		release(c, cl, l->n < mm_class_batch[cl] ? l->n : mm_class_batch[cl]);
-	if (c->size > c->limit) {
-		for (int i = 1; i < mm_nclasses; i++) {
-			release(c, (uint32_t)i, c->list[i].lowmark / 2u);
-			c->list[i].lowmark = (uint16_t)c->list[i].n;
-		}
-		c->limit = MM_CACHE_MAX_BYTES;
-		if (c->size > c->limit)
-			c->limit = c->size + MM_CACHE_MAX_BYTES / 4;
+	release(c, cl, l->n < mm_class_batch[cl] ? l->n : mm_class_batch[cl]);
+	if (++c->overflows < 16)
+		return;
+	c->overflows = 0;
+	if (mm_cache_bytes(c) <= MM_CACHE_MAX_BYTES)
+		return;
+	for (int i = 1; i < mm_nclasses; i++) {
+		release(c, (uint32_t)i, c->list[i].lowmark / 2u);
+		c->list[i].lowmark = (uint16_t)c->list[i].n;
 	}
 }
 
@@ -84,7 +93,6 @@ struct mm_cache *mm_cache_new(void)
 	if (c) {
 		for (int i = 1; i < mm_nclasses; i++)
 			c->list[i].max = mm_class_batch[i];
-		c->limit = MM_CACHE_MAX_BYTES;
 		c->next = mm_heap.allcaches;
 		c->prev = 0;
 		if (c->next)
@@ -121,7 +129,7 @@ void mm_cache_release(struct mm_cache *c)
 	mm_sys_lock(&mm_heap.lock);
 	for (int i = 1; i < mm_nclasses; i++) {
 		mm_heap.class_nmalloc[i] += c->list[i].nmalloc;
-		mm_heap.class_nfree[i] += c->list[i].nfree;
+		mm_heap.class_out[i] += c->taken[i] - c->returned[i];
 	}
 	if (c->prev)
 		c->prev->next = c->next;

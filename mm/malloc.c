@@ -65,9 +65,6 @@ void mm_debug_mark(struct mm_span *s, void *p, int alloc)
 			mm_memset((char *)p + sizeof(void *), POISON, s->elemsize - sizeof(void *));
 	}
 }
-#define DEBUG_MARK(s, p, alloc) mm_debug_mark(s, p, alloc)
-#else
-#define DEBUG_MARK(s, p, alloc) ((void)0)
 #endif
 
 static void *malloc_large(size_t n, uintptr_t align_pages)
@@ -79,8 +76,11 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	return s ? (void *)mm_span_base(s) : 0;
 }
 
-static __attribute__((noinline)) void *malloc_small_slow(size_t n)
+/* Everything mm_malloc_inline does not do itself: large objects, misses, no cache. */
+void *mm_malloc_slow(size_t n)
 {
+	if (n > MM_MAX_SMALL)
+		return malloc_large(n, 1);
 	if (mm_init_once() < 0)
 		return 0;
 	uint32_t cl = mm_size_class(n);
@@ -95,19 +95,7 @@ static __attribute__((noinline)) void *malloc_small_slow(size_t n)
 
 void *mm_malloc(size_t n)
 {
-	if (mm_likely(n <= MM_MAX_SMALL)) {
-		struct mm_cache *c = mm_sys_cache();
-		if (mm_likely(c != 0)) {
-			void *v = mm_cache_alloc(c, mm_size_class(n));
-#ifdef MM_DEBUG
-			if (v)
-				DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
-#endif
-			return v;
-		}
-		return malloc_small_slow(n);
-	}
-	return malloc_large(n, 1);
+	return mm_malloc_inline(n);
 }
 
 /* Describe what is wrong with freeing p (span s from the pagemap) and panic. */
@@ -145,33 +133,40 @@ static struct mm_span *object_span(const char *op, void *p)
 	return s;
 }
 
-static __attribute__((noinline)) void free_slow(void *p, struct mm_span *s)
+/*
+ * Everything mm_free_inline does not do itself: NULL, large objects, no
+ * cache, and bad pointers.  A pointer the heap has never seen panics, or
+ * with `tolerant` (drop-in malloc: memory from before libmm was loaded)
+ * is left alone and reported by returning -1.
+ */
+int mm_free_slow(void *p, int tolerant)
 {
-	s = object_span("free", p);
+	if (!p)
+		return 0;
+	if (tolerant && !mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT))
+		return -1;
+	struct mm_span *s = object_span("free", p);
 	if (s->state == MM_SPAN_LARGE) {
 		mm_heap_free(s);
-		return;
+		return 0;
 	}
 	DEBUG_MARK(s, p, 0);
-	mm_central_free_one(s->sizeclass, p);
+	struct mm_cache *c = mm_sys_cache();
+	if (c)
+		mm_cache_free(c, s->sizeclass, p);
+	else
+		mm_central_free_one(s->sizeclass, p);
+	return 0;
 }
 
 void mm_free(void *p)
 {
-	if (!p)
-		return;
-	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
-	struct mm_span *s = mm_pagemap_get(pn);
-	if (mm_likely(s && s->state == MM_SPAN_SMALL && pn - s->start < s->npages)) {
-		uintptr_t off = a - mm_span_base(s);
-		struct mm_cache *c = mm_sys_cache();
-		if (mm_likely(c && mm_span_index(s, off) * s->elemsize == off)) {
-			DEBUG_MARK(s, p, 0);
-			mm_cache_free(c, s->sizeclass, p);
-			return;
-		}
-	}
-	free_slow(p, s);
+	mm_free_inline(p, 0);
+}
+
+int mm_free_if_ours(void *p)
+{
+	return mm_free_inline(p, 1);
 }
 
 void *mm_calloc(size_t count, size_t size)

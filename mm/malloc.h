@@ -206,8 +206,8 @@ struct mm_heap {
 	uint64_t sys;                       /* all bytes mapped, heap and records */
 	uint64_t large_nmalloc, large_nfree;
 	uint64_t nscavenge;
-	/* counts folded in from released caches and the no-cache path */
-	uint64_t class_nmalloc[MM_NCLASS_MAX], class_nfree[MM_NCLASS_MAX];
+	/* counts folded in from released caches: allocations, objects still out */
+	uint64_t class_nmalloc[MM_NCLASS_MAX], class_out[MM_NCLASS_MAX];
 	const char *error;                  /* last non-fatal error (arena refusal) */
 };
 extern struct mm_heap mm_heap;
@@ -244,17 +244,18 @@ struct mm_cachelist {
 	uint32_t n;
 	uint16_t max;                /* limit, grown by misses */
 	uint16_t lowmark;            /* fewest objects held since the last trim */
-	uint64_t nmalloc;
-	uint64_t nfree;
+	uint64_t nmalloc;            /* allocations served (frees are derived: stats.c) */
 };
 struct mm_cache {
 	struct mm_cachelist list[MM_NCLASS_MAX];
-	uintptr_t size;              /* bytes of objects in the lists */
-	uintptr_t limit;             /* trim when size passes this */
+	uint32_t overflows;          /* list overflows since the last size check */
+	uint64_t taken[MM_NCLASS_MAX];    /* objects fetched from central */
+	uint64_t returned[MM_NCLASS_MAX]; /* objects given back to central */
 	struct mm_cache *next, *prev;/* mm_heap.allcaches */
 };
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
-void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list or cache too long */
+void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list too long */
+uintptr_t mm_cache_bytes(const struct mm_cache *c);         /* bytes held in its lists */
 
 /* The fast paths. */
 static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
@@ -267,7 +268,6 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	if (mm_unlikely(--l->n < l->lowmark))
 		l->lowmark = (uint16_t)l->n;
 	l->nmalloc++;
-	c->size -= mm_class_size[cl];
 	return v;
 }
 
@@ -276,11 +276,64 @@ static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
 	struct mm_cachelist *l = &c->list[cl];
 	*(void **)v = l->head;
 	l->head = v;
-	l->n++;
-	l->nfree++;
-	c->size += mm_class_size[cl];
-	if (mm_unlikely(l->n > l->max || c->size > c->limit))
+	if (mm_unlikely(++l->n > l->max))
 		mm_cache_overflow(c, cl);
+}
+
+/* ---- the entry points' fast paths (malloc.c has the rest) ---- */
+#ifdef MM_DEBUG
+void mm_debug_mark(struct mm_span *s, void *p, int alloc);
+#define DEBUG_MARK(s, p, alloc) mm_debug_mark(s, p, alloc)
+#else
+#define DEBUG_MARK(s, p, alloc) ((void)0)
+#endif
+void *mm_malloc_slow(size_t n);
+int mm_free_slow(void *p, int tolerant);
+
+/* A host's inline header may let the fast paths peek at the cache without making one. */
+#ifndef MM_SYS_CACHE_FAST
+#define MM_SYS_CACHE_FAST() mm_sys_cache()
+#endif
+
+/* malloc: a cache hit is a table lookup, a pop and a return. */
+static inline void *mm_malloc_inline(size_t n)
+{
+	struct mm_cache *c = MM_SYS_CACHE_FAST();
+	if (mm_likely(n <= MM_MAX_SMALL && c != 0)) {
+		struct mm_cachelist *l = &c->list[mm_size_class(n)];
+		void *v = l->head;
+		if (mm_likely(v != 0)) {
+			l->head = *(void **)v;
+			if (mm_unlikely(--l->n < l->lowmark))
+				l->lowmark = (uint16_t)l->n;
+			l->nmalloc++;
+#ifdef MM_DEBUG
+			DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
+#endif
+			return v;
+		}
+	}
+	return mm_malloc_slow(n);
+}
+
+/*
+ * free: the pagemap gives the span; a small object that really starts an
+ * object of its span (checked by multiplying, not dividing) goes on the cache.
+ */
+static inline int mm_free_inline(void *p, int tolerant)
+{
+	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
+	struct mm_span *s = mm_pagemap_get(pn);
+	if (mm_likely(s && s->state == MM_SPAN_SMALL && pn - s->start < s->npages)) {
+		uintptr_t off = a - mm_span_base(s);
+		struct mm_cache *c = MM_SYS_CACHE_FAST();
+		if (mm_likely(c && mm_span_index(s, off) * s->elemsize == off)) {
+			DEBUG_MARK(s, p, 0);
+			mm_cache_free(c, s->sizeclass, p);
+			return 0;
+		}
+	}
+	return mm_free_slow(p, tolerant);
 }
 
 /* ---- statistics (stats.c) ---- */
@@ -297,7 +350,6 @@ void mm_throw(const char *fmt, ...) __attribute__((noreturn)); /* format and pan
 /* ---- global state (malloc.c) ---- */
 extern volatile int mm_inited;
 int mm_init_once(void);
-void mm_debug_mark(struct mm_span *s, void *p, int alloc);
 
 #if defined(MM_HOSTED) && defined(__ELF__)
 #pragma GCC visibility pop

@@ -42,6 +42,7 @@ struct mm_stats {
 /* Allocation.  All return NULL when memory runs out; the heap stays whole. */
 void *mm_malloc(size_t n);
 void mm_free(void *p);
+int mm_free_if_ours(void *p); /* as mm_free; a pointer never from this heap: -1, untouched */
 void *mm_calloc(size_t count, size_t size);
 void *mm_realloc(void *p, size_t n);
 void *mm_aligned_alloc(size_t align, size_t n); /* align: a power of two */

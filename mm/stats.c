@@ -11,19 +11,22 @@ void mm_read_stats_locked(struct mm_stats *st)
 {
 	mm_memset(st, 0, sizeof *st);
 	st->nclasses = mm_nclasses;
+	static uint64_t live[MM_NCLASS_MAX]; /* heap lock held */
 	for (int i = 1; i < mm_nclasses; i++) {
 		st->by_class[i].size = mm_class_size[i];
 		st->by_class[i].npages = mm_class_npages[i];
 		st->by_class[i].nmalloc = mm_heap.class_nmalloc[i] + mm_central[i].nmalloc;
-		st->by_class[i].nfree = mm_heap.class_nfree[i] + mm_central[i].nfree;
+		live[i] = mm_heap.class_out[i] + mm_central[i].nmalloc - mm_central[i].nfree;
 	}
 	for (struct mm_cache *c = mm_heap.allcaches; c; c = c->next) {
 		for (int i = 1; i < mm_nclasses; i++) {
 			st->by_class[i].nmalloc += c->list[i].nmalloc;
-			st->by_class[i].nfree += c->list[i].nfree;
+			live[i] += c->taken[i] - c->returned[i] - c->list[i].n;
 		}
-		st->cache_bytes += c->size;
+		st->cache_bytes += mm_cache_bytes(c);
 	}
+	for (int i = 1; i < mm_nclasses; i++)
+		st->by_class[i].nfree = st->by_class[i].nmalloc - live[i];
 	st->nmalloc = mm_heap.large_nmalloc;
 	st->nfree = mm_heap.large_nfree;
 	for (int i = 1; i < mm_nclasses; i++) {

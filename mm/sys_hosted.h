@@ -19,6 +19,9 @@ static inline struct mm_cache *mm_sys_cache(void)
 	return mm_hosted_cache_slow();
 }
 
+/* The fast paths only peek; the slow paths call mm_sys_cache, which makes one. */
+#define MM_SYS_CACHE_FAST() (mm_hosted_cache)
+
 /* Test and tool hooks of the hosted backend (mm/sys_hosted.c). */
 extern void (*mm_hosted_panic_hook)(const char *msg); /* called instead of abort() if set */
 uint64_t mm_hosted_scavenge(uint64_t idle_ns);         /* a pass, traced when MM_TRACE=1 */
