@@ -71,12 +71,6 @@ void console_putc(char c)
 	vga_putc(c);
 }
 
-void console_write(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		console_putc(s[i]);
-}
-
 int console_getc(void)
 {
 	if (!(inb(COM1 + 5) & 0x01))

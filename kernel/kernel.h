@@ -30,7 +30,6 @@ extern char _kernel_start[], _text_end[], _rodata_end[], _bss_start[], _kernel_e
 /* console.c: COM1 at 115200, mirrored to VGA text. */
 void console_init(void);
 void console_putc(char c);
-void console_write(const char *s, size_t n);
 int console_getc(void); /* -1 when no byte is waiting */
 
 /* printf.c: %d %i %u %x %X %p %s %c %%, flags '-' '0', width, l ll z. */
@@ -98,7 +97,6 @@ void timer_set_hz(uint32_t hz);
 uint64_t timer_nanos(void);
 void timer_irq(void);
 uint64_t timer_ticks(void);
-void timer_wait_ticks(uint64_t n);
 extern void (*volatile timer_hook)(void); /* called from IRQ0 when set (tests) */
 extern volatile int scavenge_due;   /* set by IRQ0 every scavenge_period_ns */
 extern uint64_t scavenge_period_ns; /* 1 minute; command line mm.scvg_period_ms= */

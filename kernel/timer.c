@@ -87,11 +87,3 @@ uint64_t timer_nanos(void)
 	irq_restore(f);
 	return t;
 }
-
-/* Sleep for n ticks; needs interrupts enabled. */
-void timer_wait_ticks(uint64_t n)
-{
-	uint64_t end = timer_ticks() + n;
-	while (timer_ticks() < end)
-		sti_hlt();
-}

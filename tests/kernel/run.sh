@@ -11,7 +11,8 @@
 # DONE: ... 0 failed", no FAIL line, and the case's own expected lines.
 # The cases that provoke an exception on purpose expect status 35 and the
 # exception report instead.
-# Prints one line per case and, last, "N passed, N failed".
+# Prints one line per case and, last, "N passed, N failed".  Boots run
+# KTEST_JOBS at a time (default 2); each has its own log, build/<dir>/test-NAME.log.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
@@ -19,6 +20,7 @@ arches=("$@")
 [ ${#arches[@]} -eq 0 ] && arches=(x86 x86_64)
 read -r -a ccs <<< "${CCS:-gcc clang}"
 timeout_s=${KTEST_TIMEOUT:-60}
+jobs_max=${KTEST_JOBS:-2}
 
 # case[+more command line]  memory  QEMU status  regex the log must match (besides the PASS lines)
 cases=(
@@ -37,6 +39,20 @@ cases=(
 
 passed=0
 failed=0
+runs=() # "arch cc dir name status want" per boot, in report order
+
+# One boot: the log, then "status seconds" in log.rc.
+boot() { # qemu iso mem args log
+	local start rc
+	start=$(date +%s.%N)
+	timeout "$timeout_s" "$1" -m "$3" -cdrom "$2" -boot d -nic none \
+		-display none -serial stdio -no-reboot -monitor none \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-fw_cfg "name=opt/libmm/cmdline,string=$4" < /dev/null 2>&1 | tr -d '\r' > "$5"
+	rc=${PIPESTATUS[0]}
+	echo "$rc $(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}')" > "$5.rc"
+}
+
 for arch in "${arches[@]}"; do
 	case $arch in
 	x86) qemu=qemu-system-i386 ;;
@@ -45,9 +61,9 @@ for arch in "${arches[@]}"; do
 	esac
 	for cc in "${ccs[@]}"; do
 		dir=build/$arch$([ "$cc" = clang ] && echo -clang)
-		if ! make -s iso-test ARCH="$arch" CC="$cc" > "/tmp/libmm-ktest-build.$$" 2>&1; then
-			cat "/tmp/libmm-ktest-build.$$"
-			echo "FAIL $arch/$cc build"
+		if ! out=$(make -s iso-test ARCH="$arch" CC="$cc" 2>&1); then
+			echo "$out"
+			echo "FAIL $arch $cc build"
 			failed=$((failed + 1))
 			continue
 		fi
@@ -56,36 +72,37 @@ for arch in "${arches[@]}"; do
 			args="case=${name//+/ }"
 			name=${name%%+*}
 			[ "$name" = nx ] && [ "$arch" = x86 ] && continue # no NX without PAE
-			log=$dir/test-$name.log
-			start=$(date +%s.%N)
-			timeout "$timeout_s" $qemu -m "$mem" -cdrom "$dir/kernel-test.iso" -boot d -nic none \
-				-display none -serial stdio -no-reboot -monitor none \
-				-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-				-fw_cfg "name=opt/libmm/cmdline,string=$args" < /dev/null > "$log" 2>&1
-			rc=$?
-			secs=$(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}')
-			why=""
-			tr -d '\r' < "$log" > "$log.tmp" && mv "$log.tmp" "$log"
-			if [ $rc -eq 124 ]; then why="timed out after ${timeout_s}s"
-			elif [ $rc -ne "$status" ]; then why="QEMU exit status $rc (want $status)"
-			elif [ "$status" = 35 ]; then
-				grep -Eq "$want" "$log" || why="log lacks /$want/"
-			elif ! grep -q "^CASE $name: PASS" "$log"; then why="no 'CASE $name: PASS' line"
-			elif grep -q "FAIL\|check failed" "$log"; then why="a FAIL line in the log"
-			elif ! grep -q "^TESTS DONE: [1-9][0-9]* passed, 0 failed" "$log"; then why="no 'TESTS DONE: N passed, 0 failed'"
-			elif ! grep -Eq "$want" "$log"; then why="log lacks /$want/"
-			fi
-			if [ -z "$why" ]; then
-				printf 'PASS %-6s %-5s %-14s (%s s)\n' "$arch" "$cc" "$name" "$secs"
-				passed=$((passed + 1))
-			else
-				printf 'FAIL %-6s %-5s %-14s %s (log: %s)\n' "$arch" "$cc" "$name" "$why" "$log"
-				grep -E "check failed|FAIL|panic|EXCEPTION" "$log" | head -5 | sed 's/^/     /'
-				failed=$((failed + 1))
-			fi
+			rm -f "$dir/test-$name.log.rc"
+			while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+			boot "$qemu" "$dir/kernel-test.iso" "$mem" "$args" "$dir/test-$name.log" &
+			runs+=("$arch $cc $dir $name $status $want")
 		done
 	done
 done
-rm -f "/tmp/libmm-ktest-build.$$"
+wait
+
+for r in "${runs[@]}"; do
+	read -r arch cc dir name status want <<< "$r"
+	log=$dir/test-$name.log
+	read -r rc secs < "$log.rc" 2>/dev/null || { rc=none; secs=?; }
+	why=""
+	if [ "$rc" = 124 ]; then why="timed out after ${timeout_s}s"
+	elif [ "$rc" != "$status" ]; then why="QEMU exit status $rc (want $status)"
+	elif [ "$status" = 35 ]; then
+		grep -Eq "$want" "$log" || why="log lacks /$want/"
+	elif ! grep -q "^CASE $name: PASS" "$log"; then why="no 'CASE $name: PASS' line"
+	elif grep -q "FAIL\|check failed" "$log"; then why="a FAIL line in the log"
+	elif ! grep -q "^TESTS DONE: [1-9][0-9]* passed, 0 failed" "$log"; then why="no 'TESTS DONE: N passed, 0 failed'"
+	elif ! grep -Eq "$want" "$log"; then why="log lacks /$want/"
+	fi
+	if [ -z "$why" ]; then
+		printf 'PASS %-6s %-5s %-14s (%s s)\n' "$arch" "$cc" "$name" "$secs"
+		passed=$((passed + 1))
+	else
+		printf 'FAIL %-6s %-5s %-14s %s (log: %s)\n' "$arch" "$cc" "$name" "$why" "$log"
+		grep -E "check failed|FAIL|panic|EXCEPTION" "$log" | head -5 | sed 's/^/     /'
+		failed=$((failed + 1))
+	fi
+done
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
