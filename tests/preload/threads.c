@@ -5,7 +5,7 @@
  *  1. exchange: 8 threads allocate blocks (8 B .. 100 KiB) filled with a
  *     pattern, hand most of them to other threads through a shared queue;
  *     the receiver checks the pattern, grows some with realloc, and frees.
- *  2. thread churn: 300 short-lived threads each allocate, keep a few
+ *  2. thread churn: 150 short-lived threads each allocate, keep a few
  *     blocks for the next generation, and exit (their caches go back).
  *  3. fork under load: while 6 threads keep allocating and freeing, other
  *     threads fork; each child allocates, checks, and execs /bin/sh, which
@@ -92,7 +92,7 @@ static size_t pick_size(uint64_t *s)
 
 /* ---- 1. exchange ----------------------------------------------------------- */
 
-enum { NT = 8, PER = 20000, QCAP = 1024 };
+enum { NT = 8, PER = 10000, QCAP = 1024 };
 
 static struct {
 	pthread_mutex_t lock;
@@ -181,7 +181,7 @@ static void exchange(void)
 
 /* ---- 2. thread churn ----------------------------------------------------------- */
 
-enum { GENS = 300, KEEP = 16 };
+enum { GENS = 150, KEEP = 16 };
 static struct blk *kept[KEEP];
 static uint64_t churn_sum;
 
