@@ -21,8 +21,8 @@ START_TEST(realloc_grow_keeps_contents)
 		pattern_fill(p, n, (uint32_t)i);
 		for (size_t j = i + 1; j < NSTEPS; j++) {
 			char *q = mm_realloc(p, steps[j]);
-			ck_assert_msg(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
-			ck_assert_msg(pattern_check(q, n, (uint32_t)i) == -1,
+			REQUIRE(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
+			REQUIRE(pattern_check(q, n, (uint32_t)i) == -1,
 				      "realloc(%zu -> %zu) lost contents at %ld", n, steps[j],
 				      pattern_check(q, n, (uint32_t)i));
 			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
@@ -43,8 +43,8 @@ START_TEST(realloc_shrink_keeps_the_prefix)
 		pattern_fill(p, n, (uint32_t)n);
 		for (size_t j = i; j-- > 0;) {
 			char *q = mm_realloc(p, steps[j]);
-			ck_assert_msg(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
-			ck_assert_msg(pattern_check(q, steps[j], (uint32_t)n) == -1,
+			REQUIRE(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
+			REQUIRE(pattern_check(q, steps[j], (uint32_t)n) == -1,
 				      "realloc(%zu -> %zu) lost the prefix", n, steps[j]);
 			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
 			p = q;
@@ -64,7 +64,7 @@ START_TEST(realloc_within_the_usable_size_stays_in_place)
 		size_t u = mm_usable_size(p);
 		pattern_fill(p, sizes[i], 7);
 		char *q = mm_realloc(p, u);
-		ck_assert_msg(q == p, "realloc(%zu -> usable %zu) moved %p to %p", sizes[i], u,
+		REQUIRE(q == p, "realloc(%zu -> usable %zu) moved %p to %p", sizes[i], u,
 			      (void *)p, (void *)q);
 		ck_assert_int_eq(pattern_check(q, sizes[i], 7), -1);
 		mm_free(q);
@@ -95,8 +95,8 @@ static void calloc_after_reuse(size_t n, int count)
 		mm_free(p[i]);
 	for (int i = 0; i < count; i++) {
 		p[i] = mm_calloc(1, n);
-		ck_assert_msg(p[i] != NULL, "calloc(1, %zu) = NULL", n);
-		ck_assert_msg(all_zero(p[i], n), "calloc(1, %zu) = %p after reuse is not zero", n, p[i]);
+		REQUIRE(p[i] != NULL, "calloc(1, %zu) = NULL", n);
+		REQUIRE(all_zero(p[i], n), "calloc(1, %zu) = %p after reuse is not zero", n, p[i]);
 	}
 	for (int i = 0; i < count; i++)
 		mm_free(p[i]);
@@ -127,21 +127,22 @@ START_TEST(calloc_is_zero_after_release_and_reuse)
 	size_t sizes[] = {64, 4000, 100000, 3 * MiB};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		size_t n = sizes[i];
+		int cnt = n > MAX_SMALL ? 16 : 64;
 		void *p[64];
-		for (int k = 0; k < 64; k++) {
+		for (int k = 0; k < cnt; k++) {
 			p[k] = mm_malloc(n);
 			memset(p[k], 0x5a, n);
 		}
-		for (int k = 0; k < 64; k++)
+		for (int k = 0; k < cnt; k++)
 			mm_free(p[k]);
 		mm_scavenge(0);
 		STEP();
-		for (int k = 0; k < 64; k++) {
+		for (int k = 0; k < cnt; k++) {
 			p[k] = mm_calloc(n, 1);
-			ck_assert_msg(all_zero(p[k], n), "calloc(%zu, 1) after scavenge not zero", n);
+			REQUIRE(all_zero(p[k], n), "calloc(%zu, 1) after scavenge not zero", n);
 			memset(p[k], 0x77, n);
 		}
-		for (int k = 0; k < 64; k++)
+		for (int k = 0; k < cnt; k++)
 			mm_free(p[k]);
 		STEP();
 	}
@@ -169,11 +170,11 @@ START_TEST(aligned_alloc_honours_every_power_of_two_from_8_to_64_kib)
 			void *p[8];
 			for (int k = 0; k < 8; k++) {
 				p[k] = mm_aligned_alloc(a, n);
-				ck_assert_msg(p[k] != NULL, "aligned_alloc(%zu, %zu) = NULL", a, n);
-				ck_assert_msg((uintptr_t)p[k] % a == 0, "aligned_alloc(%zu, %zu) = %p", a, n, p[k]);
-				ck_assert_msg(mm_usable_size(p[k]) >= n, "aligned_alloc(%zu, %zu): usable %zu",
+				REQUIRE(p[k] != NULL, "aligned_alloc(%zu, %zu) = NULL", a, n);
+				REQUIRE((uintptr_t)p[k] % a == 0, "aligned_alloc(%zu, %zu) = %p", a, n, p[k]);
+				REQUIRE(mm_usable_size(p[k]) >= n, "aligned_alloc(%zu, %zu): usable %zu",
 					      a, n, mm_usable_size(p[k]));
-				ck_assert_msg(mm_owns(p[k]), "mm_owns(aligned_alloc(%zu, %zu))", a, n);
+				REQUIRE(mm_owns(p[k]), "mm_owns(aligned_alloc(%zu, %zu))", a, n);
 				pattern_fill(p[k], n, (uint32_t)(a + k));
 			}
 			for (int k = 0; k < 8; k++) {
@@ -247,11 +248,11 @@ START_TEST(trace_line_names_every_quantity)
 	ck_assert_uint_lt(n, sizeof buf);
 	const char *words[] = {"mm: scvg", "inuse:", "idle:", "sys:", "released:", "consumed:", "(MB)"};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		ck_assert_msg(strstr(buf, words[i]) != NULL, "trace line \"%s\" lacks \"%s\"", buf, words[i]);
-	ck_assert_msg(strchr(buf, '\n') == NULL, "trace line has a newline: \"%s\"", buf);
+		REQUIRE(strstr(buf, words[i]) != NULL, "trace line \"%s\" lacks \"%s\"", buf, words[i]);
+	REQUIRE(strchr(buf, '\n') == NULL, "trace line has a newline: \"%s\"", buf);
 	char tiny[8];
 	mm_trace_format(tiny, sizeof tiny, rel);
-	ck_assert_msg(memchr(tiny, 0, sizeof tiny) != NULL, "trace line overflows a small buffer");
+	REQUIRE(memchr(tiny, 0, sizeof tiny) != NULL, "trace line overflows a small buffer");
 }
 END_TEST
 

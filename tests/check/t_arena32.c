@@ -22,7 +22,7 @@ static void setup(void) { fake_reset(); }
 
 static void teardown(void)
 {
-	ck_assert_msg(fake.nviolations == 0, "Sys contract violated %d times; first: %s",
+	REQUIRE(fake.nviolations == 0, "Sys contract violated %d times; first: %s",
 		      fake.nviolations, fake.violation);
 }
 
@@ -43,7 +43,7 @@ static void mark(char *p, size_t n, uint32_t seed)
 
 static void check_mark(char *p, size_t n, uint32_t seed)
 {
-	ck_assert_msg(pattern_check(p, PAGE, seed) < 0 && pattern_check_at(p, n - PAGE, PAGE, seed) < 0,
+	REQUIRE(pattern_check(p, PAGE, seed) < 0 && pattern_check_at(p, n - PAGE, PAGE, seed) < 0,
 		      "block %p (%zu B) lost its contents", (void *)p, n);
 }
 
@@ -79,14 +79,14 @@ START_TEST(first_reservation_is_256_mib_at_the_hint)
 	void *p = mm_malloc(100);
 	ck_assert_ptr_nonnull(p);
 	int k = find_reserve(0, fake_addr(SIM_START), 1);
-	ck_assert_msg(k >= 0, "no reservation at the hint");
+	REQUIRE(k >= 0, "no reservation at the hint");
 	ck_assert_uint_eq(fake.calls[k].v, fake_addr(SIM_START));
 	ck_assert_uint_eq(fake.calls[k].n, STEP32);
 	struct mm_stats st = stats();
 	ck_assert_int_eq(st.arena_policy, MM_ARENA_32);
 	ck_assert_uint_eq(st.arena_start, fake_addr(SIM_START));
 	ck_assert_uint_eq(st.arena_end, fake_addr(SIM_START) + STEP32);
-	ck_assert_msg((uintptr_t)p >= st.arena_start && (uintptr_t)p < st.arena_end, "%p outside the arena", p);
+	REQUIRE((uintptr_t)p >= st.arena_start && (uintptr_t)p < st.arena_end, "%p outside the arena", p);
 	STEP();
 }
 END_TEST
@@ -104,26 +104,26 @@ START_TEST(arena_grows_contiguously_at_arena_end_in_256_mib_steps)
 		size_t n = (sizes[i] + PAGE - 1) / PAGE * PAGE;
 		int before = fake.ncalls;
 		blk[i] = mm_malloc(sizes[i]);
-		ck_assert_msg(blk[i] != NULL, "malloc(%zu) = NULL with the arena at %lu MiB of 2048",
+		REQUIRE(blk[i] != NULL, "malloc(%zu) = NULL with the arena at %lu MiB of 2048",
 			      sizes[i], (unsigned long)((end - fake_addr(SIM_START)) >> 20));
 		struct mm_stats st2 = stats();
 		int k = find_reserve(before, end, 1);
 		if (n > end - used) {
 			uintptr_t want = round_step(n - (end - used));
-			ck_assert_msg(k >= 0, "malloc(%zu): %lu B left, no reservation at arena_end", sizes[i],
+			REQUIRE(k >= 0, "malloc(%zu): %lu B left, no reservation at arena_end", sizes[i],
 				      (unsigned long)(end - used));
-			ck_assert_msg(fake.calls[k].n == want,
+			REQUIRE(fake.calls[k].n == want,
 				      "malloc(%zu) with %lu B left: reserved %lu B at arena_end, want %lu",
 				      sizes[i], (unsigned long)(end - used), (unsigned long)fake.calls[k].n,
 				      (unsigned long)want);
 			ck_assert_uint_eq(st2.arena_end, end + want);
 		} else {
-			ck_assert_msg(k < 0, "malloc(%zu) fits, yet the arena was extended", sizes[i]);
+			REQUIRE(k < 0, "malloc(%zu) fits, yet the arena was extended", sizes[i]);
 			ck_assert_uint_eq(st2.arena_end, end);
 		}
 		ck_assert_uint_eq(st2.arena_start, fake_addr(SIM_START));
 		ck_assert_uint_le(st2.arena_end - st2.arena_start, WINDOW);
-		ck_assert_msg((uintptr_t)blk[i] >= st2.arena_start && (uintptr_t)blk[i] + n <= st2.arena_end,
+		REQUIRE((uintptr_t)blk[i] >= st2.arena_start && (uintptr_t)blk[i] + n <= st2.arena_end,
 			      "block %p outside the arena", (void *)blk[i]);
 		ck_assert(fake_is_mapped(blk[i], n));
 		mark(blk[i], n, (uint32_t)i);
@@ -132,7 +132,7 @@ START_TEST(arena_grows_contiguously_at_arena_end_in_256_mib_steps)
 	/* every arena reservation asked for arena_end; none asked for anywhere */
 	for (int i = 0; i < fake.ncalls; i++)
 		if (fake.calls[i].op == FAKE_RESERVE && fake.calls[i].n >= STEP32)
-			ck_assert_msg(fake.calls[i].hint != 0, "an arena reservation went anywhere");
+			REQUIRE(fake.calls[i].hint != 0, "an arena reservation went anywhere");
 	for (int i = 0; i < N; i++)
 		check_mark(blk[i], (sizes[i] + PAGE - 1) / PAGE * PAGE, (uint32_t)i);
 }
@@ -150,16 +150,16 @@ START_TEST(null_past_max_arena32_and_nothing_lost)
 		uint64_t mapped = fake.mapped;
 		char *p = mm_malloc(n);
 		if (!p) {
-			ck_assert_msg(fake.mapped == mapped, "a failed growth left %llu B mapped",
+			REQUIRE(fake.mapped == mapped, "a failed growth left %llu B mapped",
 				      (unsigned long long)(fake.mapped - mapped));
 			/* the last resort, memory anywhere, landed outside and went back */
 			int k = find_reserve(before, 0, STEP32);
 			if (k >= 0 && fake.calls[k].v) {
-				ck_assert_msg(freed_after(k, fake.calls[k].v, fake.calls[k].n),
+				REQUIRE(freed_after(k, fake.calls[k].v, fake.calls[k].n),
 					      "reservation at %p outside the window was not given back",
 					      (void *)fake.calls[k].v);
 				const char *e = mm_last_error();
-				ck_assert_msg(e && contains_hex(e, fake.calls[k].v) &&
+				REQUIRE(e && contains_hex(e, fake.calls[k].v) &&
 						      contains_hex(e, fake_addr(SIM_START)) &&
 						      contains_hex(e, fake_addr(SIM_START) + WINDOW),
 					      "message does not name %p and the window %p-%p: \"%s\"",
@@ -171,7 +171,7 @@ START_TEST(null_past_max_arena32_and_nothing_lost)
 		mark(p, n, (uint32_t)count);
 		blk[count++] = p;
 	}
-	ck_assert_msg(count == 10, "%d blocks of 200 MiB fit in the 2 GiB window, want 10", count);
+	REQUIRE(count == 10, "%d blocks of 200 MiB fit in the 2 GiB window, want 10", count);
 	struct mm_stats st = stats();
 	ck_assert_uint_eq(st.arena_end - st.arena_start, WINDOW);
 	STEP();
@@ -207,15 +207,15 @@ START_TEST(falls_back_to_anywhere_inside_the_window_when_arena_end_is_taken)
 	fake_place_next(STEP32, SIM_START + 2 * STEP32); /* anywhere: just past it, inside */
 	int before = fake.ncalls;
 	char *p = mm_malloc(300 * MiB);
-	ck_assert_msg(p != NULL, "malloc(300 MiB) = NULL though the window has room");
+	REQUIRE(p != NULL, "malloc(300 MiB) = NULL though the window has room");
 	int k = find_reserve(before, fake_addr(SIM_START + STEP32), 1);
-	ck_assert_msg(k >= 0, "the core did not first try to extend at arena_end");
+	REQUIRE(k >= 0, "the core did not first try to extend at arena_end");
 	if (fake.calls[k].v && fake.calls[k].v != fake.calls[k].hint)
-		ck_assert_msg(freed_after(k, fake.calls[k].v, fake.calls[k].n),
+		REQUIRE(freed_after(k, fake.calls[k].v, fake.calls[k].n),
 			      "the reservation the host put elsewhere (%p) was kept, not given back",
 			      (void *)fake.calls[k].v);
 	uintptr_t lo = fake_addr(SIM_START + 2 * STEP32);
-	ck_assert_msg((uintptr_t)p >= lo && (uintptr_t)p + 300 * MiB <= lo + 2 * STEP32,
+	REQUIRE((uintptr_t)p >= lo && (uintptr_t)p + 300 * MiB <= lo + 2 * STEP32,
 		      "block %p not in the region granted at %p", (void *)p, (void *)lo);
 	mark(p, 300 * MiB, 2);
 	STEP();
@@ -224,7 +224,7 @@ START_TEST(falls_back_to_anywhere_inside_the_window_when_arena_end_is_taken)
 	ck_assert_ptr_nonnull(q);
 	struct mm_stats st = stats();
 	ck_assert_uint_le(st.arena_end, fake_addr(SIM_START) + WINDOW);
-	ck_assert_msg((uintptr_t)q >= lo && (uintptr_t)q + 300 * MiB <= st.arena_end, "second block %p", (void *)q);
+	REQUIRE((uintptr_t)q >= lo && (uintptr_t)q + 300 * MiB <= st.arena_end, "second block %p", (void *)q);
 	mark(q, 300 * MiB, 3);
 	STEP();
 	check_mark(first, 64 * MiB, 1);
@@ -249,16 +249,16 @@ static void expect_refused(uintptr_t sim_start, uintptr_t at)
 	char *first;
 	int before = fake.ncalls;
 	char *p = anywhere_at(sim_start, at, &first);
-	ck_assert_msg(p == NULL, "memory at sim %#lx outside the window [%#lx, %#lx) was used: %p",
+	REQUIRE(p == NULL, "memory at sim %#lx outside the window [%#lx, %#lx) was used: %p",
 		      (unsigned long)at, (unsigned long)sim_start, (unsigned long)(sim_start + WINDOW), (void *)p);
 	int k = find_reserve(before, 0, STEP32);
-	ck_assert_msg(k >= 0 && fake.calls[k].v == fake_addr(at), "no anywhere reservation landed at sim %#lx",
+	REQUIRE(k >= 0 && fake.calls[k].v == fake_addr(at), "no anywhere reservation landed at sim %#lx",
 		      (unsigned long)at);
-	ck_assert_msg(freed_after(k, fake.calls[k].v, fake.calls[k].n),
+	REQUIRE(freed_after(k, fake.calls[k].v, fake.calls[k].n),
 		      "the reservation outside the window was not given back with mm_sys_free");
 	ck_assert_uint_eq(fake_reserved_in(at, fake.calls[k].n), 0);
 	const char *e = mm_last_error();
-	ck_assert_msg(e && contains_hex(e, fake_addr(at)) && contains_hex(e, fake_addr(sim_start)) &&
+	REQUIRE(e && contains_hex(e, fake_addr(at)) && contains_hex(e, fake_addr(sim_start)) &&
 			      contains_hex(e, fake_addr(sim_start) + WINDOW),
 		      "message does not name %p and the window %p-%p: \"%s\"", (void *)fake_addr(at),
 		      (void *)fake_addr(sim_start), (void *)(fake_addr(sim_start) + WINDOW), e ? e : "(none)");
@@ -295,7 +295,7 @@ START_TEST(accepts_memory_ending_exactly_at_the_window_end)
 	char *first;
 	uintptr_t at = SIM_START + WINDOW - 2 * STEP32;
 	char *p = anywhere_at(SIM_START, at, &first);
-	ck_assert_msg(p != NULL, "memory ending exactly at arena_start + 2 GiB was refused: %s",
+	REQUIRE(p != NULL, "memory ending exactly at arena_start + 2 GiB was refused: %s",
 		      mm_last_error() ? mm_last_error() : "");
 	ck_assert_uint_ge((uintptr_t)p, fake_addr(at));
 	ck_assert_uint_le((uintptr_t)p + 300 * MiB, fake_addr(SIM_START) + WINDOW);
@@ -310,7 +310,7 @@ START_TEST(policy_64_falls_back_to_32_when_its_reservation_is_refused)
 	/* no mm_init: AUTO on a 64-bit host asks for 64 GiB, which 4 GiB cannot give */
 	void *p = mm_malloc(100);
 	ck_assert_ptr_nonnull(p);
-	ck_assert_msg(fake.ncalls > 0 && fake.calls[0].op == FAKE_RESERVE && fake.calls[0].v == 0 &&
+	REQUIRE(fake.ncalls > 0 && fake.calls[0].op == FAKE_RESERVE && fake.calls[0].v == 0 &&
 			      fake.calls[0].n > FAKE_SPACE,
 		      "the first call was not the refused 64-bit reservation");
 	struct mm_stats st = stats();
@@ -338,7 +338,7 @@ START_TEST(chunked_arena_scattered_over_the_space_works)
 	int seen[5] = {0};
 	for (int i = 0; i < N; i++) {
 		blk[i] = mm_malloc(3 * MiB);
-		ck_assert_msg(blk[i] != NULL, "block %d = NULL", i);
+		REQUIRE(blk[i] != NULL, "block %d = NULL", i);
 		mark(blk[i], 3 * MiB, (uint32_t)i);
 		uintptr_t s = fake_sim((uintptr_t)blk[i]);
 		for (int h = 0; h < 5; h++)
@@ -348,7 +348,7 @@ START_TEST(chunked_arena_scattered_over_the_space_works)
 	int nholes = 0;
 	for (int h = 0; h < 5; h++)
 		nholes += seen[h];
-	ck_assert_msg(nholes >= 4, "eight 3 MiB blocks landed in only %d of the holes", nholes);
+	REQUIRE(nholes >= 4, "eight 3 MiB blocks landed in only %d of the holes", nholes);
 	static void *small[20000];
 	for (int i = 0; i < 20000; i++) {
 		small[i] = mm_malloc(64);

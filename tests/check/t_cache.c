@@ -46,7 +46,7 @@ START_TEST(a_thread_keeps_its_freed_objects_in_its_cache)
 	void *objs[100];
 	struct work w = {64, 100, objs, 1, 1, {0}};
 	run(&w);
-	ck_assert_msg(w.inside.cache_bytes >= 100 * 64,
+	REQUIRE(w.inside.cache_bytes >= 100 * 64,
 		      "after freeing 100 objects of 64 B the thread's cache holds %llu B",
 		      (unsigned long long)w.inside.cache_bytes);
 	ck_assert_uint_eq(w.inside.heap_objects, 0);
@@ -64,10 +64,10 @@ START_TEST(thread_exit_returns_the_cache_to_central_and_spans_to_the_heap)
 		run(&w);
 		ck_assert_uint_gt(w.inside.cache_bytes, 0);
 		struct mm_stats st = stats();
-		ck_assert_msg(st.cache_bytes == 0,
+		REQUIRE(st.cache_bytes == 0,
 			      "size %zu: after the thread exited, cache_bytes is %llu", sizes[k],
 			      (unsigned long long)st.cache_bytes);
-		ck_assert_msg(st.heap_inuse <= st0.heap_inuse + spare_bytes(&st),
+		REQUIRE(st.heap_inuse <= st0.heap_inuse + spare_bytes(&st),
 			      "size %zu: after the thread exited, heap_inuse %llu (was %llu): "
 			      "central holds more than one spare span per class",
 			      sizes[k], (unsigned long long)st.heap_inuse,
@@ -136,7 +136,7 @@ START_TEST(cache_records_of_exited_threads_are_reused)
 	for (int i = 0; i < 200; i++)
 		run(&w);
 	uint64_t meta203 = stats().meta_sys;
-	ck_assert_msg(meta203 == meta3,
+	REQUIRE(meta203 == meta3,
 		      "meta_sys grew from %llu to %llu over 200 short-lived threads",
 		      (unsigned long long)meta3, (unsigned long long)meta203);
 	STEP();

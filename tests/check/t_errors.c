@@ -80,13 +80,13 @@ static void expect_panic(void (*fn)(void *), void *arg, const void *addr, const 
 			 const char *const reasons[])
 {
 	struct died d = run_child(fn, arg);
-	ck_assert_msg(d.signaled || d.status != 0, "%s: the process survived (stderr: \"%s\")", what, d.err);
-	ck_assert_msg(names_address(d.err, addr), "%s: panic message does not name %p: \"%s\"", what,
+	REQUIRE(d.signaled || d.status != 0, "%s: the process survived (stderr: \"%s\")", what, d.err);
+	REQUIRE(names_address(d.err, addr), "%s: panic message does not name %p: \"%s\"", what,
 		      addr, d.err);
 	int ok = 0;
 	for (int i = 0; reasons[i]; i++)
 		ok |= mentions(d.err, reasons[i]);
-	ck_assert_msg(ok, "%s: panic message gives no recognisable reason (%s...): \"%s\"", what,
+	REQUIRE(ok, "%s: panic message gives no recognisable reason (%s...): \"%s\"", what,
 		      reasons[0], d.err);
 }
 
@@ -117,8 +117,8 @@ START_TEST(free_of_an_unknown_pointer_panics_naming_it)
 	expect_panic(do_free, libc, libc, "free(libc malloc block)", unknown_words);
 	free(libc);
 	struct died d = run_child(free_stack_pointer, NULL);
-	ck_assert_msg(d.signaled || d.status != 0, "free(stack address) survived");
-	ck_assert_msg(mentions(d.err, "free"), "free(stack address): no message: \"%s\"", d.err);
+	REQUIRE(d.signaled || d.status != 0, "free(stack address) survived");
+	REQUIRE(mentions(d.err, "free"), "free(stack address): no message: \"%s\"", d.err);
 }
 END_TEST
 
@@ -200,7 +200,7 @@ START_TEST(debug_builds_poison_freed_memory)
 	memset(p, 0, 200);
 	char *q = mm_malloc(200); /* keeps the span in use */
 	mm_free(p);
-	ck_assert_msg(!all_zero(p + 16, 184), "freed object still reads as its old contents");
+	REQUIRE(!all_zero(p + 16, 184), "freed object still reads as its old contents");
 	mm_free(q);
 }
 END_TEST

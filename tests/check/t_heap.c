@@ -29,7 +29,7 @@ START_TEST(split_serves_from_a_free_span_and_keeps_the_rest_free)
 	setup_region();
 	struct mm_stats st0 = stats();
 	char *a = mm_malloc(3 * U);
-	ck_assert_msg(in_x(a, 3 * U), "malloc(3U) = %p, outside the free span %p", (void *)a, (void *)X);
+	REQUIRE(in_x(a, 3 * U), "malloc(3U) = %p, outside the free span %p", (void *)a, (void *)X);
 	struct mm_stats st1 = stats();
 	ck_assert_uint_eq(st1.heap_sys, st0.heap_sys);
 	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle - 3 * U);
@@ -37,8 +37,8 @@ START_TEST(split_serves_from_a_free_span_and_keeps_the_rest_free)
 	STEP();
 	/* the rest is exactly one free span: it serves the remaining bytes at once */
 	char *b = mm_malloc(XSIZE - 3 * U);
-	ck_assert_msg(in_x(b, XSIZE - 3 * U), "rest of the split span not reused: %p", (void *)b);
-	ck_assert_msg(b + (XSIZE - 3 * U) <= a || a + 3 * U <= b, "split parts overlap");
+	REQUIRE(in_x(b, XSIZE - 3 * U), "rest of the split span not reused: %p", (void *)b);
+	REQUIRE(b + (XSIZE - 3 * U) <= a || a + 3 * U <= b, "split parts overlap");
 	struct mm_stats st2 = stats();
 	ck_assert_uint_eq(st2.heap_sys, st0.heap_sys);
 	ck_assert_uint_eq(st2.heap_idle, st0.heap_idle - XSIZE);
@@ -64,13 +64,13 @@ START_TEST(best_fit_chooses_the_smallest_free_span_that_fits)
 	mm_free(C);
 	STEP();
 	char *p = mm_malloc(6 * U);
-	ck_assert_msg(p >= C && p + 6 * U <= C + 7 * U,
+	REQUIRE(p >= C && p + 6 * U <= C + 7 * U,
 		      "malloc(6U) = %p; best fit is the 7U span at %p (10U at %p, 5U at %p)",
 		      (void *)p, (void *)C, (void *)A, (void *)B);
 	char *q = mm_malloc(5 * U);
-	ck_assert_msg(q == B, "malloc(5U) = %p; the exact 5U span is at %p", (void *)q, (void *)B);
+	REQUIRE(q == B, "malloc(5U) = %p; the exact 5U span is at %p", (void *)q, (void *)B);
 	char *r = mm_malloc(9 * U);
-	ck_assert_msg(r >= A && r + 9 * U <= A + 10 * U, "malloc(9U) = %p; best fit is the 10U span at %p",
+	REQUIRE(r >= A && r + 9 * U <= A + 10 * U, "malloc(9U) = %p; best fit is the 10U span at %p",
 		      (void *)r, (void *)A);
 	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
 	STEP();
@@ -106,7 +106,7 @@ START_TEST(best_fit_among_many_large_free_spans)
 	for (int k = 0; k < N; k++) {
 		int i = (k * 53) % N;
 		char *p = mm_malloc(pages[i] * PAGE);
-		ck_assert_msg(p == span[i], "malloc(%zu pages) = %p; the exact free span is at %p",
+		REQUIRE(p == span[i], "malloc(%zu pages) = %p; the exact free span is at %p",
 			      pages[i], (void *)p, (void *)span[i]);
 		span[i] = p;
 	}
@@ -135,7 +135,7 @@ START_TEST(freed_span_coalesces_with_free_neighbours_on_both_sides)
 	struct mm_stats st1 = stats();
 	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + 3 * v);
 	char *p = mm_malloc(3 * v);
-	ck_assert_msg(p == s[0], "malloc(3V) = %p; the coalesced span starts at %p", (void *)p, (void *)s[0]);
+	REQUIRE(p == s[0], "malloc(3V) = %p; the coalesced span starts at %p", (void *)p, (void *)s[0]);
 	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
 	STEP();
 }
@@ -152,7 +152,7 @@ START_TEST(freed_span_coalesces_with_a_free_right_neighbour)
 	mm_free(s[0]); /* its right neighbour is free */
 	STEP();
 	char *p = mm_malloc(2 * v);
-	ck_assert_msg(p == s[0], "malloc(2V) = %p; left+middle coalesced start at %p", (void *)p, (void *)s[0]);
+	REQUIRE(p == s[0], "malloc(2V) = %p; left+middle coalesced start at %p", (void *)p, (void *)s[0]);
 	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
 	STEP();
 }
@@ -169,7 +169,7 @@ START_TEST(freed_span_coalesces_with_a_free_left_neighbour)
 	mm_free(s[2]); /* its left neighbour is free */
 	STEP();
 	char *p = mm_malloc(2 * v);
-	ck_assert_msg(p == s[1], "malloc(2V) = %p; middle+right coalesced start at %p", (void *)p, (void *)s[1]);
+	REQUIRE(p == s[1], "malloc(2V) = %p; middle+right coalesced start at %p", (void *)p, (void *)s[1]);
 	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
 	STEP();
 }
@@ -198,7 +198,7 @@ START_TEST(small_object_spans_return_to_the_heap_when_all_objects_are_free)
 	STEP();
 	struct mm_stats st1 = stats();
 	ck_assert_uint_eq(st1.heap_objects, st0.heap_objects);
-	ck_assert_msg(st1.heap_inuse <= st0.heap_inuse + spare_bytes(&st1),
+	REQUIRE(st1.heap_inuse <= st0.heap_inuse + spare_bytes(&st1),
 		      "after the thread freed all its small objects and exited, heap_inuse is %llu "
 		      "(was %llu; one spare span per class allows %llu more)",
 		      (unsigned long long)st1.heap_inuse, (unsigned long long)st0.heap_inuse,
@@ -213,14 +213,14 @@ START_TEST(very_large_spans_are_served_and_returned)
 	for (size_t i = 0; i < 2; i++) {
 		struct mm_stats st0 = stats();
 		char *p = mm_malloc(sizes[i]);
-		ck_assert_msg(p != NULL, "malloc(%zu) = NULL", sizes[i]);
+		REQUIRE(p != NULL, "malloc(%zu) = NULL", sizes[i]);
 		p[0] = 1;
 		p[sizes[i] - 1] = 2;
 		p[sizes[i] / 2] = 3;
 		struct mm_stats st1 = stats();
 		ck_assert_uint_ge(st1.heap_inuse, st0.heap_inuse + sizes[i]);
 		ck_assert_uint_eq(mm_usable_size(p), (sizes[i] + PAGE - 1) / PAGE * PAGE);
-		ck_assert_msg((uintptr_t)p >= st1.arena_start && (uintptr_t)p + sizes[i] <= st1.arena_end,
+		REQUIRE((uintptr_t)p >= st1.arena_start && (uintptr_t)p + sizes[i] <= st1.arena_end,
 			      "%p not inside the arena [%p, %p)", (void *)p, (void *)st1.arena_start,
 			      (void *)st1.arena_end);
 		STEP();

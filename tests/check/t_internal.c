@@ -15,9 +15,9 @@ START_TEST(size_class_lookup_gives_the_smallest_fitting_class_for_every_size)
 	ck_assert_int_le(mm_nclasses, MM_NCLASS_MAX);
 	for (size_t n = 1; n <= MM_MAX_SMALL; n++) {
 		uint32_t c = mm_size_class(n);
-		ck_assert_msg(c >= 1 && c < (uint32_t)mm_nclasses, "size %zu -> class %u", n, c);
-		ck_assert_msg(mm_class_size[c] >= n, "size %zu -> class %u of %u B", n, c, mm_class_size[c]);
-		ck_assert_msg(c == 1 || mm_class_size[c - 1] < n,
+		REQUIRE(c >= 1 && c < (uint32_t)mm_nclasses, "size %zu -> class %u", n, c);
+		REQUIRE(mm_class_size[c] >= n, "size %zu -> class %u of %u B", n, c, mm_class_size[c]);
+		REQUIRE(c == 1 || mm_class_size[c - 1] < n,
 			      "size %zu -> class %u (%u B), but class %u (%u B) fits", n, c,
 			      mm_class_size[c], c - 1, mm_class_size[c - 1]);
 	}
@@ -30,7 +30,7 @@ START_TEST(batch_is_64_kib_over_size_clamped_to_2_32)
 	for (int c = 1; c < mm_nclasses; c++) {
 		uint32_t b = 65536 / mm_class_size[c];
 		b = b < 2 ? 2 : b > 32 ? 32 : b;
-		ck_assert_msg(mm_class_batch[c] == b, "class %d (%u B): batch %u, want %u", c,
+		REQUIRE(mm_class_batch[c] == b, "class %d (%u B): batch %u, want %u", c,
 			      mm_class_size[c], mm_class_batch[c], b);
 	}
 }
@@ -46,7 +46,7 @@ START_TEST(object_index_by_multiply_matches_division)
 		struct mm_span s = {0};
 		s.divmul = mm_class_divmul[c];
 		for (uint32_t i = 0; i < n; i++)
-			ck_assert_msg(mm_span_index(&s, (uintptr_t)i * size) == i,
+			REQUIRE(mm_span_index(&s, (uintptr_t)i * size) == i,
 				      "class %d: object %u maps to index %u", c, i,
 				      mm_span_index(&s, (uintptr_t)i * size));
 	}
@@ -61,7 +61,7 @@ static void pm_map(uintptr_t pn, uintptr_t n, struct mm_span *s)
 	if (r == 0)
 		mm_pagemap_set(pn, n, s);
 	mm_sys_unlock(&mm_heap.lock);
-	ck_assert_msg(r == 0, "pagemap_ensure(%#lx, %lu) failed", (unsigned long)pn, (unsigned long)n);
+	REQUIRE(r == 0, "pagemap_ensure(%#lx, %lu) failed", (unsigned long)pn, (unsigned long)n);
 }
 
 START_TEST(pagemap_finds_spans_across_every_level_boundary)
@@ -81,7 +81,7 @@ START_TEST(pagemap_finds_spans_across_every_level_boundary)
 		pm_map(at[i], n, &sp[i]);
 	for (int i = 0; i < 5; i++) {
 		for (uintptr_t k = 0; k < n; k++)
-			ck_assert_msg(mm_pagemap_get(at[i] + k) == &sp[i],
+			REQUIRE(mm_pagemap_get(at[i] + k) == &sp[i],
 				      "page %#lx: wrong span (range %d at %#lx)",
 				      (unsigned long)(at[i] + k), i, (unsigned long)at[i]);
 	}
@@ -123,7 +123,7 @@ START_TEST(pagemap_maps_every_page_of_live_objects)
 		p[i] = mm_malloc(n);
 		for (uintptr_t a = (uintptr_t)p[i]; a < (uintptr_t)p[i] + n; a += MM_PAGE_SIZE) {
 			struct mm_span *s = mm_pagemap_get(a >> MM_PAGE_SHIFT);
-			ck_assert_msg(s && s->start <= (a >> MM_PAGE_SHIFT) &&
+			REQUIRE(s && s->start <= (a >> MM_PAGE_SHIFT) &&
 					      (a >> MM_PAGE_SHIFT) < s->start + s->npages,
 				      "object %p: page of %p not mapped to its span", p[i], (void *)a);
 			ck_assert(s->state == MM_SPAN_SMALL || s->state == MM_SPAN_LARGE);
@@ -154,11 +154,11 @@ START_TEST(thread_exit_leaves_central_with_only_spare_spans)
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	for (int c = 1; c < mm_nclasses; c++) {
 		struct mm_central *ce = &mm_central[c];
-		ck_assert_msg(ce->nspans <= 1, "class %d (%u B): central still holds %llu spans after the cache went back",
+		REQUIRE(ce->nspans <= 1, "class %d (%u B): central still holds %llu spans after the cache went back",
 			      c, mm_class_size[c], (unsigned long long)ce->nspans);
-		ck_assert_msg(mm_span_list_empty(&ce->empty), "class %d: a span with no free object is left", c);
+		REQUIRE(mm_span_list_empty(&ce->empty), "class %d: a span with no free object is left", c);
 		if (ce->nspans)
-			ck_assert_msg(ce->nonempty.next->ref == 0, "class %d: the spare span has %u objects out",
+			REQUIRE(ce->nonempty.next->ref == 0, "class %d: the spare span has %u objects out",
 				      c, ce->nonempty.next->ref);
 	}
 	STEP();

@@ -18,6 +18,7 @@ static void *small_churn(void *arg)
 	void **p = calloc(n, sizeof *p);
 	for (size_t i = 0; i < n; i++) {
 		p[i] = mm_malloc(4000);
+		REQUIRE(p[i] != NULL, "malloc(4000) = NULL after %zu objects", i);
 		memset(p[i], 1, 4000);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -42,7 +43,7 @@ START_TEST(scavenge_after_freeing_256_mib_really_drops_rss)
 	ck_assert_int_eq(pthread_create(&t, NULL, small_churn, &small), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	uint64_t rss1 = rss_bytes();
-	ck_assert_msg(rss1 >= rss0 + 256 * MiB, "touching 256 MiB raised RSS only from %llu to %llu",
+	REQUIRE(rss1 >= rss0 + 256 * MiB, "touching 256 MiB raised RSS only from %llu to %llu",
 		      (unsigned long long)rss0, (unsigned long long)rss1);
 	STEP();
 	for (int i = 0; i < N; i++)
@@ -53,24 +54,24 @@ START_TEST(scavenge_after_freeing_256_mib_really_drops_rss)
 	uint64_t rel = mm_scavenge(0);
 	struct mm_stats st1 = stats();
 	uint64_t rss3 = rss_bytes();
-	ck_assert_msg(rel >= 256 * MiB, "mm_scavenge(0) released %llu B after freeing 256 MiB",
+	REQUIRE(rel >= 256 * MiB, "mm_scavenge(0) released %llu B after freeing 256 MiB",
 		      (unsigned long long)rel);
-	ck_assert_msg(st1.heap_released == st0.heap_released + rel,
+	REQUIRE(st1.heap_released == st0.heap_released + rel,
 		      "heap_released %llu != %llu before + %llu returned", (unsigned long long)st1.heap_released,
 		      (unsigned long long)st0.heap_released, (unsigned long long)rel);
-	ck_assert_msg(rel == st0.heap_idle - st0.heap_released,
+	REQUIRE(rel == st0.heap_idle - st0.heap_released,
 		      "scavenge(0) released %llu B, but %llu B were idle and not yet released",
 		      (unsigned long long)rel, (unsigned long long)(st0.heap_idle - st0.heap_released));
 	ck_assert_uint_eq(st1.heap_released, st1.heap_idle);
 	ck_assert_uint_eq(st1.nscavenge, st0.nscavenge + 1);
-	ck_assert_msg(rss2 >= rss3 + 256 * MiB - 8 * MiB,
+	REQUIRE(rss2 >= rss3 + 256 * MiB - 8 * MiB,
 		      "RSS went only from %llu to %llu after releasing %llu B", (unsigned long long)rss2,
 		      (unsigned long long)rss3, (unsigned long long)rel);
 	for (int i = 0; i < N; i++)
-		ck_assert_msg(resident_in(blk[i], MiB) == 0, "block %d (%p) still has %llu B resident", i,
+		REQUIRE(resident_in(blk[i], MiB) == 0, "block %d (%p) still has %llu B resident", i,
 			      (void *)blk[i], (unsigned long long)resident_in(blk[i], MiB));
 	STEP();
-	ck_assert_msg(mm_scavenge(0) == 0, "a second pass released pages again");
+	REQUIRE(mm_scavenge(0) == 0, "a second pass released pages again");
 	ck_assert_uint_eq(stats().heap_released, st1.heap_released);
 	STEP();
 	/* reuse: released pages come back, zeroed, and stop counting as released */
@@ -78,7 +79,7 @@ START_TEST(scavenge_after_freeing_256_mib_really_drops_rss)
 	ck_assert_ptr_nonnull(p);
 	ck_assert(all_zero(p, 200 * MiB));
 	struct mm_stats st2 = stats();
-	ck_assert_msg(st2.heap_released <= st1.heap_released - 200 * MiB,
+	REQUIRE(st2.heap_released <= st1.heap_released - 200 * MiB,
 		      "reusing 200 MiB of released pages left heap_released at %llu (was %llu)",
 		      (unsigned long long)st2.heap_released, (unsigned long long)st1.heap_released);
 	STEP();
@@ -103,20 +104,20 @@ START_TEST(released_and_unreleased_neighbours_coalesce_with_exact_accounting)
 	STEP();
 	mm_free(s[1]); /* unreleased middle joins two released neighbours */
 	struct mm_stats st1 = stats();
-	ck_assert_msg(st1.heap_released == st0.heap_released,
+	REQUIRE(st1.heap_released == st0.heap_released,
 		      "coalescing changed heap_released from %llu to %llu (must add the parts)",
 		      (unsigned long long)st0.heap_released, (unsigned long long)st1.heap_released);
 	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + v);
 	STEP();
 	uint64_t rel = mm_scavenge(0);
-	ck_assert_msg(rel == v, "scavenging the coalesced span released %llu B; only the middle %zu B were not released yet",
+	REQUIRE(rel == v, "scavenging the coalesced span released %llu B; only the middle %zu B were not released yet",
 		      (unsigned long long)rel, v);
 	struct mm_stats st2 = stats();
 	ck_assert_uint_eq(st2.heap_released, st1.heap_released + v);
 	ck_assert_uint_eq(resident_in(s[0], 3 * v), 0);
 	STEP();
 	char *p = mm_malloc(3 * v);
-	ck_assert_msg(p == s[0], "malloc(3V) = %p, the coalesced span is at %p", (void *)p, (void *)s[0]);
+	REQUIRE(p == s[0], "malloc(3V) = %p, the coalesced span is at %p", (void *)p, (void *)s[0]);
 	struct mm_stats st3 = stats();
 	ck_assert_uint_eq(st3.heap_released, st2.heap_released - 3 * v);
 	memset(p, 3, 3 * v);
@@ -139,9 +140,9 @@ START_TEST(splitting_a_partly_released_span_keeps_its_released_pages_counted)
 	struct mm_stats st0 = stats();
 	STEP();
 	char *p = mm_malloc(v); /* split V off the 3V span with 2V released */
-	ck_assert_msg(p >= s[0] && p + v <= s[0] + 3 * v, "malloc(V) did not split the coalesced span");
+	REQUIRE(p >= s[0] && p + v <= s[0] + 3 * v, "malloc(V) did not split the coalesced span");
 	struct mm_stats st1 = stats();
-	ck_assert_msg(st1.heap_released >= st0.heap_released - v,
+	REQUIRE(st1.heap_released >= st0.heap_released - v,
 		      "after splitting V off a span with 2V released, heap_released fell from %llu to %llu",
 		      (unsigned long long)st0.heap_released, (unsigned long long)st1.heap_released);
 	ck_assert_uint_le(st1.heap_released, st0.heap_released);
@@ -164,7 +165,7 @@ START_TEST(scavenge_leaves_recently_freed_spans_alone)
 	mm_free(p);
 	struct mm_stats st0 = stats();
 	uint64_t rel = mm_scavenge(60ull * 1000 * 1000 * 1000); /* idle > 60 s only */
-	ck_assert_msg(rel == 0, "a span freed just now was released by a 60 s scavenge (%llu B)",
+	REQUIRE(rel == 0, "a span freed just now was released by a 60 s scavenge (%llu B)",
 		      (unsigned long long)rel);
 	ck_assert_uint_eq(stats().heap_released, st0.heap_released);
 	ck_assert_uint_ge(resident_in(p, 8 * MiB), 8 * MiB - 64 * KiB);

@@ -14,12 +14,12 @@ START_TEST(class_table_is_monotone_from_8_bytes_to_32_kib)
 	ck_assert_uint_eq(st.by_class[1].size, 8);
 	ck_assert_uint_eq(st.by_class[st.nclasses - 1].size, MAX_SMALL);
 	for (int c = 1; c < st.nclasses; c++) {
-		ck_assert_msg(st.by_class[c].npages >= 1, "class %d has no pages", c);
-		ck_assert_msg((size_t)st.by_class[c].npages * PAGE >= st.by_class[c].size,
+		REQUIRE(st.by_class[c].npages >= 1, "class %d has no pages", c);
+		REQUIRE((size_t)st.by_class[c].npages * PAGE >= st.by_class[c].size,
 			      "class %d (%u B): span of %u pages holds no object", c,
 			      st.by_class[c].size, st.by_class[c].npages);
 		if (c > 1)
-			ck_assert_msg(st.by_class[c].size > st.by_class[c - 1].size,
+			REQUIRE(st.by_class[c].size > st.by_class[c - 1].size,
 				      "class %d (%u B) not above class %d (%u B)", c,
 				      st.by_class[c].size, c - 1, st.by_class[c - 1].size);
 	}
@@ -32,9 +32,9 @@ START_TEST(class_sizes_from_16_bytes_are_16_byte_aligned)
 	for (int c = 1; c < st.nclasses; c++) {
 		uint32_t s = st.by_class[c].size;
 		if (s >= 16)
-			ck_assert_msg(s % 16 == 0, "class %d: size %u not a multiple of 16", c, s);
+			REQUIRE(s % 16 == 0, "class %d: size %u not a multiple of 16", c, s);
 		else
-			ck_assert_msg(s % 8 == 0, "class %d: size %u not a multiple of 8", c, s);
+			REQUIRE(s % 8 == 0, "class %d: size %u not a multiple of 8", c, s);
 	}
 }
 END_TEST
@@ -45,7 +45,7 @@ START_TEST(span_tail_waste_is_at_most_one_eighth)
 	struct mm_stats st = stats();
 	for (int c = 1; c < st.nclasses; c++) {
 		size_t span = (size_t)st.by_class[c].npages * PAGE, s = st.by_class[c].size;
-		ck_assert_msg(span % s <= span / 8,
+		REQUIRE(span % s <= span / 8,
 			      "class %d (%zu B, %u pages): tail waste %zu of %zu B > 12.5%%", c, s,
 			      st.by_class[c].npages, span % s, span);
 	}
@@ -60,7 +60,7 @@ START_TEST(span_is_the_fewest_pages_within_the_waste_bound)
 		size_t s = st.by_class[c].size;
 		for (size_t np = 1; np < st.by_class[c].npages; np++) {
 			size_t span = np * PAGE;
-			ck_assert_msg(span < s || span % s > span / 8,
+			REQUIRE(span < s || span % s > span / 8,
 				      "class %d (%zu B) uses %u pages but %zu already fit the bound",
 				      c, s, st.by_class[c].npages, np);
 		}
@@ -96,14 +96,14 @@ START_TEST(rounding_waste_is_at_most_one_eighth_from_128_bytes)
 			p2 *= 2;
 		size_t step = p2 / 8 < 256 ? p2 / 8 : 256;
 		size_t t = prev + step; /* the next step after prev */
-		ck_assert_msg((t - prev - 1) * 8 <= t, "step after %zu B wastes more than 1/8", prev);
-		ck_assert_msg(s >= t, "class %d (%zu B) is below the step %zu after %zu", c, s, t, prev);
+		REQUIRE((t - prev - 1) * 8 <= t, "step after %zu B wastes more than 1/8", prev);
+		REQUIRE(s >= t, "class %d (%zu B) is below the step %zu after %zu", c, s, t, prev);
 		if (s == t)
 			continue;
 		/* merged: bytes of span per object must be no more than the step's */
 		size_t cs = (size_t)st.by_class[c].npages * PAGE, ts = pages_for(t) * PAGE;
 		double per_c = (double)cs / (double)(cs / s), per_t = (double)ts / (double)(ts / t);
-		ck_assert_msg(per_c <= per_t,
+		REQUIRE(per_c <= per_t,
 			      "class %d (%zu B) replaced the step %zu B after %zu B but costs %.1f B an "
 			      "object instead of %.1f: request %zu wastes %.1f%%",
 			      c, s, t, prev, per_c, per_t, prev + 1, 100.0 * (double)(s - prev - 1) / (double)s);
@@ -118,7 +118,7 @@ START_TEST(no_two_classes_share_pages_and_object_count)
 	for (int c = 2; c < st.nclasses; c++) {
 		uint32_t np = st.by_class[c].npages, npp = st.by_class[c - 1].npages;
 		size_t n = np * PAGE / st.by_class[c].size, nprev = npp * PAGE / st.by_class[c - 1].size;
-		ck_assert_msg(!(np == npp && n == nprev),
+		REQUIRE(!(np == npp && n == nprev),
 			      "classes %d (%u B) and %d (%u B) both cut %zu objects from %u pages",
 			      c - 1, st.by_class[c - 1].size, c, st.by_class[c].size, n, np);
 	}
@@ -130,9 +130,9 @@ START_TEST(every_size_up_to_32_kib_gets_the_smallest_class_that_fits)
 	struct mm_stats st = stats();
 	for (size_t n = 1; n <= MAX_SMALL; n++) {
 		void *p = mm_malloc(n);
-		ck_assert_msg(p != NULL, "malloc(%zu) = NULL", n);
+		REQUIRE(p != NULL, "malloc(%zu) = NULL", n);
 		size_t want = smallest_class_fitting(&st, n), got = mm_usable_size(p);
-		ck_assert_msg(got == want, "malloc(%zu): usable size %zu, smallest class is %zu", n,
+		REQUIRE(got == want, "malloc(%zu): usable size %zu, smallest class is %zu", n,
 			      got, want);
 		mm_free(p);
 	}
@@ -151,13 +151,13 @@ START_TEST(allocations_are_counted_in_their_class)
 			struct mm_stats a = stats();
 			void *p = mm_malloc(sizes[i]);
 			struct mm_stats b = stats();
-			ck_assert_msg(b.by_class[c].nmalloc == a.by_class[c].nmalloc + 1,
+			REQUIRE(b.by_class[c].nmalloc == a.by_class[c].nmalloc + 1,
 				      "malloc(%zu) not counted in class %d (%u B)", sizes[i], c,
 				      st0.by_class[c].size);
 			ck_assert_uint_eq(b.nmalloc, a.nmalloc + 1);
 			mm_free(p);
 			struct mm_stats d = stats();
-			ck_assert_msg(d.by_class[c].nfree == b.by_class[c].nfree + 1,
+			REQUIRE(d.by_class[c].nfree == b.by_class[c].nfree + 1,
 				      "free of a %zu-byte object not counted in class %d", sizes[i], c);
 			ck_assert_uint_eq(d.nfree, b.nfree + 1);
 		}
@@ -173,9 +173,9 @@ START_TEST(small_objects_are_aligned_to_their_class)
 		for (int i = 0; i < 64; i++) {
 			keep[i] = mm_malloc(n);
 			uintptr_t a = (uintptr_t)keep[i];
-			ck_assert_msg(a % 8 == 0, "malloc(%zu) = %p not 8-aligned", n, keep[i]);
+			REQUIRE(a % 8 == 0, "malloc(%zu) = %p not 8-aligned", n, keep[i]);
 			if (n > 8)
-				ck_assert_msg(a % 16 == 0, "malloc(%zu) = %p not 16-aligned", n, keep[i]);
+				REQUIRE(a % 16 == 0, "malloc(%zu) = %p not 16-aligned", n, keep[i]);
 		}
 		for (int i = 0; i < 64; i++)
 			mm_free(keep[i]);
@@ -192,11 +192,11 @@ START_TEST(large_sizes_round_up_to_whole_pages)
 		void *p = mm_malloc(sizes[i]);
 		ck_assert_ptr_nonnull(p);
 		size_t want = (sizes[i] + PAGE - 1) / PAGE * PAGE;
-		ck_assert_msg(mm_usable_size(p) == want, "malloc(%zu): usable %zu, want %zu",
+		REQUIRE(mm_usable_size(p) == want, "malloc(%zu): usable %zu, want %zu",
 			      sizes[i], mm_usable_size(p), want);
-		ck_assert_msg((uintptr_t)p % PAGE == 0, "large object %p not page aligned", p);
+		REQUIRE((uintptr_t)p % PAGE == 0, "large object %p not page aligned", p);
 		struct mm_stats b = stats();
-		ck_assert_msg(b.heap_inuse == a.heap_inuse + want,
+		REQUIRE(b.heap_inuse == a.heap_inuse + want,
 			      "malloc(%zu): heap_inuse grew by %llu, want %zu", sizes[i],
 			      (unsigned long long)(b.heap_inuse - a.heap_inuse), want);
 		STEP();

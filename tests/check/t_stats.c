@@ -89,7 +89,7 @@ START_TEST(every_object_lies_inside_the_arena)
 	ck_assert_uint_le(st.arena_start, st.arena_used);
 	ck_assert_uint_le(st.arena_used, st.arena_end);
 	for (int i = 0; i < 100; i++) {
-		ck_assert_msg((uintptr_t)p[i] >= st.arena_start && (uintptr_t)p[i] < st.arena_end,
+		REQUIRE((uintptr_t)p[i] >= st.arena_start && (uintptr_t)p[i] < st.arena_end,
 			      "%p outside the arena [%p, %p)", p[i], (void *)st.arena_start,
 			      (void *)st.arena_end);
 		mm_free(p[i]);
@@ -127,7 +127,7 @@ START_TEST(stats_add_up_while_other_threads_allocate)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, thread_churn, NULL), 0);
 	for (int k = 0; k < 200; k++) {
 		struct mm_stats st = stats();
-		ck_assert_msg(st.heap_sys == st.heap_inuse + st.heap_idle,
+		REQUIRE(st.heap_sys == st.heap_inuse + st.heap_idle,
 			      "read %d: heap_sys %llu != inuse %llu + idle %llu while threads run", k,
 			      (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse,
 			      (unsigned long long)st.heap_idle);

@@ -20,37 +20,37 @@ struct mm_stats stats(void)
 void step_check(const char *file, int line)
 {
 	struct mm_stats st = stats();
-	ck_assert_msg(st.heap_sys == st.heap_inuse + st.heap_idle,
+	REQUIRE(st.heap_sys == st.heap_inuse + st.heap_idle,
 		      "%s:%d: heap_sys %llu != heap_inuse %llu + heap_idle %llu", file, line,
 		      (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse,
 		      (unsigned long long)st.heap_idle);
-	ck_assert_msg(st.nfree <= st.nmalloc && st.heap_objects == st.nmalloc - st.nfree,
+	REQUIRE(st.nfree <= st.nmalloc && st.heap_objects == st.nmalloc - st.nfree,
 		      "%s:%d: heap_objects %llu != nmalloc %llu - nfree %llu", file, line,
 		      (unsigned long long)st.heap_objects, (unsigned long long)st.nmalloc,
 		      (unsigned long long)st.nfree);
-	ck_assert_msg(st.heap_released <= st.heap_idle,
+	REQUIRE(st.heap_released <= st.heap_idle,
 		      "%s:%d: heap_released %llu > heap_idle %llu", file, line,
 		      (unsigned long long)st.heap_released, (unsigned long long)st.heap_idle);
-	ck_assert_msg(st.heap_sys <= st.sys, "%s:%d: heap_sys %llu > sys %llu", file, line,
+	REQUIRE(st.heap_sys <= st.sys, "%s:%d: heap_sys %llu > sys %llu", file, line,
 		      (unsigned long long)st.heap_sys, (unsigned long long)st.sys);
-	ck_assert_msg(st.heap_sys % PAGE == 0 && st.heap_idle % PAGE == 0 &&
+	REQUIRE(st.heap_sys % PAGE == 0 && st.heap_idle % PAGE == 0 &&
 			      st.heap_released % PAGE == 0,
 		      "%s:%d: heap byte counts not whole pages", file, line);
 	uint64_t cm = 0, cf = 0;
 	for (int c = 1; c < st.nclasses; c++) {
 		cm += st.by_class[c].nmalloc;
 		cf += st.by_class[c].nfree;
-		ck_assert_msg(st.by_class[c].nfree <= st.by_class[c].nmalloc,
+		REQUIRE(st.by_class[c].nfree <= st.by_class[c].nmalloc,
 			      "%s:%d: class %d: nfree %llu > nmalloc %llu", file, line, c,
 			      (unsigned long long)st.by_class[c].nfree,
 			      (unsigned long long)st.by_class[c].nmalloc);
 	}
-	ck_assert_msg(cm <= st.nmalloc && cf <= st.nfree,
+	REQUIRE(cm <= st.nmalloc && cf <= st.nfree,
 		      "%s:%d: per-class counts (%llu, %llu) exceed totals (%llu, %llu)", file,
 		      line, (unsigned long long)cm, (unsigned long long)cf,
 		      (unsigned long long)st.nmalloc, (unsigned long long)st.nfree);
 	int bad = mm_check();
-	ck_assert_msg(bad == 0, "%s:%d: mm_check() = %d: %s", file, line, bad,
+	REQUIRE(bad == 0, "%s:%d: mm_check() = %d: %s", file, line, bad,
 		      mm_check_error() ? mm_check_error() : "(no message)");
 }
 
@@ -137,7 +137,7 @@ uint64_t rss_bytes(void)
 {
 	unsigned long size = 0, res = 0;
 	FILE *f = fopen("/proc/self/statm", "r");
-	ck_assert_msg(f != NULL, "cannot open /proc/self/statm");
+	REQUIRE(f != NULL, "cannot open /proc/self/statm");
 	ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &res), 2);
 	fclose(f);
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
@@ -176,7 +176,7 @@ char *free_region(size_t n)
 	if (st.heap_idle > MAX_SMALL) {
 		ck_assert_ptr_nonnull(mm_malloc(st.heap_idle));
 		struct mm_stats st2 = stats();
-		ck_assert_msg(st2.heap_sys == st.heap_sys,
+		REQUIRE(st2.heap_sys == st.heap_sys,
 			      "precondition: the %llu idle bytes after growth are not one span",
 			      (unsigned long long)st.heap_idle);
 	}
@@ -184,7 +184,7 @@ char *free_region(size_t n)
 	mm_free(x);
 	STEP();
 	st = stats();
-	ck_assert_msg(st.heap_idle >= n && st.heap_idle < n + 9 * PAGE,
+	REQUIRE(st.heap_idle >= n && st.heap_idle < n + 9 * PAGE,
 		      "after freeing %zu B, heap_idle is %llu", n, (unsigned long long)st.heap_idle);
 	return x;
 }
@@ -207,7 +207,7 @@ void three_adjacent(char *s[3], size_t v)
 			}
 	for (int i = 0; i < 3; i++)
 		s[i] = p[i];
-	ck_assert_msg(s[0] + v == s[1] && s[1] + v == s[2],
+	REQUIRE(s[0] + v == s[1] && s[1] + v == s[2],
 		      "precondition: three spans split from one free span are not adjacent: %p %p %p",
 		      (void *)s[0], (void *)s[1], (void *)s[2]);
 }

@@ -88,8 +88,8 @@ static void tree_insert(const struct blk *b)
 	int fresh = found && *found == r;
 	struct range o = found ? **found : *r;
 	pthread_mutex_unlock(&tree_mu);
-	ck_assert_msg(found != NULL, "tsearch: out of memory");
-	ck_assert_msg(fresh, "live blocks overlap: new [%p, +%zu) and [%p, +%zu)", (void *)b->p,
+	REQUIRE(found != NULL, "tsearch: out of memory");
+	REQUIRE(fresh, "live blocks overlap: new [%p, +%zu) and [%p, +%zu)", (void *)b->p,
 		      b->extent, (void *)o.p, o.extent);
 }
 
@@ -103,7 +103,7 @@ static void tree_delete(const struct blk *b)
 		tdelete(&key, &tree, cmp_range);
 	}
 	pthread_mutex_unlock(&tree_mu);
-	ck_assert_msg(stored != NULL, "block %p (+%zu) missing from the model", (void *)b->p, b->extent);
+	REQUIRE(stored != NULL, "block %p (+%zu) missing from the model", (void *)b->p, b->extent);
 	free(stored);
 }
 
@@ -111,11 +111,11 @@ static void tree_delete(const struct blk *b)
 
 static void check_new(struct blk *b, size_t align)
 {
-	ck_assert_msg(b->p != NULL, "allocation of %zu B (align %zu) returned NULL", b->n, align);
-	ck_assert_msg(align == 0 || (uintptr_t)b->p % align == 0, "aligned_alloc(%zu, %zu) = %p",
+	REQUIRE(b->p != NULL, "allocation of %zu B (align %zu) returned NULL", b->n, align);
+	REQUIRE(align == 0 || (uintptr_t)b->p % align == 0, "aligned_alloc(%zu, %zu) = %p",
 		      align, b->n, (void *)b->p);
 	b->extent = mm_usable_size(b->p);
-	ck_assert_msg(b->extent >= b->n, "usable size %zu < %zu requested at %p", b->extent, b->n,
+	REQUIRE(b->extent >= b->n, "usable size %zu < %zu requested at %p", b->extent, b->n,
 		      (void *)b->p);
 	tree_insert(b);
 }
@@ -123,7 +123,7 @@ static void check_new(struct blk *b, size_t align)
 static void verify(const struct blk *b, const char *when)
 {
 	long bad = pattern_check(b->p, b->n, b->seed);
-	ck_assert_msg(bad < 0, "%s: block %p (%zu B) corrupted at offset %ld", when, (void *)b->p,
+	REQUIRE(bad < 0, "%s: block %p (%zu B) corrupted at offset %ld", when, (void *)b->p,
 		      b->n, bad);
 }
 
@@ -139,8 +139,8 @@ static void op_alloc(struct blk *b, uint64_t *s, uint32_t seed)
 		size_t cnt = 1 + rnd(s) % 4, sz = b->n / cnt + 1;
 		b->n = cnt * sz;
 		b->p = mm_calloc(cnt, sz);
-		ck_assert_msg(b->p != NULL, "calloc(%zu, %zu) = NULL", cnt, sz);
-		ck_assert_msg(all_zero(b->p, b->n), "calloc(%zu, %zu) = %p is not zero", cnt, sz,
+		REQUIRE(b->p != NULL, "calloc(%zu, %zu) = NULL", cnt, sz);
+		REQUIRE(all_zero(b->p, b->n), "calloc(%zu, %zu) = %p is not zero", cnt, sz,
 			      (void *)b->p);
 	} else {
 		uint64_t r = rnd(s) % 100;
@@ -167,11 +167,11 @@ static void op_realloc(struct blk *b, uint64_t *s)
 	verify(b, "realloc");
 	tree_delete(b);
 	char *q = mm_realloc(b->p, n);
-	ck_assert_msg(q != NULL, "realloc(%p, %zu) = NULL", (void *)b->p, n);
+	REQUIRE(q != NULL, "realloc(%p, %zu) = NULL", (void *)b->p, n);
 	size_t keep = n < b->n ? n : b->n;
 	b->p = q;
 	long bad = pattern_check(q, keep, b->seed);
-	ck_assert_msg(bad < 0, "realloc %zu -> %zu lost contents at offset %ld", b->n, n, bad);
+	REQUIRE(bad < 0, "realloc %zu -> %zu lost contents at offset %ld", b->n, n, bad);
 	if (n > b->n)
 		pattern_fill_at(q, b->n, n - b->n, b->seed);
 	b->n = n;
@@ -319,7 +319,7 @@ START_TEST(shadow_model_stress_four_threads_free_across_threads)
 	STEP();
 	struct mm_stats st = stats();
 	ck_assert_uint_eq(st.heap_objects, 0);
-	ck_assert_msg(st.cache_bytes == 0, "all threads exited, yet cache_bytes is %llu",
+	REQUIRE(st.cache_bytes == 0, "all threads exited, yet cache_bytes is %llu",
 		      (unsigned long long)st.cache_bytes);
 	ck_assert_ptr_null(tree);
 }
