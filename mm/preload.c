@@ -141,17 +141,29 @@ PUBLIC void *malloc(size_t n)
 }
 
 /*
+ * free found no span for p.  Inside the arena that is a bug in the program
+ * (a wild pointer, or a page of a span already freed): the core panics with
+ * the reason, as glibc would abort.  Outside, p came from another allocator
+ * (before libmm was loaded): leave it alone.
+ */
+static __attribute__((noinline)) void free_unknown(void *p)
+{
+	int e = errno;
+	refresh_bounds();
+	if ((uintptr_t)p >= arena_lo && (uintptr_t)p < arena_hi)
+		mm_free(p); /* does not return */
+	foreign("free", p);
+	errno = e;
+}
+
+/*
  * free keeps errno: the core's free path makes no system call that could
- * set it (locks spin and yield, the clock is the vDSO's).  A pointer the
- * heap has never seen is left alone.
+ * set it (locks spin and yield, the clock is the vDSO's).
  */
 PUBLIC void free(void *p)
 {
-	if (__builtin_expect(mm_free_inline(p, 1) < 0, 0)) {
-		int e = errno;
-		foreign("free", p);
-		errno = e;
-	}
+	if (__builtin_expect(mm_free_inline(p, 1) < 0, 0))
+		free_unknown(p);
 }
 
 PUBLIC void cfree(void *p)

@@ -7,6 +7,7 @@
  *
  *   api            all checks
  *   api badfree    free an interior pointer of a live object (must abort)
+ *   api wildfree   free a pointer inside the arena that is no object (must abort)
  *   api foreign    only the foreign-pointer checks (debug: stderr says so)
  */
 #include <dlfcn.h>
@@ -281,6 +282,12 @@ int main(int argc, char **argv)
 		char *p = do_malloc(100);
 		do_free(p + 8); /* inside the arena, not an object: the core must stop us */
 		printf("api: interior free returned\n");
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "wildfree") == 0) {
+		char *p = do_malloc(100);
+		do_free(p + (64 << 20)); /* unmapped part of the arena: not foreign */
+		printf("api: wild free returned\n");
 		return 0;
 	}
 	if (argc > 1 && strcmp(argv[1], "foreign") == 0) {

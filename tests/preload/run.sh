@@ -117,6 +117,14 @@ else
 	bad "bad free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/bf.err")"
 fi
 
+(LD_PRELOAD=$so timeout "$cap" "$progs/api" wildfree) >"$work/wf.out" 2>"$work/wf.err"
+rc=$?
+if [ $rc = 134 ] && grep -q "^mm: free" "$work/wf.err"; then
+	ok "wild free inside the arena stopped: $(head -1 "$work/wf.err")"
+else
+	bad "wild free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/wf.err")"
+fi
+
 if [ -n "$dbg" ]; then
 	LD_PRELOAD=$dbg timeout "$cap" "$progs/api" foreign >"$work/fd.out" 2>"$work/fd.err"
 	rc=$?
