@@ -162,6 +162,7 @@ void *mm_arena_grow(uintptr_t npages, uintptr_t *got)
 	uintptr_t need = npages << MM_PAGE_SHIFT;
 	if (need >> MM_PAGE_SHIFT != npages)
 		return 0;
+	struct mm_arena before = arena;
 	if (arena.end - arena.used < need && extend(need) < 0)
 		return 0;
 
@@ -169,10 +170,14 @@ void *mm_arena_grow(uintptr_t npages, uintptr_t *got)
 	if (n > arena.end - arena.used)
 		n = arena.end - arena.used;
 	void *v = (void *)arena.used;
-	if (mm_sys_map(v, n) < 0) {
-		if (n == need || mm_sys_map(v, need) < 0)
-			return 0;
-		n = need;
+	if (mm_sys_map(v, n) < 0 && (n == need || mm_sys_map(v, n = need) < 0)) {
+		/* No memory behind it: give back what this call reserved, so the arena is as before. */
+		if (arena.region != before.region)
+			mm_sys_free((void *)arena.region, arena.end - arena.region);
+		else if (arena.end != before.end)
+			mm_sys_free((void *)before.end, arena.end - before.end);
+		arena = before;
+		return 0;
 	}
 	arena.used += n;
 	mm_heap.sys += n;
