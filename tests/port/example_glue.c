@@ -45,7 +45,7 @@ int mm_sys_unused(void *v, size_t n)
 	return 0;
 }
 
-/* Only the 32-bit arena policy gives reservations back; CHUNKS never does. */
+/* CHUNKS gives a reservation back only if mm_sys_map failed: never here. */
 void mm_sys_free(void *v, size_t n)
 {
 	(void)v;
