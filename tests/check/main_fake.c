@@ -12,6 +12,7 @@ int main(void)
 {
 	SRunner *sr = srunner_create(arena32_suite());
 	srunner_add_suite(sr, fake_suite());
+	srunner_set_fork_status(sr, CK_FORK); /* every test needs a fresh allocator */
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -175,6 +176,46 @@ START_TEST(scavenge_leaves_recently_freed_spans_alone)
 }
 END_TEST
 
+/*
+ * The hosted background scavenger: MM_SCAVENGE=1 (seconds of idleness) makes
+ * a thread release idle spans on its own, and MM_TRACE=1 prints one line a
+ * pass.  The variables are read when the first cache is made, so they are
+ * set before this (forked, fresh) process allocates anything.
+ */
+START_TEST(background_scavenger_releases_idle_memory_and_traces_each_pass)
+{
+	char path[] = "/tmp/mm-trace-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	int saved = dup(2);
+	dup2(fd, 2);
+	setenv("MM_SCAVENGE", "1", 1);
+	setenv("MM_TRACE", "1", 1);
+	mm_free(mm_malloc(16)); /* the first small allocation sets the hosted backend up */
+	char *p = mm_malloc(64 * MiB);
+	memset(p, 1, 64 * MiB);
+	mm_free(p);
+	uint64_t released = 0;
+	for (int i = 0; i < 100 && released < 64 * MiB; i++) {
+		usleep(50 * 1000);
+		released = stats().heap_released;
+	}
+	usleep(600 * 1000); /* let the pass finish its trace line */
+	dup2(saved, 2);
+	close(saved);
+	char buf[4096] = {0};
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	REQUIRE(released >= 64 * MiB, "the background scavenger released %llu B of 64 MiB idle for 5 s",
+		(unsigned long long)released);
+	REQUIRE(resident_in(p, 64 * MiB) == 0, "released pages still resident");
+	REQUIRE(n > 0 && strstr(buf, "mm: scvg") && strstr(buf, "released:") && strstr(buf, "consumed:"),
+		"no trace line on stderr: \"%s\"", buf);
+	STEP();
+}
+END_TEST
+
 Suite *scavenge_suite(void)
 {
 	Suite *s = suite_create("scavenge");
@@ -183,6 +224,7 @@ Suite *scavenge_suite(void)
 	tcase_add_test(tc, released_and_unreleased_neighbours_coalesce_with_exact_accounting);
 	tcase_add_test(tc, splitting_a_partly_released_span_keeps_its_released_pages_counted);
 	tcase_add_test(tc, scavenge_leaves_recently_freed_spans_alone);
+	tcase_add_test(tc, background_scavenger_releases_idle_memory_and_traces_each_pass);
 	suite_add_tcase(s, tc);
 	return s;
 }
