@@ -175,6 +175,53 @@ START_TEST(freed_span_coalesces_with_a_free_left_neighbour)
 }
 END_TEST
 
+START_TEST(large_realloc_grows_in_place_into_a_free_right_neighbour)
+{
+	setup_region();
+	char *p = mm_malloc(MiB);
+	ck_assert_ptr_eq(p, X); /* the front of the free region: free pages follow */
+	pattern_fill(p, MiB, 5);
+	struct mm_stats st0 = stats();
+	char *q = mm_realloc(p, 4 * MiB);
+	REQUIRE(q == p, "realloc(1 MiB -> 4 MiB) moved %p to %p though the next 3 MiB are free",
+		(void *)p, (void *)q);
+	ck_assert_int_eq(pattern_check(q, MiB, 5), -1);
+	ck_assert_uint_eq(mm_usable_size(q), 4 * MiB);
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_inuse, st0.heap_inuse + 3 * MiB);
+	ck_assert_uint_eq(st1.heap_sys, st0.heap_sys);
+	memset(q + MiB, 7, 3 * MiB);
+	STEP();
+	mm_free(q);
+	STEP();
+}
+END_TEST
+
+START_TEST(large_realloc_shrinks_in_place_and_gives_the_tail_back)
+{
+	setup_region();
+	char *p = mm_malloc(4 * MiB);
+	pattern_fill(p, 4 * MiB, 6);
+	struct mm_stats st0 = stats();
+	char *q = mm_realloc(p, 300 * KiB);
+	REQUIRE(q == p, "realloc(4 MiB -> 300 KiB) moved %p to %p", (void *)p, (void *)q);
+	ck_assert_int_eq(pattern_check(q, 300 * KiB, 6), -1);
+	size_t kept = (300 * KiB + PAGE - 1) / PAGE * PAGE;
+	ck_assert_uint_eq(mm_usable_size(q), kept);
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_inuse, st0.heap_inuse - (4 * MiB - kept));
+	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + (4 * MiB - kept));
+	STEP();
+	/* the tail went back whole: a request for it fits right after q */
+	char *r = mm_malloc(4 * MiB - kept);
+	ck_assert_ptr_eq(r, q + kept);
+	STEP();
+	mm_free(r);
+	mm_free(q);
+	STEP();
+}
+END_TEST
+
 static void *churn_small(void *arg)
 {
 	enum { N = 20000 };
@@ -242,6 +289,8 @@ Suite *heap_suite(void)
 	tcase_add_test(tc, freed_span_coalesces_with_free_neighbours_on_both_sides);
 	tcase_add_test(tc, freed_span_coalesces_with_a_free_right_neighbour);
 	tcase_add_test(tc, freed_span_coalesces_with_a_free_left_neighbour);
+	tcase_add_test(tc, large_realloc_grows_in_place_into_a_free_right_neighbour);
+	tcase_add_test(tc, large_realloc_shrinks_in_place_and_gives_the_tail_back);
 	tcase_add_test(tc, small_object_spans_return_to_the_heap_when_all_objects_are_free);
 	tcase_add_test(tc, very_large_spans_are_served_and_returned);
 	suite_add_tcase(s, tc);

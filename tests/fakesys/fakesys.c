@@ -230,6 +230,7 @@ uint64_t mm_sys_nanotime(void) { return fake.now; }
 
 void mm_sys_lock(struct mm_lock *l)
 {
+	__atomic_fetch_add(&fake.nlocks, 1, __ATOMIC_RELAXED);
 	while (__atomic_exchange_n(&l->word, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&l->word, __ATOMIC_RELAXED))
 			;

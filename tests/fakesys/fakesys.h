@@ -45,6 +45,7 @@ struct fake {
 	struct fake_call calls[FAKE_MAXCALLS];
 	int ncalls;
 	uint64_t mapped;           /* bytes currently mapped */
+	uint64_t nlocks;           /* mm_sys_lock calls */
 	int nviolations;           /* contract violations seen (see violation) */
 	char violation[256];       /* the first one */
 
