@@ -51,7 +51,7 @@ test-host:
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug test-host-m32
 
 test:
-	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory deps || echo "test: 'make deps' failed (see above); running the suites that can run"
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug \
 		test-host-m32 test-preload test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
 
