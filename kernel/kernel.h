@@ -121,6 +121,40 @@ extern int mm_trace;
 void kernel_print_stats(void);
 void kernel_scavenge_idle(void); /* runs a due scavenger pass (idle loop only) */
 
+/* liballoc_like.c: the liballoc-style baseline the shell's `bench` compares
+ * kmalloc with (first fit over major/minor block lists, one global lock);
+ * its own pages, never the libmm heap.  la_check: NULL if consistent. */
+struct la_stats {
+	size_t majors, pages;   /* major blocks and the pages they hold */
+	size_t objects, bytes;  /* live minors and their (rounded) bytes */
+	uint64_t nmalloc, nfree;
+};
+void *la_malloc(size_t n);
+void la_free(void *p);
+size_t la_usable_size(void *p);
+void la_read_stats(struct la_stats *st);
+const char *la_check(void);
+
+/* shell.c: the `bench` workload, shared with the self-tests.  Runs the
+ * small, mixed and compiler-like phases (scale n) against one allocator,
+ * writing a pattern into every block and checking it before each free
+ * (every byte when full, else the first and last 16); returns the number
+ * of mismatches, failed allocations included. */
+struct bench_alloc {
+	const char *name;
+	void *(*alloc)(size_t);
+	void (*free)(void *);
+	int quiet; /* do not print mismatches */
+};
+struct bench_result {
+	unsigned long ops;    /* mallocs + frees */
+	unsigned long errors; /* pattern mismatches and NULL returns */
+	uint64_t ns[3];       /* time per phase (small, mixed, compiler) */
+	unsigned long phase_ops[3];
+};
+unsigned long bench_workload(const struct bench_alloc *a, unsigned long n, int full, struct bench_result *r);
+uint64_t bench_nanos(void); /* TSC (calibrated against the PIT once), else the PIT clock */
+
 /* shell.c, selftest.c */
 void shell_run(void);
 void selftest_run(const char *which);

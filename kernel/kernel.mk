@@ -7,6 +7,11 @@
 #                     (KMEM=1G, KARGS="mm.trace=1" adds to the kernel command line)
 #   make test-kernel  the self-tests for ARCH, gcc and clang builds (tests/kernel/run.sh)
 #   make debug        QEMU halted with a gdb stub; gdb -x build/<arch>/kernel.gdb
+#   make bench-kernel boot kernel.iso with "bench" and "halt" piped in; print the
+#                     shell's `bench` lines (kmalloc against the liballoc-like
+#                     baseline); KBENCH_N=N for `bench N`.  Fails if QEMU does not
+#                     halt cleanly or the workload found an error.
+#   make bench-kernel-all   bench-kernel for ARCH=x86, then ARCH=x86_64
 
 KDIR      := $(LIB_DIR)
 KOBJ      := $(KDIR)/kobj
@@ -33,7 +38,7 @@ K_COMMA   := ,
 # Extra kernel command line through QEMU fw_cfg (kernel/fwcfg.c reads it), no ISO rebuild.
 K_FWCFG    = $(if $(KARGS),-fw_cfg "name=opt/libmm/cmdline$(K_COMMA)string=$(KARGS)")
 
-.PHONY: kernel iso iso-test run test-kernel debug kernel-check-arch
+.PHONY: kernel iso iso-test run test-kernel debug kernel-check-arch bench-kernel bench-kernel-all
 
 kernel-check-arch:
 	@case "$(ARCH)" in x86|x86_64) ;; *) echo "ARCH must be x86 or x86_64 (got $(ARCH))"; exit 1;; esac
@@ -74,6 +79,26 @@ run: iso
 	@$(K_QEMU) -cdrom $(KDIR)/kernel.iso $(K_FWCFG); \
 	rc=$$?; [ $$rc -eq 33 ] && exit 0; \
 	echo "run: QEMU exit status $$rc (33 = halt, 35 = panic or exception, 0 = triple fault)"; exit 1
+
+KBENCH_N  ?=
+K_BENCH_TIMEOUT ?= 300
+# The log keeps the whole boot; the bench lines are printed with the arch in front.
+bench-kernel: iso
+	@echo "bench-kernel: $(ARCH), $(notdir $(CC)) build, $(K_QEMU_$(ARCH)) (TCG: no KVM), bench$(if $(KBENCH_N), $(KBENCH_N))"
+	@printf 'bench$(if $(KBENCH_N), $(KBENCH_N))\nhalt\n' | timeout $(K_BENCH_TIMEOUT) $(K_QEMU) -monitor none \
+		-cdrom $(KDIR)/kernel.iso $(K_FWCFG) > $(KDIR)/bench.log 2>&1; \
+	rc=$$?; tr -d '\r' < $(KDIR)/bench.log | grep -a '^bench:' | sed 's/^/$(ARCH): /'; \
+	if [ $$rc -ne 33 ]; then \
+		echo "bench-kernel: QEMU exit status $$rc (33 = halt, 35 = panic or exception, 0 = triple fault, 124 = timeout); log $(KDIR)/bench.log"; \
+		tr -d '\r' < $(KDIR)/bench.log | tail -15; exit 1; \
+	fi; \
+	if grep -aq '^bench: FAILED' $(KDIR)/bench.log || ! grep -aq '^bench: libmm .* faster' $(KDIR)/bench.log; then \
+		echo "bench-kernel: the workload failed or printed no result; log $(KDIR)/bench.log"; exit 1; \
+	fi
+
+bench-kernel-all:
+	@$(MAKE) --no-print-directory bench-kernel ARCH=x86
+	@$(MAKE) --no-print-directory bench-kernel ARCH=x86_64
 
 test-kernel: kernel-check-arch
 	@bash tests/kernel/run.sh $(ARCH)

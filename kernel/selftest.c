@@ -21,6 +21,11 @@
  *  nx              x86_64: calling code in a heap object faults (NX)
  *  stack-overflow  unbounded recursion hits the guard page below the stack:
  *                  a double fault, reported on its own stack
+ *  liballoc        the `bench` workload with every byte pattern-checked, on
+ *                  kmalloc and on the liballoc-like baseline: no mismatch,
+ *                  la_check consistent, everything freed; and the checks do
+ *                  catch two live blocks sharing memory (correctness only,
+ *                  nothing is timed)
  *  all             stress, scavenge, irq
  */
 #include "kernel.h"
@@ -489,6 +494,103 @@ static void case_idle(void)
 	check_heap("after idle scavenging");
 }
 
+/* liballoc: a wrapper that hands out one buffer twice in a row every 1000
+ * calls, so two live blocks overlap; the workload's checks must notice. */
+static unsigned char shared_block[64 * 1024];
+static unsigned long evil_calls;
+
+static void *evil_alloc(size_t n)
+{
+	evil_calls++;
+	if (evil_calls % 1000 < 2 && n <= sizeof(shared_block))
+		return shared_block;
+	return la_malloc(n);
+}
+
+static void evil_free(void *p)
+{
+	if (p != shared_block)
+		la_free(p);
+}
+
+#define LA_N 20000
+
+static void case_liballoc(void)
+{
+	static void *p[64];
+	const struct bench_alloc mm = { "libmm", mm_malloc, mm_free, 0 };
+	const struct bench_alloc la = { "liballoc-like", la_malloc, la_free, 0 };
+	const struct bench_alloc evil = { "overlapping", evil_alloc, evil_free, 1 };
+	struct bench_result r;
+	struct la_stats st;
+	const char *bad;
+
+	/* The basics: alignment, usable size, distinct blocks, reuse after free. */
+	for (int i = 0; i < 64; i++) {
+		size_t n = 1 + (size_t)i * 97;
+		p[i] = la_malloc(n);
+		CHECK(p[i] && (uintptr_t)p[i] % 16 == 0, "la_malloc(%lu) = %p", (unsigned long)n, p[i]);
+		if (!p[i])
+			return;
+		CHECK(la_usable_size(p[i]) >= n, "la_usable_size %lu < %lu", (unsigned long)la_usable_size(p[i]),
+		      (unsigned long)n);
+		memset(p[i], i, n);
+	}
+	for (int i = 0; i < 64; i++) {
+		unsigned char *c = p[i];
+		size_t n = 1 + (size_t)i * 97, j = 0;
+		while (j < n && c[j] == (unsigned char)i)
+			j++;
+		CHECK(j == n, "block %d (%lu bytes) overwritten at +%lu", i, (unsigned long)n, (unsigned long)j);
+	}
+	void *big = la_malloc(300 * KiB); /* more than one major's worth */
+	CHECK(big != NULL, "la_malloc(300 KiB) failed");
+	if (big)
+		memset(big, 0x5A, 300 * KiB);
+	la_read_stats(&st);
+	CHECK(st.objects == 65 && st.majors >= 2, "%lu objects in %lu majors, want 65 in >= 2", (unsigned long)st.objects,
+	      (unsigned long)st.majors);
+	CHECK((bad = la_check()) == NULL, "la_check with 65 blocks: %s", bad);
+	la_free(big);
+	for (int i = 0; i < 64; i += 2)
+		la_free(p[i]);
+	/* First fit inside the best bet: the gap of a freed block, not fresh space. */
+	void *again = la_malloc(1 + 2 * 97);
+	int reused = 0;
+	for (int i = 2; i < 64; i += 2)
+		reused |= again == p[i];
+	CHECK(reused, "la_malloc(195) = %p, not the place of a freed block of 195 bytes or more", again);
+	la_free(again);
+	for (int i = 1; i < 64; i += 2)
+		la_free(p[i]);
+	la_read_stats(&st);
+	CHECK(st.objects == 0 && st.bytes == 0 && st.majors == 1, "after freeing all: %lu objects, %lu bytes, %lu majors",
+	      (unsigned long)st.objects, (unsigned long)st.bytes, (unsigned long)st.majors);
+
+	/* The bench workload, every byte of every block checked before its free. */
+	unsigned long e = bench_workload(&mm, LA_N, 1, &r);
+	kprintf("  libmm: %lu ops, %lu mismatches\n", r.ops, e);
+	CHECK(e == 0 && r.ops > 4 * LA_N, "libmm: %lu errors in %lu ops", e, r.ops);
+	unsigned long mm_ops = r.ops;
+	e = bench_workload(&la, LA_N, 1, &r);
+	la_read_stats(&st);
+	kprintf("  liballoc-like: %lu ops, %lu mismatches; %lu majors (%lu pages) left, %llu mallocs\n", r.ops, e,
+		(unsigned long)st.majors, (unsigned long)st.pages, (unsigned long long)st.nmalloc);
+	CHECK(e == 0 && r.ops == mm_ops, "liballoc-like: %lu errors in %lu ops (libmm %lu)", e, r.ops, mm_ops);
+	CHECK((bad = la_check()) == NULL, "la_check after the workload: %s", bad);
+	CHECK(st.objects == 0 && st.majors == 1 && st.pages == 16 && st.nmalloc == st.nfree,
+	      "not all given back: %lu objects, %lu majors, %lu pages, %llu mallocs, %llu frees", (unsigned long)st.objects,
+	      (unsigned long)st.majors, (unsigned long)st.pages, (unsigned long long)st.nmalloc,
+	      (unsigned long long)st.nfree);
+
+	/* The checks can fail: overlapping blocks are caught. */
+	e = bench_workload(&evil, LA_N, 1, &r);
+	kprintf("  overlapping blocks every 1000 calls: %lu mismatches found\n", e);
+	CHECK(e > 0, "the workload's checks missed blocks sharing memory");
+	CHECK((bad = la_check()) == NULL, "la_check after the overlap run: %s", bad);
+	check_heap("after liballoc");
+}
+
 static volatile unsigned recursion_stop; /* never reached: the compiler cannot know */
 
 static unsigned recurse(unsigned depth)
@@ -531,6 +633,7 @@ static const struct {
 	{ "growth", case_growth },
 	{ "exhaust", case_exhaust },
 	{ "idle", case_idle },
+	{ "liballoc", case_liballoc },
 };
 
 void selftest_run(const char *which)

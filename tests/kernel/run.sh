@@ -34,6 +34,7 @@ cases=(
 	"fault-unmapped 64M 33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: never mapped"
 	"exception 64M  35 ^EXCEPTION vector=6 \\(#UD invalid opcode\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
 	"stack-overflow 64M 35 ^EXCEPTION vector=8 \\(#DF double fault\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
+	"liballoc  256M 33 overlapping blocks every 1000 calls: [1-9][0-9]* mismatches found"
 	"nx        64M  35 ^EXCEPTION vector=14 \\(#PF page fault\\) err=0x11 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
 )
 
