@@ -7,7 +7,8 @@
  *  64-bit  one reservation of arena.size (64 GiB) at a fixed hint; if that is
  *          refused (ulimit -v), fall back to the 32-bit policy.  When it is
  *          used up, a new region is reserved, contiguous if possible.
- *  32-bit  a first reservation of 256 MiB; when a request does not fit,
+ *  32-bit  a first reservation of 256 MiB (without a hint: at the start of a
+ *          hole big enough for the whole window); when a request does not fit,
  *          extend contiguously at `end` in 256 MiB steps (the need rounded
  *          up) while the new end stays within start + MaxArena32 (2 GiB).
  *          Only if the range at `end` cannot be had, take memory anywhere,
@@ -72,6 +73,19 @@ int mm_arena_init(const struct mm_config *cfg)
 		arena.size = 0;
 	}
 	if (arena.policy == MM_ARENA_32) {
+		if (!arena.hint) {
+			/*
+			 * No hint: find a hole that holds the whole window, and start
+			 * there, so the steps at arena_end have room (a host that
+			 * places mappings top-down would otherwise put the arena right
+			 * under other mappings).  Go 1.0 started above the program's end.
+			 */
+			void *probe = mm_sys_reserve(0, MM_MAX_ARENA32);
+			if (probe) {
+				mm_sys_free(probe, MM_MAX_ARENA32);
+				arena.hint = (uintptr_t)probe;
+			}
+		}
 		void *p = mm_sys_reserve((void *)arena.hint, MM_ARENA_STEP32);
 		if (!p)
 			return -1;

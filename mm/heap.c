@@ -10,7 +10,8 @@
  *
  * Scavenger accounting (invariant, checked by mm_check):
  *   pages_released == sum of npreleased over free spans <= pages_idle.
- * Coalescing adds the parts' npreleased, splitting divides it, reuse
+ * Coalescing adds the parts' npreleased; splitting divides it (a span that
+ * is only partly released is released whole first, see carve); reuse
  * subtracts it after mm_sys_map has backed the pages again.
  */
 #include "malloc.h"
@@ -176,21 +177,29 @@ static void insert_free(struct mm_span *s)
 /*
  * Cut s (taken off the free structure) to npages pages and return the rest
  * as a new record, not yet inserted anywhere; NULL if no record could be had
- * (s is then left whole).  Released pages are divided: s keeps as many as
- * fit, the rest keeps the remainder, so the sum is unchanged.
+ * (s is then left whole).  A span coalesced from released and unreleased
+ * parts does not know where its released pages are, so before it is cut it
+ * is made uniform: its still-backed pages are released too (it is free and
+ * idle anyway).  Then both parts are either wholly released or not at all,
+ * and the accounting stays exact.
  */
 static struct mm_span *carve(struct mm_span *s, uintptr_t npages)
 {
 	struct mm_span *t = mm_heap_span_alloc();
 	if (!t)
 		return 0;
+	if (s->npreleased && s->npreleased != s->npages) {
+		int zeroes = mm_sys_unused((void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
+		mm_heap.pages_released += s->npages - s->npreleased;
+		s->npreleased = s->npages;
+		s->needzero = !zeroes;
+	}
 	t->start = s->start + npages;
 	t->npages = s->npages - npages;
 	t->unused_since = s->unused_since;
 	t->needzero = s->needzero;
-	uintptr_t keep = s->npreleased < npages ? s->npreleased : npages;
-	t->npreleased = s->npreleased - keep;
-	s->npreleased = keep;
+	t->npreleased = s->npreleased ? t->npages : 0;
+	s->npreleased = s->npreleased ? npages : 0;
 	s->npages = npages;
 	t->state = MM_SPAN_LARGE; /* not free until inserted */
 	return t;
