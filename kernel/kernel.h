@@ -138,13 +138,14 @@ const char *la_check(void);
 /* shell.c: the `bench` workload, shared with the self-tests.  Runs the
  * small, mixed and compiler-like phases (scale n) against one allocator,
  * writing a pattern into every block and checking it before each free
- * (every byte when full, else the first and last 16); returns the number
- * of mismatches, failed allocations included. */
+ * (every byte when full, else a word at each end); returns the number of
+ * mismatches, failed allocations included.  bench_alloc.quiet: do not
+ * print them. */
 struct bench_alloc {
 	const char *name;
 	void *(*alloc)(size_t);
 	void (*free)(void *);
-	int quiet; /* do not print mismatches */
+	int quiet;
 };
 struct bench_result {
 	unsigned long ops;    /* mallocs + frees */
