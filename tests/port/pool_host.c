@@ -43,6 +43,9 @@ static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER; /* the host's own lo
 static long nreserve, nmap, nunused, nfree_calls, nreserve_fail, nmap_fail;
 static int map_fail_every;          /* >0: about one mm_sys_map in so many fails ("no frames") */
 static uint64_t map_rand = 0x9e3779b97f4a7c15ull;
+static int map_fail_records;        /* 1: refuse maps of the core's record chunks only */
+static unsigned char *last_res;     /* the latest reservation (records: reserve, then map it whole) */
+static size_t last_res_n;
 static uint64_t bytes_poisoned;
 static uint64_t clock_ns = 1;       /* the fake clock; tests move it */
 
@@ -115,6 +118,8 @@ void *mm_sys_reserve(void *hint, size_t n)
 	} else if (!p) {
 		nreserve_fail++;
 	}
+	last_res = p;
+	last_res_n = n;
 	pthread_mutex_unlock(&pool_mu);
 	return p;
 }
@@ -126,7 +131,10 @@ int mm_sys_map(void *v, size_t n)
 	if (!in_pool(v, n))
 		violation("mm_sys_map(%p, %zu): outside every reservation", v, n);
 	__atomic_fetch_add(&nmap, 1, __ATOMIC_RELAXED);
-	if (map_fail_every && port_rand(&map_rand) % (uint64_t)map_fail_every == 0) {
+	/* A record chunk: a whole reservation under 1 MiB, mapped right after it was made. */
+	int record = v == last_res && n == last_res_n && n < (1 << 20);
+	if ((map_fail_every && port_rand(&map_rand) % (uint64_t)map_fail_every == 0) ||
+	    (map_fail_records && record)) {
 		__atomic_fetch_add(&nmap_fail, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
@@ -610,6 +618,26 @@ static int case_map_refused(void)
 		}
 		mm_free(ps[i]);
 	}
+	/* Then the records' maps only: growth succeeds, the span record for it does not. */
+	enum { M = 3000 };
+	static void *qs[M];
+	long rfail0 = nmap_fail;
+	int qgot = 0, qnull = 0;
+	map_fail_records = 1;
+	for (int i = 0; i < M; i++) {
+		qs[i] = mm_malloc(16 << 10); /* large: one span each */
+		qs[i] ? qgot++ : qnull++;
+	}
+	map_fail_records = 0;
+	printf("INFO map refusals of record chunks: %ld refused; %d allocations succeeded, %d NULL\n",
+	       nmap_fail - rfail0, qgot, qnull);
+	for (int i = 0; i < M; i++)
+		mm_free(qs[i]);
+	if (ok && nmap_fail == rfail0) {
+		snprintf(err, sizeof err, "no record chunk was mapped while refusals were on");
+		ok = 0;
+	}
+
 	/* Refusals over, memory works again. */
 	void *p = mm_malloc(300 << 10);
 	if (ok && !p) {
@@ -693,6 +721,10 @@ static int case_exhaust_small(void)
 	int cap = (int)(POOL_SIZE / 48) + 1000;
 	void **ps = malloc(sizeof *ps * (size_t)cap);
 	int k = fill_until_null(ps, cap, 48), ok = 1;
+	struct mm_stats st;
+	mm_read_stats(&st);
+	printf("INFO exhaustion: at the NULL, %llu KiB of the heap were still free (heap_sys %llu KiB)\n",
+	       (unsigned long long)st.heap_idle >> 10, (unsigned long long)st.heap_sys >> 10);
 	if (k == cap || k < 1000) {
 		snprintf(err, sizeof err, "%d objects of 48 bytes from a %zu MiB pool", k, POOL_SIZE >> 20);
 		ok = 0;
@@ -844,6 +876,12 @@ int main(int argc, char **argv)
 		report("pool, 8 MiB chunks: mm_init", case_init());
 		report("pool, 8 MiB chunks: 3 MiB and small blocks fill 90% of the pool", case_chunk_fill());
 		report("pool, 8 MiB chunks: hook contracts held", case_contracts());
+		return port_failures() ? 1 : 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "refusals") == 0) {
+		report("pool, fresh heap: mm_init", case_init());
+		report("pool, fresh heap: mm_sys_map refusals give NULL, no memory lost", case_map_refused());
+		report("pool, fresh heap: hook contracts held", case_contracts());
 		return port_failures() ? 1 : 0;
 	}
 	if (!case_init()) {
