@@ -13,6 +13,9 @@
 # default 60), BENCH_SLOW_TIMEOUT (liballoc-like, run once, default 20),
 # BENCH_WORKLOADS (names, default all), BENCH_ALLOCATORS (names to keep),
 # BENCH_INSTALL=0 (never call apt-get).  Raw results: BENCH_DIR/results.txt.
+# The table gives best wall time and peak RSS as ratios to glibc's, their
+# geometric means, and the geometric mean of best CPU time (user + system),
+# which other load on the machine disturbs less than wall time.
 set -u
 dir=$(cd "$1" && pwd)
 libmm=$(realpath -m "$2")
@@ -97,6 +100,7 @@ BEGIN { na = split(names, an, " ") }
 	if ($3 != "ok") { if (!(k in best)) bad[k] = $3; next }
 	delete bad[k]
 	if (!(k in best) || $4 < best[k]) { best[k] = $4; rss[k] = $5 }
+	if (!(k in cpu) || $6 < cpu[k]) cpu[k] = $6
 }
 END {
 	printf "%-9s %14s", "workload", "glibc"
@@ -114,6 +118,7 @@ END {
 				tr = best[k] / best[g]; mr = rss[k] / rss[g]
 				printf " %6.2fx %6.2fx", tr, mr
 				lt[a] += log(tr); lm[a] += log(mr); cnt[a]++
+				if (cpu[g] > 0 && cpu[k] > 0) lc[a] += log(cpu[k] / cpu[g])
 			} else if (bad[k] == "timeout") {
 				printf " %15s", sprintf(">%.0fx timeout", (an[a] == "liballoc-like" ? slow : tmax) / best[g])
 				tmo[a]++
@@ -127,6 +132,11 @@ END {
 	printf "%-9s %14s", "geomean", ""
 	for (a = 2; a <= na; a++) {
 		if (cnt[a]) printf " %6.2fx %6.2fx", exp(lt[a] / cnt[a]), exp(lm[a] / cnt[a])
+		else printf " %15s", "-"
+	}
+	printf "\n%-9s %14s", "cpu time", ""
+	for (a = 2; a <= na; a++) {
+		if (cnt[a]) printf " %6.2fx %7s", exp(lc[a] / cnt[a]), ""
 		else printf " %15s", "-"
 	}
 	printf "\n"

@@ -5,11 +5,11 @@
  *
  * Runs PROGRAM with LD_PRELOAD=PRELOAD (nothing preloaded when PRELOAD is
  * "-"), its stdout sent to /dev/null, and prints one line on stdout:
- *   "ok SECONDS MAXRSS_KB"      it exited 0
- *   "fail SECONDS MAXRSS_KB"    it exited non-zero or died of a signal
- *   "timeout SECONDS MAXRSS_KB" it ran past TIMEOUT_S and was killed
+ *   "ok SECONDS MAXRSS_KB CPU_SECONDS"      it exited 0
+ *   "fail SECONDS MAXRSS_KB CPU_SECONDS"    it exited non-zero or died of a signal
+ *   "timeout SECONDS MAXRSS_KB CPU_SECONDS" it ran past TIMEOUT_S and was killed
  * SECONDS is wall time (monotonic clock); MAXRSS_KB the child's peak RSS
- * from wait4's rusage.
+ * and CPU_SECONDS its user + system time, both from wait4's rusage.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	if (strcmp(preload, "-") != 0 && access(preload, R_OK) != 0) {
 		/* ld.so would only warn and run without it: refuse instead */
 		fprintf(stderr, "runner: cannot read %s\n", preload);
-		printf("fail 0 0\n");
+		printf("fail 0 0 0\n");
 		return 0;
 	}
 
@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 	double t = now() - t0;
 	alarm(0);
 	const char *what = timed_out ? "timeout" : WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : "fail";
-	printf("%s %.3f %ld\n", what, t, ru.ru_maxrss);
+	double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	printf("%s %.3f %ld %.3f\n", what, t, ru.ru_maxrss, cpu);
 	return 0;
 }

@@ -296,7 +296,7 @@ static void *consumer(void *v)
 
 static void w_xthread(void)
 {
-	long n = iters(2000000);
+	long n = iters(10000000);
 	pthread_t p, c;
 	pthread_create(&p, NULL, producer, &n);
 	pthread_create(&c, NULL, consumer, &n);
