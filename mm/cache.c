@@ -32,11 +32,15 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 	l->n += got - 1;
 	l->nmalloc++;
 	c->taken[cl] += got;
+	c->size += (uintptr_t)(got - 1) * l->size;
 	return head;
 }
 
-/* Move n objects from the front of list cl to central. */
-static void release(struct mm_cache *c, uint32_t cl, uint32_t n)
+/*
+ * Move n objects from the front of list cl to central; with `park`, a
+ * whole batch may wait in central's transfer slots for another cache.
+ */
+static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	if (n > l->n)
@@ -52,35 +56,36 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n)
 	if (l->lowmark > l->n)
 		l->lowmark = (uint16_t)l->n;
 	c->returned[cl] += n;
-	mm_central_free(cl, head);
+	c->size -= (uintptr_t)n * l->size;
+	mm_central_free(cl, head, park ? n : 0);
 }
 
 uintptr_t mm_cache_bytes(const struct mm_cache *c)
 {
-	uintptr_t bytes = 0;
-	for (int i = 1; i < mm_nclasses; i++)
-		bytes += (uintptr_t)c->list[i].n * mm_class_size[i];
-	return bytes;
+	return c->size;
 }
 
 /*
- * A list went over its limit: a batch goes back.  Every few overflows the
- * cache also looks at its whole size (not kept on the fast paths): above
- * MM_CACHE_MAX_BYTES, every list gives back half its low-water mark, the
- * objects it held all along since the last trim and so did not need.
+ * A list went over its limit: a batch goes back, and may be parked whole in
+ * central for another cache.  The whole cache went over its limit: every
+ * list gives back half its low-water mark (objects it held all along since
+ * the last trim, so not needed); if the cache is still above
+ * MM_CACHE_MAX_BYTES, everything in it is in use, and the next trim waits
+ * until it has grown by another quarter of that.
  */
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	release(c, cl, l->n < mm_class_batch[cl] ? l->n : mm_class_batch[cl]);
-	if (++c->overflows < 16)
-		return;
-	c->overflows = 0;
-	if (mm_cache_bytes(c) <= MM_CACHE_MAX_BYTES)
-		return;
-	for (int i = 1; i < mm_nclasses; i++) {
-		release(c, (uint32_t)i, c->list[i].lowmark / 2u);
-		c->list[i].lowmark = (uint16_t)c->list[i].n;
+	if (l->n > l->max)
+		release(c, cl, l->n < mm_class_batch[cl] ? l->n : mm_class_batch[cl], 1);
+	if (c->size > c->limit) {
+		for (int i = 1; i < mm_nclasses; i++) {
+			release(c, (uint32_t)i, c->list[i].lowmark / 2u, 0);
+			c->list[i].lowmark = (uint16_t)c->list[i].n;
+		}
+		c->limit = MM_CACHE_MAX_BYTES;
+		if (c->size > c->limit)
+			c->limit = c->size + MM_CACHE_MAX_BYTES / 4;
 	}
 }
 
@@ -91,8 +96,11 @@ struct mm_cache *mm_cache_new(void)
 	mm_sys_lock(&mm_heap.lock);
 	struct mm_cache *c = mm_fixalloc_alloc(&mm_heap.caches);
 	if (c) {
-		for (int i = 1; i < mm_nclasses; i++)
+		for (int i = 1; i < mm_nclasses; i++) {
 			c->list[i].max = mm_class_batch[i];
+			c->list[i].size = mm_class_size[i];
+		}
+		c->limit = MM_CACHE_MAX_BYTES;
 		c->next = mm_heap.allcaches;
 		c->prev = 0;
 		if (c->next)
@@ -103,10 +111,12 @@ struct mm_cache *mm_cache_new(void)
 	return c;
 }
 
+/* Give everything back into the spans, parked batches of other caches too. */
 void mm_cache_flush(struct mm_cache *c)
 {
 	for (int i = 1; i < mm_nclasses; i++)
-		release(c, (uint32_t)i, c->list[i].n);
+		release(c, (uint32_t)i, c->list[i].n, 0);
+	mm_central_drain();
 }
 
 #ifndef MM_SYS_INLINE

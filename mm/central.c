@@ -8,6 +8,14 @@
  *
  * A span hands out objects from its free list first, then carves fresh
  * ones from index ncarved on.
+ *
+ * Transfer slots: a whole batch a cache gives back is parked as it is (one
+ * pointer, no walk over its objects) and handed whole to the next cache that
+ * asks for a batch, so objects that pass from one thread to another (a
+ * producer and a consumer) never go back into their spans.  At most
+ * mm_class_transfer[cl] batches (128 KiB, MM_TRANSFER_SLOTS) a class; a cache
+ * flush or release drains them all, so memory no cache holds goes back into
+ * spans the heap and the scavenger can see.
  * Invariant: for a span on either list,
  *   ref + length(freelist) + (nelems - ncarved) == nelems,
  * and it is on nonempty exactly when it has an object to hand out.
@@ -86,8 +94,15 @@ static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head)
 {
 	struct mm_central *c = &mm_central[cl];
+	uint32_t got;
 	mm_sys_lock(&c->lock);
-	uint32_t got = take(c, n, head);
+	if (n == mm_class_batch[cl] && c->ntransfer) {
+		*head = c->transfer[--c->ntransfer];
+		c->transfer[c->ntransfer] = 0;
+		got = n;
+	} else {
+		got = take(c, n, head);
+	}
 	mm_sys_unlock(&c->lock);
 	return got;
 }
@@ -117,16 +132,38 @@ static void put(struct mm_central *c, void *v)
 	}
 }
 
-void mm_central_free(uint32_t cl, void *head)
+static void put_list(struct mm_central *c, void *head)
 {
-	struct mm_central *c = &mm_central[cl];
-	mm_sys_lock(&c->lock);
 	while (head) {
 		void *next = *(void **)head;
 		put(c, head);
 		head = next;
 	}
+}
+
+void mm_central_free(uint32_t cl, void *head, uint32_t n)
+{
+	struct mm_central *c = &mm_central[cl];
+	mm_sys_lock(&c->lock);
+	if (n == mm_class_batch[cl] && c->ntransfer < mm_class_transfer[cl])
+		c->transfer[c->ntransfer++] = head;
+	else
+		put_list(c, head);
 	mm_sys_unlock(&c->lock);
+}
+
+void mm_central_drain(void)
+{
+	for (int cl = 1; cl < mm_nclasses; cl++) {
+		struct mm_central *c = &mm_central[cl];
+		mm_sys_lock(&c->lock);
+		while (c->ntransfer) {
+			void *head = c->transfer[--c->ntransfer];
+			c->transfer[c->ntransfer] = 0;
+			put_list(c, head);
+		}
+		mm_sys_unlock(&c->lock);
+	}
 }
 
 void *mm_central_alloc_one(uint32_t cl)

@@ -85,6 +85,7 @@ static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tall
 
 static void check_cache(struct mm_cache *c, struct tally *t)
 {
+	uintptr_t bytes = 0;
 	for (int cl = 1; cl < mm_nclasses; cl++) {
 		uint32_t n = 0;
 		for (void *v = c->list[cl].head; v; v = *(void **)v) {
@@ -99,7 +100,10 @@ static void check_cache(struct mm_cache *c, struct tally *t)
 			FAIL("cache %p list %d: %u objects, count says %u", (void *)c, cl, (uintptr_t)n,
 			     (uintptr_t)c->list[cl].n);
 		t->cached[cl] += n;
+		bytes += (uintptr_t)n * mm_class_size[cl];
 	}
+	if (bytes != c->size)
+		FAIL("cache %p holds %u bytes, its size says %u", (void *)c, bytes, c->size);
 }
 
 static void check_all(struct tally *t)
@@ -134,6 +138,19 @@ static void check_all(struct tally *t)
 		if (!bad && n != c->nspans)
 			FAIL("central %u: %u spans on its lists, count says %u", (uintptr_t)cl, (uintptr_t)n,
 			     (uintptr_t)c->nspans);
+		for (uint32_t i = 0; i < c->ntransfer && !bad; i++) {
+			uint32_t k = 0;
+			for (void *v = c->transfer[i]; v; v = *(void **)v, k++) {
+				struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
+				if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != cl || k >= mm_class_batch[cl])
+					FAIL("central %u: transfer batch %u holds %p, not an object of the class",
+					     (uintptr_t)cl, (uintptr_t)i, v);
+			}
+			if (k != mm_class_batch[cl])
+				FAIL("central %u: transfer batch %u has %u objects", (uintptr_t)cl, (uintptr_t)i,
+				     (uintptr_t)k);
+			t->cached[cl] += k;
+		}
 	}
 	if (bad)
 		return;

@@ -70,7 +70,7 @@ void mm_debug_mark(struct mm_span *s, void *p, int alloc)
 static void *malloc_large(size_t n, uintptr_t align_pages)
 {
 	uintptr_t npages = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
-	if (n > (size_t)-1 - MM_PAGE_SIZE || mm_init_once() < 0)
+	if (n > PTRDIFF_MAX || mm_init_once() < 0) /* no object may be larger (C, and glibc) */
 		return 0;
 	struct mm_span *s = mm_heap_alloc(npages, 0, align_pages);
 	return s ? (void *)mm_span_base(s) : 0;
@@ -214,7 +214,7 @@ void *mm_realloc(void *p, size_t n)
 			return p;
 	} else {
 		old = s->npages << MM_PAGE_SHIFT;
-		if (n > MM_MAX_SMALL && n <= (size_t)-1 - MM_PAGE_SIZE) {
+		if (n > MM_MAX_SMALL && n <= PTRDIFF_MAX) {
 			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
 			if (np == s->npages || mm_heap_resize(s, np) == 0)
 				return p;

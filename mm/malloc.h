@@ -54,6 +54,7 @@
 #define MM_MAX_SMALL   32768
 #define MM_NCLASS_MAX  MM_NUM_CLASSES_MAX
 #define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
+#define MM_TRANSFER_SLOTS 8         /* whole batches central keeps to pass between caches */
 #define MM_CACHE_MAX_BYTES (2u << 20) /* a cache above this gives back half its low-water marks */
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
 #define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
@@ -69,6 +70,7 @@ extern uint32_t mm_class_size[MM_NCLASS_MAX];
 extern uint8_t mm_class_npages[MM_NCLASS_MAX];
 extern uint8_t mm_class_batch[MM_NCLASS_MAX];   /* objects moved cache <-> central */
 extern uint16_t mm_class_listmax[MM_NCLASS_MAX]; /* longest a cache list may grow */
+extern uint8_t mm_class_transfer[MM_NCLASS_MAX]; /* batches central may park (<= 128 KiB) */
 extern uint32_t mm_class_divmul[MM_NCLASS_MAX]; /* ceil(2^32 / size): offset / size by multiply */
 extern uint8_t mm_size_to_class8[1024 / 8 + 1];   /* sizes <= 1024, 8-byte steps */
 extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
@@ -227,13 +229,18 @@ struct mm_central {
 	struct mm_span empty;     /* spans with none (all in caches or live) */
 	uint64_t nspans;          /* spans held */
 	uint64_t nmalloc, nfree;  /* objects that went around the caches (no cache) */
+	uint32_t ntransfer;       /* full batches parked below */
+	void *transfer[MM_TRANSFER_SLOTS]; /* batches given back whole, handed out whole */
 } __attribute__((aligned(64)));
 extern struct mm_central mm_central[MM_NCLASS_MAX];
 void mm_central_init(void);
 /* Take up to n objects of class cl as a list; returns the count (0: no memory). */
 uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head);
-/* Give back a list of objects of class cl (linked through their first word). */
-void mm_central_free(uint32_t cl, void *head);
+/* Give back a list of objects of class cl (linked through their first word); n: its
+ * length if it may be parked as a whole batch, else 0. */
+void mm_central_free(uint32_t cl, void *head, uint32_t n);
+/* Put every parked batch back into its spans (a cache flush or release). */
+void mm_central_drain(void);
 /* One object without a cache (counted here); NULL when out of memory. */
 void *mm_central_alloc_one(uint32_t cl);
 void mm_central_free_one(uint32_t cl, void *v);
@@ -244,17 +251,19 @@ struct mm_cachelist {
 	uint32_t n;
 	uint16_t max;                /* limit, grown by misses */
 	uint16_t lowmark;            /* fewest objects held since the last trim */
+	uint32_t size;               /* the class's object size, here for the fast paths */
 	uint64_t nmalloc;            /* allocations served (frees are derived: stats.c) */
 };
 struct mm_cache {
 	struct mm_cachelist list[MM_NCLASS_MAX];
-	uint32_t overflows;          /* list overflows since the last size check */
+	uintptr_t size;              /* bytes of objects in the lists */
+	uintptr_t limit;             /* trim when size passes this */
 	uint64_t taken[MM_NCLASS_MAX];    /* objects fetched from central */
 	uint64_t returned[MM_NCLASS_MAX]; /* objects given back to central */
 	struct mm_cache *next, *prev;/* mm_heap.allcaches */
 };
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
-void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list too long */
+void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list or cache too long */
 uintptr_t mm_cache_bytes(const struct mm_cache *c);         /* bytes held in its lists */
 
 /* The fast paths. */
@@ -268,6 +277,7 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	if (mm_unlikely(--l->n < l->lowmark))
 		l->lowmark = (uint16_t)l->n;
 	l->nmalloc++;
+	c->size -= l->size;
 	return v;
 }
 
@@ -276,7 +286,8 @@ static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
 	struct mm_cachelist *l = &c->list[cl];
 	*(void **)v = l->head;
 	l->head = v;
-	if (mm_unlikely(++l->n > l->max))
+	c->size += l->size;
+	if (mm_unlikely(++l->n > l->max || c->size > c->limit))
 		mm_cache_overflow(c, cl);
 }
 
@@ -307,6 +318,7 @@ static inline void *mm_malloc_inline(size_t n)
 			if (mm_unlikely(--l->n < l->lowmark))
 				l->lowmark = (uint16_t)l->n;
 			l->nmalloc++;
+			c->size -= l->size;
 #ifdef MM_DEBUG
 			DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
 #endif

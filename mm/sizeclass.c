@@ -15,6 +15,7 @@ uint32_t mm_class_size[MM_NCLASS_MAX];
 uint8_t mm_class_npages[MM_NCLASS_MAX];
 uint8_t mm_class_batch[MM_NCLASS_MAX];
 uint16_t mm_class_listmax[MM_NCLASS_MAX];
+uint8_t mm_class_transfer[MM_NCLASS_MAX];
 uint32_t mm_class_divmul[MM_NCLASS_MAX];
 uint8_t mm_size_to_class8[1024 / 8 + 1];
 uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
@@ -57,6 +58,8 @@ void mm_sizeclass_init(void)
 		uint32_t m = MM_CACHE_LIST_BYTES / mm_class_size[c];
 		mm_class_listmax[c] = (uint16_t)(m < mm_class_batch[c] ? mm_class_batch[c] :
 						 m > MM_CACHE_LIST_MAX ? MM_CACHE_LIST_MAX : m);
+		uint32_t t = (128u << 10) / (mm_class_batch[c] * mm_class_size[c]);
+		mm_class_transfer[c] = (uint8_t)(t < 1 ? 1 : t > MM_TRANSFER_SLOTS ? MM_TRANSFER_SLOTS : t);
 		/* ceil(2^32 / size) without 64-bit division (i386 has none) */
 		mm_class_divmul[c] = 0xffffffffu / mm_class_size[c] + 1;
 	}
