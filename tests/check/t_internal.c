@@ -64,19 +64,63 @@ static void pm_map(uintptr_t pn, uintptr_t n, struct mm_span *s)
 	REQUIRE(r == 0, "pagemap_ensure(%#lx, %lu) failed", (unsigned long)pn, (unsigned long)n);
 }
 
+/*
+ * These tests write records of their own into the real pagemap, so they
+ * keep to pages the heap can never use: outside the arena's window (2 GiB
+ * from arena_start with the 32-bit policy, the reservation with 64).
+ * outside(pn, n): [pn-1, pn+n] is clear of the window.  zone(): the larger
+ * page range outside the window (32-bit: at least a quarter of the space).
+ */
+static void window(uintptr_t *lo, uintptr_t *hi)
+{
+	struct mm_stats st = stats();
+	*lo = st.arena_start >> MM_PAGE_SHIFT;
+	*hi = st.arena_policy == MM_ARENA_32 ? *lo + (MM_MAX_ARENA32 >> MM_PAGE_SHIFT)
+					     : st.arena_end >> MM_PAGE_SHIFT;
+}
+
+static int outside(uintptr_t pn, uintptr_t n)
+{
+	uintptr_t lo, hi;
+	window(&lo, &hi);
+	return pn + n + 1 <= lo || pn >= hi + 1;
+}
+
+static __attribute__((unused)) void zone(uintptr_t *zlo, uintptr_t *zhi)
+{
+	uintptr_t lo, hi, space = (uintptr_t)1 << MM_PM_BITS;
+	window(&lo, &hi);
+	if (hi > space)
+		hi = space;
+	if (lo - 1 >= space - hi) {
+		*zlo = 1;
+		*zhi = lo - 1;
+	} else {
+		*zlo = hi + 1;
+		*zhi = space;
+	}
+}
+
 START_TEST(pagemap_finds_spans_across_every_level_boundary)
 {
 	mm_free(mm_malloc(1));
 	static struct mm_span sp[8]; /* DEAD records: nothing else will look at them */
 	const uintptr_t L = (uintptr_t)1 << MM_PM_LEVEL, top = ((uintptr_t)1 << MM_PM_BITS) - 1;
 	/* ranges that straddle a leaf, a mid node (64-bit), and the ends of the space */
-#if MM_PM_BITS == 36
-	uintptr_t mid = L * L - 3;  /* crosses from one mid node to the next */
-#else
-	uintptr_t mid = L * 5 - 2;  /* two levels only: another leaf */
-#endif
-	uintptr_t at[] = {1, L - 2, mid, top - 4, L * 7 + 5};
 	uintptr_t n = 5;
+#if MM_PM_BITS == 36
+	/* the arena is far above these: leaf and mid-node boundaries, both ends of the space */
+	uintptr_t at[] = {1, L - 2, L * L - 3, top - 4, L * 7 + 5};
+#else
+	/* two levels: leaf boundaries inside the part of the space the arena cannot use */
+	uintptr_t zlo, zhi;
+	zone(&zlo, &zhi);
+	uintptr_t b = (zlo + L - 1) / L * L;
+	uintptr_t at[] = {zlo + 1, b + L - 2, b + 5 * L - 2, zhi - 5, b + 7 * L + 5};
+	(void)top;
+#endif
+	for (int i = 0; i < 5; i++)
+		REQUIRE(outside(at[i], n), "test range %#lx is inside the arena", (unsigned long)at[i]);
 	for (int i = 0; i < 5; i++)
 		pm_map(at[i], n, &sp[i]);
 	for (int i = 0; i < 5; i++) {
@@ -101,8 +145,11 @@ START_TEST(pagemap_keeps_far_apart_ranges_apart)
 	uintptr_t pb = (uintptr_t)0xffff800000000000 >> MM_PAGE_SHIFT;  /* bottom of the upper half */
 	uintptr_t pc = (uintptr_t)0x0000100000000000 >> MM_PAGE_SHIFT;
 #else
-	uintptr_t pa = 0xfffff, pb = 0x00001, pc = 0x80000;
+	uintptr_t zlo, zhi;
+	zone(&zlo, &zhi);
+	uintptr_t pa = zlo + 1, pb = zhi - 2, pc = zlo + (zhi - zlo) / 2;
 #endif
+	REQUIRE(outside(pa, 1) && outside(pb, 1) && outside(pc, 1), "test pages inside the arena");
 	pm_map(pa, 1, &a);
 	pm_map(pb, 1, &b);
 	pm_map(pc, 1, &c);
