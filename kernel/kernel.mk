@@ -55,9 +55,21 @@ $(KOBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(K_CFLAGS) -c $< -o $@
 
-$(KDIR)/kernel.elf: $(K_OBJS) $(LIB_DIR)/libmm.a linker.ld
+# The kernel's copy of the core: the same mm/ sources and flags as `make lib`, plus
+# MM_SYS_INLINE="kcache.h", so mm_sys_cache is inline on the kmalloc fast path.
+K_MM_OBJS := $(MM_CORE:%=$(KOBJ)/mm-inline/%.o)
+$(KOBJ)/mm-inline/%.o: mm/%.c mm/*.h kernel/kcache.h
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -Ikernel -DMM_SYS_INLINE='"kcache.h"' -c $< -o $@
+
+$(KDIR)/libmm-kernel.a: $(K_MM_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(KOBJ)/kernel/vm.o: K_CFLAGS += -DMM_SYS_INLINE='"kcache.h"'
+
+$(KDIR)/kernel.elf: $(K_OBJS) $(KDIR)/libmm-kernel.a linker.ld
 	ld -m $(K_LDEMU_$(ARCH)) -T linker.ld -nostdlib -z max-page-size=0x1000 -z noexecstack \
-		-o $@ $(K_OBJS) $(LIB_DIR)/libmm.a $(K_LIBGCC_$(ARCH))
+		-o $@ $(K_OBJS) $(KDIR)/libmm-kernel.a $(K_LIBGCC_$(ARCH))
 
 # $(call k_mkiso,iso,cmdline): a GRUB rescue ISO (BIOS) with the kernel and a grub.cfg.
 define k_mkiso

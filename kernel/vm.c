@@ -35,7 +35,7 @@ static int nranges;
 size_t vm_frames_released;
 size_t vm_frames_mapped;
 
-static struct mm_cache *cpu_cache, *irq_cache;
+struct mm_cache *kcache_cpu, *kcache_irq; /* kcache.h */
 
 void vm_init(void)
 {
@@ -283,17 +283,19 @@ void mm_sys_panic(const char *msg)
 	panic("%s", msg);
 }
 
+#ifndef MM_SYS_INLINE
 struct mm_cache *mm_sys_cache(void)
 {
-	return irq_depth ? irq_cache : cpu_cache;
+	return irq_depth ? kcache_irq : kcache_cpu;
 }
+#endif
 
 /* Create CPU 0's two caches: one for normal code, one for interrupt handlers. */
 void vm_caches_init(void)
 {
-	cpu_cache = mm_cache_new();
-	irq_cache = mm_cache_new();
-	if (!cpu_cache || !irq_cache)
+	kcache_cpu = mm_cache_new();
+	kcache_irq = mm_cache_new();
+	if (!kcache_cpu || !kcache_irq)
 		panic("vm: cannot create the CPU caches");
 }
 

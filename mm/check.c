@@ -112,6 +112,9 @@ static void check_all(struct tally *t)
 	if (bad)
 		return;
 	check_treap(mm_heap.large, 0, 0);
+	for (uintptr_t i = 1; i < MM_HEAP_LISTS; i++)
+		if ((int)(mm_heap.nonempty[i >> 5] >> (i & 31) & 1) == mm_span_list_empty(&mm_heap.free[i]))
+			FAIL("free list %u: its bit in the nonempty map is wrong", i);
 	if (t->idle != mm_heap.pages_idle)
 		FAIL("free spans hold %u pages, heap_idle says %u", t->idle, mm_heap.pages_idle);
 	if (t->released != mm_heap.pages_released)

@@ -108,12 +108,22 @@ static struct mm_span *treap_best_fit(struct mm_span *t, uintptr_t npages)
 
 /* ---- free structure ---- */
 
+/* Bit n of mm_heap.nonempty says whether free list n has a span. */
+static void mark_list(uintptr_t n)
+{
+	if (mm_span_list_empty(&mm_heap.free[n]))
+		mm_heap.nonempty[n >> 5] &= ~(1u << (n & 31));
+	else
+		mm_heap.nonempty[n >> 5] |= 1u << (n & 31);
+}
+
 static void free_insert(struct mm_span *s)
 {
 	s->state = MM_SPAN_FREE;
 	if (s->npages < MM_HEAP_LISTS) {
 		s->intree = 0;
 		mm_span_list_insert(&mm_heap.free[s->npages], s);
+		mark_list(s->npages);
 	} else {
 		s->intree = 1;
 		s->prio = (uint32_t)(s->start * 2654435761u) ^ (uint32_t)s->npages;
@@ -123,18 +133,25 @@ static void free_insert(struct mm_span *s)
 
 static void free_remove(struct mm_span *s)
 {
-	if (s->intree)
+	if (s->intree) {
 		treap_remove(&mm_heap.large, s);
-	else
+	} else {
 		mm_span_list_remove(s);
+		mark_list(s->npages);
+	}
 	s->intree = 0;
 }
 
+/* Best fit: the first non-empty exact list from npages up (a bitmap scan), else the treap. */
 static struct mm_span *free_find(uintptr_t npages)
 {
-	for (uintptr_t n = npages; n < MM_HEAP_LISTS; n++)
-		if (!mm_span_list_empty(&mm_heap.free[n]))
-			return mm_heap.free[n].next;
+	for (uintptr_t w = npages >> 5; w < MM_HEAP_LISTS / 32; w++) {
+		uint32_t bits = mm_heap.nonempty[w];
+		if (w == npages >> 5)
+			bits &= ~0u << (npages & 31);
+		if (bits)
+			return mm_heap.free[w * 32 + (uintptr_t)__builtin_ctz(bits)].next;
+	}
 	return treap_best_fit(mm_heap.large, npages);
 }
 

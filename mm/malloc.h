@@ -198,6 +198,7 @@ void mm_arena_stats(struct mm_stats *st);
 struct mm_heap {
 	struct mm_lock lock;
 	struct mm_span free[MM_HEAP_LISTS]; /* free spans of exactly i pages */
+	uint32_t nonempty[MM_HEAP_LISTS / 32]; /* bit i: free[i] has a span */
 	struct mm_span *large;              /* treap of free spans >= MM_HEAP_LISTS pages */
 	struct mm_span busy;                /* large spans in use */
 	struct mm_fixalloc spans;

@@ -40,13 +40,20 @@ int mm_pagemap_ensure(uintptr_t pn, uintptr_t npages)
 	return 0;
 }
 
-/* Map pages [pn, pn+npages) to s; the nodes must exist. */
+/* Map pages [pn, pn+npages) to s, a leaf at a time; the nodes must exist. */
 void mm_pagemap_set(uintptr_t pn, uintptr_t npages, struct mm_span *s)
 {
 	const uintptr_t mask = ((uintptr_t)1 << MM_PM_LEVEL) - 1;
-	for (uintptr_t i = 0; i < npages; i++) {
-		uintptr_t k = (pn + i) & (((uintptr_t)1 << MM_PM_BITS) - 1);
-		mm_pm_root[k >> (2 * MM_PM_LEVEL)]->leaf[(k >> MM_PM_LEVEL) & mask]->span[k & mask] = s;
+	while (npages) {
+		uintptr_t k = pn & (((uintptr_t)1 << MM_PM_BITS) - 1);
+		struct mm_span **e = mm_pm_root[k >> (2 * MM_PM_LEVEL)]->leaf[(k >> MM_PM_LEVEL) & mask]->span;
+		uintptr_t i = k & mask, n = mask + 1 - i;
+		if (n > npages)
+			n = npages;
+		for (uintptr_t j = 0; j < n; j++)
+			e[i + j] = s;
+		pn += n;
+		npages -= n;
 	}
 }
 #else
@@ -72,9 +79,15 @@ int mm_pagemap_ensure(uintptr_t pn, uintptr_t npages)
 void mm_pagemap_set(uintptr_t pn, uintptr_t npages, struct mm_span *s)
 {
 	const uintptr_t mask = ((uintptr_t)1 << MM_PM_LEVEL) - 1;
-	for (uintptr_t i = 0; i < npages; i++) {
-		uintptr_t k = pn + i;
-		mm_pm_root[(k >> MM_PM_LEVEL) & mask]->span[k & mask] = s;
+	while (npages) {
+		struct mm_span **e = mm_pm_root[(pn >> MM_PM_LEVEL) & mask]->span;
+		uintptr_t i = pn & mask, n = mask + 1 - i;
+		if (n > npages)
+			n = npages;
+		for (uintptr_t j = 0; j < n; j++)
+			e[i + j] = s;
+		pn += n;
+		npages -= n;
 	}
 }
 #endif
