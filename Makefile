@@ -79,3 +79,6 @@ run: deps
 
 clean:
 	rm -rf $(B)
+
+# `make bench` also times kmalloc against a liballoc-style allocator inside both kernels.
+bench: bench-kernel-all
