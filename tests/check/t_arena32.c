@@ -305,6 +305,32 @@ START_TEST(accepts_memory_ending_exactly_at_the_window_end)
 }
 END_TEST
 
+/* Without a hint the 32-bit arena must start where its whole 2 GiB window has room. */
+START_TEST(without_a_hint_the_arena_starts_where_the_whole_window_is_free)
+{
+	/* free: a 2 GiB hole at 512 MiB and 64 MiB at the top (for the records); the rest taken */
+	const uintptr_t hole = 0x20000000;
+	fake_take(0, FAKE_SPACE);
+	fake_untake(hole, WINDOW);
+	fake_untake(FAKE_SPACE - 64 * MiB, 64 * MiB);
+	struct mm_config cfg = {.arena_policy = MM_ARENA_32};
+	ck_assert_int_eq(mm_init(&cfg), 0);
+	char *blk[12];
+	int count = 0;
+	while (count < 12 && (blk[count] = mm_malloc(200 * MiB)) != NULL) {
+		mark(blk[count], 200 * MiB, (uint32_t)count);
+		count++;
+	}
+	struct mm_stats st = stats();
+	REQUIRE(st.arena_start == fake_addr(hole), "arena starts at sim %#lx, not in the 2 GiB hole at %#lx",
+		(unsigned long)fake_sim(st.arena_start), (unsigned long)hole);
+	REQUIRE(count == 10, "%d blocks of 200 MiB in a window that holds 10", count);
+	for (int i = 0; i < count; i++)
+		check_mark(blk[i], 200 * MiB, (uint32_t)i);
+	STEP();
+}
+END_TEST
+
 START_TEST(policy_64_falls_back_to_32_when_its_reservation_is_refused)
 {
 	/* no mm_init: AUTO on a 64-bit host asks for 64 GiB, which 4 GiB cannot give */
@@ -388,6 +414,7 @@ Suite *arena32_suite(void)
 	tcase_add_test(tc, refuses_memory_below_arena_start_and_gives_it_back);
 	tcase_add_test(tc, refuses_memory_one_page_past_the_window_end);
 	tcase_add_test(tc, accepts_memory_ending_exactly_at_the_window_end);
+	tcase_add_test(tc, without_a_hint_the_arena_starts_where_the_whole_window_is_free);
 	tcase_add_test(tc, policy_64_falls_back_to_32_when_its_reservation_is_refused);
 	tcase_add_test(tc, chunked_arena_scattered_over_the_space_works);
 	suite_add_tcase(s, tc);
