@@ -34,7 +34,7 @@ same() {
 	if [ "$rc0" != "$rc1" ]; then
 		bad "$name" "exit $rc1 under libmm, $rc0 without; stderr: $(head -c 300 "$work/err1")"
 	elif ! cmp -s "$work/out0" "$work/out1"; then
-		bad "$name" "output differs ($(wc -c <"$work/out1") bytes vs $(wc -c <"$work/out0")): $(diff "$work/out0" "$work/out1" | head -3 | tr '\n' ' ')"
+		bad "$name" "output differs ($(wc -c <"$work/out1") bytes vs $(wc -c <"$work/out0")): $(diff "$work/out0" "$work/out1" | head -6 | tr '\n' ' ')"
 	elif [ ! -s "$work/out0" ]; then
 		bad "$name" "no output to compare (exit $rc0): $(head -c 300 "$work/err0")"
 	else
@@ -96,6 +96,10 @@ same "bash loops" 'declare -A h; s=""; for i in $(seq 1 6000); do h[k$i]=$((i * 
 same "git log" "git -C $repo log --stat -p $head | sha256sum; git -C $repo rev-list --objects $head | sort | sha256sum"
 same "perl hashes" 'perl -e '"'"'my %h; for my $i (1..300000) { $h{"k$i"} = "v" x ($i % 50); delete $h{"k".($i-7)} if $i % 2; } my $t = 0; $t += length for values %h; print scalar(keys %h), " $t\n";'"'"
 same "awk arrays" 'awk "{ c[\$1] += \$2; n[substr(\$1, 1, 2)]++ } END { for (k in n) print k, n[k] }" data.txt | sort | sha256sum'
+# A drop-in malloc must not add threads: unshare(CLONE_NEWUSER) refuses a
+# multithreaded caller (EINVAL), and sandboxes assume one thread.
+same "no extra thread (/proc/self/task)" 'ls /proc/self/task | wc -l'
+same "unshare -U (needs a single-threaded caller)" 'unshare -U id -u; echo "exit $?"'
 same "xz -T2 and gzip" 'head -100000 data.txt >d100k; xz -T2 -1 -c d100k | xz -dc | sha256sum; gzip -6 -c data.txt | sha256sum'
 
 # ---- our programs ----
