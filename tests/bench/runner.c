@@ -11,7 +11,9 @@
  * SECONDS is wall time (monotonic clock); MAXRSS_KB the child's peak RSS
  * and CPU_SECONDS its user + system time, both from wait4's rusage.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
