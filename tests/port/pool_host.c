@@ -577,6 +577,29 @@ static int case_threads(void)
 
 /* ---- mm_sys_map refusals (a kernel out of frames) ---- */
 
+/* Everything freed since st0: nothing may stay in use (a few kept class spans aside). */
+static int nothing_lost(const struct mm_stats *st0, const char *what)
+{
+	struct mm_stats st1;
+	void *p = mm_malloc(300 << 10); /* refusals over: memory works again */
+	if (!p) {
+		snprintf(err, sizeof err, "malloc fails after the %s stopped", what);
+		return 0;
+	}
+	mm_free(p);
+	mm_cache_flush(my_cache);
+	mm_read_stats(&st1);
+	printf("INFO %s: heap_inuse %llu KiB before, %llu KiB after everything was freed\n", what,
+	       (unsigned long long)st0->heap_inuse >> 10, (unsigned long long)st1.heap_inuse >> 10);
+	if (st1.heap_inuse > st0->heap_inuse + (256 << 10)) {
+		snprintf(err, sizeof err, "%llu KiB stay in use after freeing everything: lost to the %s",
+			 (unsigned long long)(st1.heap_inuse - st0->heap_inuse) >> 10, what);
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+/* About one mm_sys_map in three refused while 256-512 KiB blocks are allocated. */
 static int case_map_refused(void)
 {
 	enum { N = 160 };
@@ -585,7 +608,7 @@ static int case_map_refused(void)
 	uint64_t r = 77;
 	int got = 0, nulls = 0;
 	long fail0 = nmap_fail;
-	struct mm_stats st0, st1;
+	struct mm_stats st0;
 
 	mm_cache_flush(my_cache);
 	mm_read_stats(&st0);
@@ -618,45 +641,45 @@ static int case_map_refused(void)
 		}
 		mm_free(ps[i]);
 	}
-	/* Then the records' maps only: growth succeeds, the span record for it does not. */
-	enum { M = 3000 };
+	return ok && nothing_lost(&st0, "map refusals");
+}
+
+/*
+ * Only the maps of the core's record chunks refused (a kernel whose frames run
+ * out while the heap still has pages): first 16 KiB blocks (one 4-page span
+ * each) until span records run out, then, with the heap full, 2 MiB blocks:
+ * the arena grows and maps, then needs a record for the new pages.
+ */
+static int case_record_refused(void)
+{
+	enum { M = 3000, NBIG = 4 };
 	static void *qs[M];
-	long rfail0 = nmap_fail;
-	int qgot = 0, qnull = 0;
+	void *big[NBIG];
+	long fail0 = nmap_fail;
+	int qgot = 0, qnull = 0, bgot = 0;
+	struct mm_stats st0;
+
+	mm_cache_flush(my_cache);
+	mm_read_stats(&st0);
 	map_fail_records = 1;
 	for (int i = 0; i < M; i++) {
-		qs[i] = mm_malloc(16 << 10); /* large: one span each */
+		qs[i] = mm_malloc(16 << 10);
 		qs[i] ? qgot++ : qnull++;
 	}
+	for (int i = 0; i < NBIG; i++)
+		bgot += (big[i] = mm_malloc((size_t)(2 << 20) + (size_t)i * 4096)) != NULL;
 	map_fail_records = 0;
-	printf("INFO map refusals of record chunks: %ld refused; %d allocations succeeded, %d NULL\n",
-	       nmap_fail - rfail0, qgot, qnull);
+	printf("INFO record-chunk refusals: %ld refused; 16 KiB: %d allocated, %d NULL; 2 MiB: %d of %d\n",
+	       nmap_fail - fail0, qgot, qnull, bgot, NBIG);
+	for (int i = 0; i < NBIG; i++)
+		mm_free(big[i]);
 	for (int i = 0; i < M; i++)
 		mm_free(qs[i]);
-	if (ok && nmap_fail == rfail0) {
+	if (nmap_fail == fail0) {
 		snprintf(err, sizeof err, "no record chunk was mapped while refusals were on");
-		ok = 0;
+		return 0;
 	}
-
-	/* Refusals over, memory works again. */
-	void *p = mm_malloc(300 << 10);
-	if (ok && !p) {
-		snprintf(err, sizeof err, "malloc fails after the refusals stopped");
-		ok = 0;
-	}
-	mm_free(p);
-	/* Everything freed: nothing may stay in use (a few kept class spans aside). */
-	mm_cache_flush(my_cache);
-	mm_read_stats(&st1);
-	printf("INFO map refusals: heap_inuse %llu KiB before, %llu KiB after everything was freed\n",
-	       (unsigned long long)st0.heap_inuse >> 10, (unsigned long long)st1.heap_inuse >> 10);
-	if (ok && st1.heap_inuse > st0.heap_inuse + (256 << 10)) {
-		snprintf(err, sizeof err,
-			 "%llu KiB stay in use after freeing everything: memory lost to refused maps",
-			 (unsigned long long)(st1.heap_inuse - st0.heap_inuse) >> 10);
-		ok = 0;
-	}
-	return ok && check_mm(err, sizeof err) == 0;
+	return nothing_lost(&st0, "record-chunk refusals");
 }
 
 /* ---- exhaustion ---- */
@@ -880,6 +903,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "refusals") == 0) {
 		report("pool, fresh heap: mm_init", case_init());
+		report("pool, fresh heap: record chunks refused: NULL, no memory lost", case_record_refused());
 		report("pool, fresh heap: mm_sys_map refusals give NULL, no memory lost", case_map_refused());
 		report("pool, fresh heap: hook contracts held", case_contracts());
 		return port_failures() ? 1 : 0;
@@ -894,7 +918,8 @@ int main(int argc, char **argv)
 	report("pool: scavenged pages are poisoned, calloc still returns zeros", case_scavenge());
 	report("pool: interrupt handler allocates while the lock hook masks it", case_interrupts());
 	report("pool: two threads with their own caches", case_threads());
-	report("pool: mm_sys_map refusals give NULL, heap stays whole", case_map_refused());
+	report("pool: mm_sys_map refusals give NULL, no memory lost", case_map_refused());
+	report("pool: record chunks refused: NULL, no memory lost", case_record_refused());
 	report("pool: exhaustion with 1 MiB blocks gives NULL, memory reusable", case_exhaust_large());
 	report("pool: exhaustion with 48-byte objects gives NULL, spans coalesce back", case_exhaust_small());
 	report("pool: bad frees panic naming the address", case_bad_free());
