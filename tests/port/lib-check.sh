@@ -5,10 +5,11 @@
 # libgcc helpers such as __udivdi3, no implicit memcpy/memset, no
 # __stack_chk_fail), has no TLS or constructors a kernel could not honour and
 # no SSE instructions.  Prints one PASS/FAIL line a check; exits 1 on failure.
-# The real `nm -u` lists are kept in build/port/nm-u-<arch>-<cc>.txt.
+# The real `nm -u` lists are kept in $B/port/nm-u-<arch>-<cc>.txt (B: build).
 # Usage: MAKE=make sh tests/port/lib-check.sh   (from the repository root)
 MAKE=${MAKE:-make}
-OUT=build/port
+B=${B:-build}
+OUT=$B/port
 mkdir -p $OUT
 HOOKS=$(grep -oE '\bmm_sys_[a-z_]+[[:space:]]*\(' mm/sys.h | tr -d '( \t' | sort -u)
 LA_HOOKS="liballoc_lock liballoc_unlock liballoc_alloc liballoc_free mm_liballoc_panic"
@@ -28,7 +29,7 @@ for arch in x86 x86_64; do
 	case $arch in x86) emu=elf_i386 ;; x86_64) emu=elf_x86_64 ;; esac
 	for cc in gcc clang; do
 		name="lib-check $arch $cc"
-		dir=build/$arch$([ $cc = clang ] && echo -clang)
+		dir=$($MAKE -s --no-print-directory port-lib-dir ARCH=$arch CC=$cc)
 		log=$OUT/lib-$arch-$cc.log
 		if ! $MAKE --no-print-directory -j2 lib liballoc ARCH=$arch CC=$cc >$log 2>&1; then
 			fail "$name: make lib liballoc" "build failed: $(grep -m3 -E 'error|Error' $log | tr '\n' ' ')"
@@ -38,6 +39,7 @@ for arch in x86 x86_64; do
 
 		# The whole archive as one relocatable object: its undefined symbols
 		# are exactly what a kernel must provide.
+		rm -f $OUT/all-$arch-$cc.o $OUT/la-$arch-$cc.o $OUT/ex-$arch-$cc.o
 		ld -r -m $emu --whole-archive $dir/libmm.a -o $OUT/all-$arch-$cc.o 2>>$log
 		nm -u $OUT/all-$arch-$cc.o >$OUT/nm-u-$arch-$cc.txt
 		syms=$(awk '{print $NF}' $OUT/nm-u-$arch-$cc.txt)
@@ -90,22 +92,28 @@ for arch in x86 x86_64; do
 done
 
 # Variants a kernel may use: DEBUG=1 (-O1, MM_DEBUG checks) for every arch and
-# compiler, and MCMODEL=kernel (higher-half x86_64).  Built under build/port/.
+# compiler, in the usual build/<arch>-debug[-clang]/, and MCMODEL=kernel
+# (higher-half x86_64), under build/port/ (the Makefile gives it no directory of its own).
 for v in "x86 gcc DEBUG=1" "x86 clang DEBUG=1" "x86_64 gcc DEBUG=1" "x86_64 clang DEBUG=1" \
 	"x86_64 gcc MCMODEL=kernel" "x86_64 clang MCMODEL=kernel"; do
 	set -- $v
 	arch=$1 cc=$2 var=$3
 	case $arch in x86) emu=elf_i386 ;; x86_64) emu=elf_x86_64 ;; esac
-	b=$OUT/$(echo $var | tr 'A-Z=' 'a-z-')
-	dir=$b/$arch$([ $cc = clang ] && echo -clang)
+	case $var in
+	DEBUG=*) b=$B ;;
+	*) b=$OUT/$(echo $var | tr 'A-Z=' 'a-z-') ;;
+	esac
+	dir=$($MAKE -s --no-print-directory port-lib-dir B=$b ARCH=$arch CC=$cc $var)
 	name="lib-check $arch $cc $var"
 	log=$OUT/lib-$arch-$cc-$(echo $var | tr '=' '-').log
 	if ! $MAKE --no-print-directory -j2 lib B=$b ARCH=$arch CC=$cc $var >$log 2>&1; then
 		fail "$name: make lib" "build failed: $(grep -m3 -E 'error|Error' $log | tr '\n' ' ')"
 		continue
 	fi
-	ld -r -m $emu --whole-archive $dir/libmm.a -o $b/all-$arch-$cc.o 2>>$log
-	syms=$(nm -u $b/all-$arch-$cc.o | awk '{print $NF}')
+	all=$OUT/all-$arch-$cc-$(echo $var | tr 'A-Z=' 'a-z-').o
+	rm -f $all
+	ld -r -m $emu --whole-archive $dir/libmm.a -o $all 2>>$log
+	syms=$(nm -u $all | awk '{print $NF}')
 	extra=$(only_from "$HOOKS" "$syms")
 	if [ -n "$extra" ] || [ -z "$syms" ]; then
 		fail "$name: builds, nm -u only mm/sys.h hooks" "not hooks: ${extra:-none (empty archive?)}"

@@ -20,7 +20,10 @@ PORT_RUN_x86  := $(shell command -v qemu-i386-static 2>/dev/null)
 PORT_CFLAGS := $(WARN) -O2 -g -pthread $(PORT_M_$(ARCH))
 PORT_RUN    := $(PORT_RUN_$(ARCH))
 
-.PHONY: liballoc lib-check test-port
+.PHONY: liballoc lib-check test-port port-lib-dir
+# Where `make lib` puts its archive for the given ARCH/CC/DEBUG/B (for lib-check.sh).
+port-lib-dir:
+	@echo $(LIB_DIR)
 
 liballoc: $(LIB_DIR)/liballoc_compat.o $(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm-liballoc.a \
 	$(LIB_DIR)/example_glue.o
@@ -55,7 +58,7 @@ $(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/
 		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a -o $@
 
 lib-check:
-	@MAKE="$(MAKE)" sh tests/port/run.sh
+	@B="$(B)" MAKE="$(MAKE)" sh tests/port/run.sh
 
 # The hosts run twice: against this build's archive and against the DEBUG=1 one
 # (double-free tracking and poisoning inside the core catch more).
@@ -67,4 +70,4 @@ port-hosts: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
 
 test-port: port-hosts
 	$(if $(filter 1,$(DEBUG)),,@$(MAKE) -s --no-print-directory port-hosts DEBUG=1)
-	@MAKE="$(MAKE)" sh tests/port/run.sh "$(PORT_DIRS)" "$(PORT_RUN)"
+	@B="$(B)" MAKE="$(MAKE)" sh tests/port/run.sh "$(PORT_DIRS)" "$(PORT_RUN)"
