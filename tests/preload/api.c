@@ -6,7 +6,8 @@
  * per failed check and "api: N checks, N failed"; exits 1 on a failure.
  *
  *   api            all checks
- *   api badfree    free an interior pointer of a live object (must abort)
+ *   api badfree    free an interior pointer of a live large object (must abort)
+ *   api badsmall   the same for a small object (debug builds must abort)
  *   api wildfree   free a pointer inside the arena that is no object (must abort)
  *   api foreign    only the foreign-pointer checks (debug: stderr says so)
  */
@@ -279,8 +280,14 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && strcmp(argv[1], "badfree") == 0) {
+		char *p = do_malloc(100000);
+		do_free(p + 4096); /* inside a large object: every build must stop us */
+		printf("api: interior free returned\n");
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "badsmall") == 0) {
 		char *p = do_malloc(100);
-		do_free(p + 8); /* inside the arena, not an object: the core must stop us */
+		do_free(p + 16); /* inside a small object: debug builds check every one */
 		printf("api: interior free returned\n");
 		return 0;
 	}

@@ -116,7 +116,7 @@ fi
 (LD_PRELOAD=$so timeout "$cap" "$progs/api" badfree) >"$work/bf.out" 2>"$work/bf.err"
 rc=$?
 if [ $rc = 134 ] && grep -q "interior pointer" "$work/bf.err"; then
-	ok "bad free stopped: $(head -1 "$work/bf.err")"
+	ok "bad free (inside a large object) stopped: $(head -1 "$work/bf.err")"
 else
 	bad "bad free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/bf.err")"
 fi
@@ -137,6 +137,13 @@ if [ -n "$dbg" ]; then
 		ok "debug build reports foreign pointers ($nsaid lines, e.g. $(head -1 "$work/fd.err"))"
 	else
 		bad "debug foreign" "exit $rc, $nsaid reports; $(head -c 200 "$work/fd.out" "$work/fd.err")"
+	fi
+	(LD_PRELOAD=$dbg timeout "$cap" "$progs/api" badsmall) >"$work/bs.out" 2>"$work/bs.err"
+	rc=$?
+	if [ $rc = 134 ] && grep -q "interior pointer" "$work/bs.err"; then
+		ok "debug build: bad free (inside a small object) stopped: $(head -1 "$work/bs.err")"
+	else
+		bad "debug bad free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/bs.err")"
 	fi
 	same "debug build: threads" "$progs/threads" "$dbg"
 	same "debug build: sort, python3" 'sort data.txt | sha256sum; /usr/bin/python3 -c "print(sum(len(str(i) * 3) for i in range(200000)))"' "$dbg"
