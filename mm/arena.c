@@ -44,6 +44,11 @@ static void set_region(uintptr_t base, uintptr_t size)
 {
 	if (!arena.start)
 		arena.start = base;
+	else if (arena.end > arena.used && !arena.tail_pages) {
+		/* the old region's unused end: the heap adopts it (mm_arena_tail) */
+		arena.tail = arena.used;
+		arena.tail_pages = (arena.end - arena.used) >> MM_PAGE_SHIFT;
+	}
 	arena.region = base;
 	arena.used = base;
 	arena.end = base + size;
@@ -160,6 +165,8 @@ static int extend(uintptr_t need)
 	default:
 		size = need > arena.size ? round_up(need, MM_PAGE_SIZE) : arena.size;
 		p = mm_sys_reserve(0, size);
+		if (!p && size > need)
+			p = mm_sys_reserve(0, size = round_up(need, MM_PAGE_SIZE)); /* what is left */
 		if (!p)
 			return -1;
 		set_region((uintptr_t)p, size);
@@ -197,6 +204,33 @@ void *mm_arena_grow(uintptr_t npages, uintptr_t *got)
 	mm_heap.sys += n;
 	*got = n >> MM_PAGE_SHIFT;
 	return v;
+}
+
+/* Give back the pages the last mm_arena_grow mapped at v (the heap could not use them). */
+void mm_arena_ungrow(void *v, uintptr_t npages)
+{
+	uintptr_t n = npages << MM_PAGE_SHIFT;
+	if ((uintptr_t)v + n != arena.used)
+		return;
+	mm_sys_unused(v, n);
+	arena.used = (uintptr_t)v;
+	mm_heap.sys -= n;
+}
+
+/*
+ * The reserved, never mapped end of a region the arena moved away from, for
+ * the heap to take as a released free span (mapped when it is used); 0 if none.
+ */
+uintptr_t mm_arena_tail(uintptr_t *base)
+{
+	uintptr_t n = arena.tail_pages;
+	*base = arena.tail;
+	return n;
+}
+
+void mm_arena_tail_taken(void)
+{
+	arena.tail_pages = 0;
 }
 
 /* Memory for the allocator's own records: reserved and mapped apart from the arena. */

@@ -121,7 +121,8 @@ static void put(struct mm_central *c, void *v)
 	*(void **)v = s->freelist;
 	s->freelist = v;
 	if (--s->ref == 0) {
-		if (c->nonempty.next == s && s->next == &c->nonempty) {
+		if (c->nonempty.next == s && s->next == &c->nonempty &&
+		    s->npages == mm_class_npages[c->sizeclass]) {
 			s->freelist = 0; /* the only one: keep it, as new */
 			s->ncarved = 0;
 			return;

@@ -234,21 +234,53 @@ static int reuse(struct mm_span *s)
 	return 0;
 }
 
+/*
+ * The end of a region the arena left behind becomes a free span, released
+ * (never mapped): reuse() maps it when it is used, so nothing reserved is lost.
+ */
+static void adopt_tail(void)
+{
+	uintptr_t base, n = mm_arena_tail(&base);
+	if (!n)
+		return;
+	struct mm_span *s = mm_heap_span_alloc();
+	if (!s)
+		return;
+	if (mm_pagemap_ensure(base >> MM_PAGE_SHIFT, n) < 0) {
+		mm_heap_span_free(s);
+		return;
+	}
+	mm_arena_tail_taken();
+	s->start = base >> MM_PAGE_SHIFT;
+	s->npages = n;
+	s->npreleased = n; /* counted as mapped, then released */
+	s->unused_since = mm_sys_nanotime();
+	mm_heap.sys += (uint64_t)n << MM_PAGE_SHIFT;
+	mm_heap.pages_sys += n;
+	mm_heap.pages_idle += n;
+	mm_heap.pages_released += n;
+	insert_free(s);
+}
+
 /* Add freshly mapped pages to the heap. */
 static int grow(uintptr_t npages)
 {
 	uintptr_t got;
-	char *v = mm_arena_grow(npages, &got);
-	if (!v)
-		return -1;
-	uintptr_t pn = (uintptr_t)v >> MM_PAGE_SHIFT;
 	struct mm_span *s = mm_heap_span_alloc();
-	if (!s || mm_pagemap_ensure(pn, got) < 0) {
-		if (s)
-			mm_heap_span_free(s);
+	if (!s) {
 		mm_heap.error = "mm: out of memory for the allocator's records";
-		mm_heap.pages_sys += got; /* mapped, but unusable: counted as sys only */
-		mm_heap.pages_inuse += got;
+		return -1;
+	}
+	char *v = mm_arena_grow(npages, &got);
+	if (!v) {
+		mm_heap_span_free(s);
+		return -1;
+	}
+	uintptr_t pn = (uintptr_t)v >> MM_PAGE_SHIFT;
+	if (mm_pagemap_ensure(pn, got) < 0) {
+		mm_heap_span_free(s);
+		mm_arena_ungrow(v, got);
+		mm_heap.error = "mm: out of memory for the allocator's records";
 		return -1;
 	}
 	s->start = pn;
@@ -257,6 +289,7 @@ static int grow(uintptr_t npages)
 	mm_heap.pages_sys += got;
 	mm_heap.pages_idle += got;
 	insert_free(s);
+	adopt_tail();
 	return 0;
 }
 
@@ -288,8 +321,13 @@ static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages)
 		insert_free(s);
 		s = t;
 	}
-	if (s->npages > npages && (t = carve(s, npages)))
+	if (s->npages > npages) {
+		if (!(t = carve(s, npages))) { /* no record for the rest: out of memory */
+			insert_free(s);
+			return 0;
+		}
 		insert_free(t);
+	}
 	if (reuse(s) < 0) {
 		insert_free(s);
 		return 0;
@@ -328,12 +366,15 @@ void mm_heap_free_locked(struct mm_span *s)
 		mm_span_list_remove(s);
 		mm_heap.large_nfree++;
 	}
+	uint64_t now = mm_sys_nanotime();
 	mm_heap.pages_inuse -= s->npages;
 	mm_heap.pages_idle += s->npages;
 	s->needzero = 1;
 	s->npreleased = 0;
-	s->unused_since = mm_sys_nanotime();
+	s->unused_since = now;
 	insert_free(s);
+	if (mm_heap.auto_idle_ns && now - mm_heap.last_pass >= mm_heap.auto_idle_ns / 2)
+		mm_scavenge_locked(now, mm_heap.auto_idle_ns);
 }
 
 void mm_heap_free(struct mm_span *s)

@@ -188,11 +188,15 @@ struct mm_arena {
 	uintptr_t used;
 	uintptr_t end;
 	uintptr_t hi;          /* highest end of any region */
+	uintptr_t tail, tail_pages; /* unused end of the previous region, for the heap */
 };
 int mm_arena_init(const struct mm_config *cfg);
 void *mm_arena_grow(uintptr_t npages, uintptr_t *got); /* maps >= npages pages */
 void *mm_sysalloc(size_t n);                           /* reserve+map for records */
 void mm_arena_stats(struct mm_stats *st);
+void mm_arena_ungrow(void *v, uintptr_t npages);       /* undo the last grow */
+uintptr_t mm_arena_tail(uintptr_t *base);              /* pages left behind, or 0 */
+void mm_arena_tail_taken(void);
 
 /* ---- heap (heap.c) ---- */
 struct mm_heap {
@@ -209,6 +213,8 @@ struct mm_heap {
 	uint64_t sys;                       /* all bytes mapped, heap and records */
 	uint64_t large_nmalloc, large_nfree;
 	uint64_t nscavenge;
+	uint64_t auto_idle_ns;              /* mm_auto_scavenge: 0 or the idle limit */
+	uint64_t last_pass;                 /* when the last pass ran */
 	/* counts folded in from released caches: allocations, objects still out */
 	uint64_t class_nmalloc[MM_NCLASS_MAX], class_out[MM_NCLASS_MAX];
 	const char *error;                  /* last non-fatal error (arena refusal) */

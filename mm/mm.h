@@ -51,6 +51,8 @@ size_t mm_usable_size(const void *p);           /* 0 for NULL */
 /* Inspection and upkeep. */
 void mm_read_stats(struct mm_stats *st);
 uint64_t mm_scavenge(uint64_t idle_ns); /* release spans idle > idle_ns; returns bytes */
+/* Let the heap run a pass itself, from its slow path, every idle_ns / 2 (0: never, the default). */
+void mm_auto_scavenge(uint64_t idle_ns);
 int mm_check(void);                     /* 0: all invariants hold */
 const char *mm_check_error(void);       /* the first violation mm_check found */
 const char *mm_last_error(void);        /* last non-fatal error (arena refusal), or NULL */

@@ -3,9 +3,10 @@
  * mmap(PROT_NONE), memory by mprotect, given back with madvise (Linux
  * MADV_DONTNEED: pages read back as zero; Darwin MADV_FREE: they may not),
  * a monotonic clock, spin-then-yield locks, a per-thread cache returned by
- * a pthread key destructor, fork handlers, and the background scavenger
- * (idle limit MM_SCAVENGE seconds, default 300, 0 turns it off; MM_TRACE=1
- * prints a line a pass).  Built only in the hosted build.
+ * a pthread key destructor, fork handlers, and the scavenger's settings
+ * (idle limit MM_SCAVENGE seconds, default 300, 0 turns it off; setting it
+ * also starts a background thread; MM_TRACE=1 prints a line a thread pass).
+ * Built only in the hosted build.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -150,6 +151,14 @@ static void *scavenger(void *arg)
 	return 0;
 }
 
+/*
+ * Once a process: the cache key, the fork handlers and the scavenger.  By
+ * default the heap runs a scavenger pass itself, from its slow path, every
+ * half idle limit (no thread: a drop-in malloc must not add threads, which
+ * unshare(CLONE_NEWUSER) and others notice).  MM_SCAVENGE=seconds sets the
+ * idle limit and also starts a background thread, for processes that go
+ * idle with memory to give back; MM_SCAVENGE=0 turns both off.
+ */
 static void setup(void)
 {
 	const char *s = getenv("MM_SCAVENGE"), *t = getenv("MM_TRACE");
@@ -157,13 +166,14 @@ static void setup(void)
 	pthread_atfork(mm_lock_all, mm_unlock_all, fork_child);
 	trace = t && t[0] == '1';
 	scavenge_limit_ns = 300ull * 1000000000u;
-	if (s && *s) {
+	if (s && *s >= '0' && *s <= '9') {
 		uint64_t v = 0;
 		for (; *s >= '0' && *s <= '9'; s++)
 			v = v * 10 + (uint64_t)(*s - '0');
 		scavenge_limit_ns = v * 1000000000u;
 	}
-	if (scavenge_limit_ns) {
+	mm_auto_scavenge(scavenge_limit_ns);
+	if (s && scavenge_limit_ns) {
 		pthread_t th;
 		pthread_attr_t a;
 		pthread_attr_init(&a);
