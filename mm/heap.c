@@ -350,6 +350,8 @@ struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pag
 		s->sizeclass = (uint8_t)cl;
 		s->state = cl ? MM_SPAN_SMALL : MM_SPAN_LARGE;
 		mm_pagemap_set(s->start, s->npages, s);
+		if (cl)
+			mm_classmap_set(s, cl);
 		if (!cl) {
 			mm_span_list_insert(&mm_heap.busy, s);
 			mm_heap.large_nmalloc++;
@@ -362,6 +364,8 @@ struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pag
 /* Give span s (small or large, in use) back to the heap.  Heap locked. */
 void mm_heap_free_locked(struct mm_span *s)
 {
+	if (s->state == MM_SPAN_SMALL)
+		mm_classmap_set(s, 0);
 	if (s->state == MM_SPAN_LARGE) {
 		mm_span_list_remove(s);
 		mm_heap.large_nfree++;

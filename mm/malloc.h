@@ -55,7 +55,7 @@
 #define MM_NCLASS_MAX  MM_NUM_CLASSES_MAX
 #define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
 #define MM_TRANSFER_SLOTS 8         /* whole batches central keeps to pass between caches */
-#define MM_CACHE_MAX_BYTES (2u << 20) /* a cache above this gives back half its low-water marks */
+#define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
 #define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
@@ -336,11 +336,42 @@ static inline void *mm_malloc_inline(size_t n)
 }
 
 /*
- * free: the pagemap gives the span; a small object that really starts an
- * object of its span (checked by multiplying, not dividing) goes on the cache.
+ * The class map (arena.c): for each page of the 64-bit arena, the class of
+ * the small span on it (low byte, 0: none) and the page's index in the span
+ * (high byte).  Set when central gets a span from the heap and cleared when
+ * it goes back (heap lock held); free reads it without a lock, and only for
+ * pages of objects it holds, whose span cannot go back meanwhile.
+ */
+extern uint16_t *mm_classmap;
+extern uintptr_t mm_classmap_base, mm_classmap_bytes;
+static inline void mm_classmap_set(const struct mm_span *s, uint32_t cl)
+{
+	uintptr_t off = mm_span_base(s) - mm_classmap_base;
+	if (off < mm_classmap_bytes && (s->npages << MM_PAGE_SHIFT) <= mm_classmap_bytes - off)
+		for (uintptr_t i = 0; i < s->npages; i++)
+			mm_classmap[(off >> MM_PAGE_SHIFT) + i] = (uint16_t)(cl ? cl | i << 8 : 0);
+}
+
+/*
+ * free: the class map (or, outside it, the pagemap and the span) gives the
+ * class; a pointer that really starts an object of its span (checked by
+ * multiplying, not dividing) goes on the cache.
  */
 static inline int mm_free_inline(void *p, int tolerant)
 {
+#ifndef MM_DEBUG /* debug builds mark every object in its span: the path below */
+	uintptr_t off = (uintptr_t)p - mm_classmap_base;
+	struct mm_cache *cc = MM_SYS_CACHE_FAST();
+	if (mm_likely(off < mm_classmap_bytes && cc != 0)) {
+		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & 0xff;
+		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
+		if (mm_likely(cl != 0 && ((((uint64_t)so * mm_class_divmul[cl]) >> 32) *
+					  mm_class_size[cl] == so))) {
+			mm_cache_free(cc, cl, p);
+			return 0;
+		}
+	}
+#endif
 	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
 	struct mm_span *s = mm_pagemap_get(pn);
 	if (mm_likely(s && s->state == MM_SPAN_SMALL && pn - s->start < s->npages)) {

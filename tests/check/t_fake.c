@@ -484,7 +484,7 @@ START_TEST(cache_list_limit_grows_with_misses_and_bounds_the_list)
 END_TEST
 
 /*
- * Over 2 MiB in total, every list gives back half its low-water mark: lists
+ * Over MM_CACHE_MAX_BYTES in total, every list gives back half its low-water mark: lists
  * that sat unused since the last trim shrink, so a cache does not hoard
  * memory for classes it no longer uses.
  */
@@ -492,7 +492,7 @@ START_TEST(cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark)
 {
 	init_fake();
 	struct mm_cache *c = use_new_cache();
-	size_t idle_sizes[3] = {20000, 24000, 28000};
+	size_t idle_sizes[3] = {2000, 2400, 2800}; /* 60 of each stay under MM_CACHE_MAX_BYTES */
 	static void *p[200];
 	for (int k = 0; k < 3; k++) {
 		for (int i = 0; i < 60; i++)
@@ -503,7 +503,8 @@ START_TEST(cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark)
 	uint32_t ca = mm_size_class(idle_sizes[0]);
 	uint32_t held = c->list[ca].n;
 	ck_assert_uint_gt(held, 4);
-	/* now only another class is used, churning through the cache */
+	ck_assert_uint_lt(60 * (2000 + 2400 + 2800), MM_CACHE_MAX_BYTES);
+	/* now only another class is used, churning through the cache (3 MiB: trims) */
 	for (int r = 0; r < 10; r++) { /* more than its list may hold: it overflows */
 		for (int i = 0; i < 200; i++)
 			p[i] = mm_malloc(16000);
