@@ -9,7 +9,7 @@
  *   mixed     single thread, 8 B..8 KiB skewed sizes, 20k slots
  *   large     single thread, 1..64 KiB blocks, 1k slots, pages touched
  *   realloc   strings and vectors grown by realloc, then freed
- *   xthread   producer/consumer: one thread mallocs, another frees
+ *   xthread   producer/consumer: one thread mallocs bags of blocks, another frees them
  *   churn2    2 threads each running `small` on their own slots
  *   churn4    4 threads each running `small` (on 2 cores)
  *   compiler  phases of long-lived tree nodes plus short-lived temporaries
@@ -17,7 +17,6 @@
  *             threads that exited, so frees land on other threads' objects
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,45 +249,77 @@ static void w_realloc(void)
 
 /* ---- xthread: producer / consumer ------------------------------------------ */
 
-static void sched_yield_or_pause(void)
+/*
+ * The producer fills bags of 64 blocks and hands them over through a small
+ * blocking queue; the consumer checks and frees every block (and the bag).
+ * Blocking (not spinning) keeps the result from depending on how the two
+ * threads happen to be scheduled on a busy machine.
+ */
+enum { BAG = 64, QBAGS = 32 };
+struct bag {
+	int n;
+	unsigned char *p[BAG];
+};
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t nonempty, nonfull;
+	struct bag *q[QBAGS];
+	unsigned head, tail; /* head: next to write; tail: next to read */
+} xq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0};
+
+static void xq_put(struct bag *b)
 {
-	sched_yield();
+	pthread_mutex_lock(&xq.lock);
+	while (xq.head - xq.tail == QBAGS)
+		pthread_cond_wait(&xq.nonfull, &xq.lock);
+	xq.q[xq.head++ % QBAGS] = b;
+	pthread_cond_signal(&xq.nonempty);
+	pthread_mutex_unlock(&xq.lock);
 }
 
-/* A bounded single-producer single-consumer ring of pointers. */
-enum { RING = 4096 };
-static void *ring[RING];
-static volatile unsigned long head, tail; /* head: next to write; tail: next to read */
+static struct bag *xq_get(void)
+{
+	pthread_mutex_lock(&xq.lock);
+	while (xq.head == xq.tail)
+		pthread_cond_wait(&xq.nonempty, &xq.lock);
+	struct bag *b = xq.q[xq.tail++ % QBAGS];
+	pthread_cond_signal(&xq.nonfull);
+	pthread_mutex_unlock(&xq.lock);
+	return b;
+}
 
 static void *producer(void *v)
 {
 	long n = *(long *)v;
 	struct rng r = {5};
-	for (long i = 0; i < n; i++) {
-		size_t len = between(&r, 16, 256);
-		unsigned char *p = xmalloc(len);
-		p[0] = (unsigned char)len;
-		p[len - 1] = (unsigned char)i;
-		while (__atomic_load_n(&head, __ATOMIC_RELAXED) - __atomic_load_n(&tail, __ATOMIC_ACQUIRE) >= RING)
-			sched_yield_or_pause();
-		ring[head % RING] = p;
-		__atomic_store_n(&head, head + 1, __ATOMIC_RELEASE);
+	for (long i = 0; i < n; i += BAG) {
+		struct bag *b = xmalloc(sizeof *b);
+		b->n = 0;
+		for (int k = 0; k < BAG && i + k < n; k++) {
+			size_t len = between(&r, 16, 256);
+			unsigned char *p = xmalloc(len);
+			p[0] = (unsigned char)len;
+			p[len - 1] = (unsigned char)k;
+			b->p[b->n++] = p;
+		}
+		xq_put(b);
 	}
+	xq_put(NULL);
 	return NULL;
 }
 
 static void *consumer(void *v)
 {
-	long n = *(long *)v;
+	(void)v;
 	uint64_t acc = 0;
-	for (long i = 0; i < n; i++) {
-		while (__atomic_load_n(&tail, __ATOMIC_RELAXED) == __atomic_load_n(&head, __ATOMIC_ACQUIRE))
-			sched_yield_or_pause();
-		unsigned char *p = ring[tail % RING];
-		acc += p[0];
-		note(&acc, p, 0);
-		free(p);
-		__atomic_store_n(&tail, tail + 1, __ATOMIC_RELEASE);
+	struct bag *b;
+	while ((b = xq_get()) != NULL) {
+		for (int k = 0; k < b->n; k++) {
+			acc += b->p[k][0];
+			note(&acc, b->p[k], 0);
+			free(b->p[k]);
+		}
+		free(b);
 	}
 	sum ^= acc;
 	return NULL;
@@ -299,7 +330,7 @@ static void w_xthread(void)
 	long n = iters(10000000);
 	pthread_t p, c;
 	pthread_create(&p, NULL, producer, &n);
-	pthread_create(&c, NULL, consumer, &n);
+	pthread_create(&c, NULL, consumer, NULL);
 	pthread_join(p, NULL);
 	pthread_join(c, NULL);
 }
