@@ -51,7 +51,7 @@ KARCH_x86    := -m32 -mgeneral-regs-only
 KCFLAGS := $(WARN) $(DBGFLAG) -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
            -fno-stack-protector -fno-omit-frame-pointer $(KARCH_$(ARCH))
 KCFLAGS += $(if $(filter clang,$(notdir $(CC))),,-fno-tree-loop-distribute-patterns)
-LIB_DIR  := $(B)/$(ARCH)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter clang,$(notdir $(CC))),-clang)
+LIB_DIR  := $(B)/$(ARCH)$(if $(filter kernel,$(strip $(MCMODEL))),-kernel)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter clang,$(notdir $(CC))),-clang)
 LIB_OBJS := $(MM_CORE:%=$(LIB_DIR)/mm/%.o)
 
 .PHONY: lib
