@@ -115,6 +115,19 @@ int mm_arena_init(const struct mm_config *cfg)
 	return 0; /* chunks: reserved on demand */
 }
 
+/* Reserve size bytes right at the end of the region; else *other is where the host put them (or NULL). */
+static int grow_at_end(uintptr_t size, void **other)
+{
+	void *p = mm_sys_reserve((void *)arena.end, size);
+	*other = p;
+	if (p != (void *)arena.end)
+		return -1;
+	arena.end += size;
+	if (arena.end > arena.hi)
+		arena.hi = arena.end;
+	return 0;
+}
+
 /* A new region of at least `need` bytes past the current one.  0 on success. */
 static int extend(uintptr_t need)
 {
@@ -127,13 +140,8 @@ static int extend(uintptr_t need)
 		if (size >= need - (arena.end - arena.used) &&
 		    arena.end + size > arena.end &&
 		    arena.end + size - arena.start <= MM_MAX_ARENA32) {
-			p = mm_sys_reserve((void *)arena.end, size);
-			if (p == (void *)arena.end) {
-				arena.end += size;
-				if (arena.end > arena.hi)
-					arena.hi = arena.end;
+			if (grow_at_end(size, &p) == 0)
 				return 0;
-			}
 			if (p)
 				mm_sys_free(p, size);
 		}
@@ -162,14 +170,9 @@ static int extend(uintptr_t need)
 		return 0;
 	case MM_ARENA_64:
 		size = need > arena.size ? round_up(need, MM_ARENA_STEP32) : arena.size;
-		p = mm_sys_reserve((void *)arena.end, size);
-		if (p == (void *)arena.end) {
-			arena.end += size;
-			if (arena.end > arena.hi)
-				arena.hi = arena.end;
+		if (grow_at_end(size, &p) == 0)
 			return 0;
-		}
-		if (!p)
+		if (!p) /* else the host put it elsewhere: a new region */
 			p = mm_sys_reserve(0, size);
 		if (!p)
 			return -1;

@@ -15,6 +15,8 @@
 
 struct mm_fixalloc mm_pm_nodes;
 
+#define LEAF_MASK (((uintptr_t)1 << MM_PM_LEVEL) - 1)
+
 #if MM_PM_BITS == 36
 struct mm_pm_mid *mm_pm_root[1 << MM_PM_LEVEL];
 
@@ -23,38 +25,17 @@ void mm_pagemap_init(void)
 	mm_fixalloc_init(&mm_pm_nodes, sizeof(struct mm_pm_mid));
 }
 
-/* Create the nodes for pages [pn, pn+npages); -1 if out of memory. */
-int mm_pagemap_ensure(uintptr_t pn, uintptr_t npages)
+/* The leaf for page pn, made (with its parent) if `make`; NULL if missing or no memory. */
+static struct mm_pm_leaf *leaf_of(uintptr_t pn, int make)
 {
-	const uintptr_t mask = ((uintptr_t)1 << MM_PM_LEVEL) - 1;
-	uintptr_t end = pn + npages;
-	for (uintptr_t p = pn & ~mask; p < end; p += mask + 1) {
-		uintptr_t k = p & (((uintptr_t)1 << MM_PM_BITS) - 1);
-		struct mm_pm_mid **midp = &mm_pm_root[k >> (2 * MM_PM_LEVEL)];
-		if (!*midp && !(*midp = mm_fixalloc_alloc(&mm_pm_nodes)))
-			return -1;
-		struct mm_pm_leaf **leafp = &(*midp)->leaf[(k >> MM_PM_LEVEL) & mask];
-		if (!*leafp && !(*leafp = mm_fixalloc_alloc(&mm_pm_nodes)))
-			return -1;
-	}
-	return 0;
-}
-
-/* Map pages [pn, pn+npages) to s, a leaf at a time; the nodes must exist. */
-void mm_pagemap_set(uintptr_t pn, uintptr_t npages, struct mm_span *s)
-{
-	const uintptr_t mask = ((uintptr_t)1 << MM_PM_LEVEL) - 1;
-	while (npages) {
-		uintptr_t k = pn & (((uintptr_t)1 << MM_PM_BITS) - 1);
-		struct mm_span **e = mm_pm_root[k >> (2 * MM_PM_LEVEL)]->leaf[(k >> MM_PM_LEVEL) & mask]->span;
-		uintptr_t i = k & mask, n = mask + 1 - i;
-		if (n > npages)
-			n = npages;
-		for (uintptr_t j = 0; j < n; j++)
-			e[i + j] = s;
-		pn += n;
-		npages -= n;
-	}
+	uintptr_t k = pn & (((uintptr_t)1 << MM_PM_BITS) - 1);
+	struct mm_pm_mid **midp = &mm_pm_root[k >> (2 * MM_PM_LEVEL)];
+	if (!*midp && (!make || !(*midp = mm_fixalloc_alloc(&mm_pm_nodes))))
+		return 0;
+	struct mm_pm_leaf **leafp = &(*midp)->leaf[(k >> MM_PM_LEVEL) & LEAF_MASK];
+	if (!*leafp && make)
+		*leafp = mm_fixalloc_alloc(&mm_pm_nodes);
+	return *leafp;
 }
 #else
 struct mm_pm_leaf *mm_pm_root[1 << MM_PM_LEVEL];
@@ -64,24 +45,30 @@ void mm_pagemap_init(void)
 	mm_fixalloc_init(&mm_pm_nodes, sizeof(struct mm_pm_leaf));
 }
 
+static struct mm_pm_leaf *leaf_of(uintptr_t pn, int make)
+{
+	struct mm_pm_leaf **leafp = &mm_pm_root[(pn >> MM_PM_LEVEL) & LEAF_MASK];
+	if (!*leafp && make)
+		*leafp = mm_fixalloc_alloc(&mm_pm_nodes);
+	return *leafp;
+}
+#endif
+
+/* Create the nodes for pages [pn, pn+npages); -1 if out of memory. */
 int mm_pagemap_ensure(uintptr_t pn, uintptr_t npages)
 {
-	const uintptr_t mask = ((uintptr_t)1 << MM_PM_LEVEL) - 1;
-	uintptr_t end = pn + npages;
-	for (uintptr_t p = pn & ~mask; p < end; p += mask + 1) {
-		struct mm_pm_leaf **leafp = &mm_pm_root[(p >> MM_PM_LEVEL) & mask];
-		if (!*leafp && !(*leafp = mm_fixalloc_alloc(&mm_pm_nodes)))
+	for (uintptr_t p = pn & ~LEAF_MASK; p < pn + npages; p += LEAF_MASK + 1)
+		if (!leaf_of(p, 1))
 			return -1;
-	}
 	return 0;
 }
 
+/* Map pages [pn, pn+npages) to s, a leaf at a time; the nodes must exist. */
 void mm_pagemap_set(uintptr_t pn, uintptr_t npages, struct mm_span *s)
 {
-	const uintptr_t mask = ((uintptr_t)1 << MM_PM_LEVEL) - 1;
 	while (npages) {
-		struct mm_span **e = mm_pm_root[(pn >> MM_PM_LEVEL) & mask]->span;
-		uintptr_t i = pn & mask, n = mask + 1 - i;
+		struct mm_span **e = leaf_of(pn, 0)->span;
+		uintptr_t i = pn & LEAF_MASK, n = LEAF_MASK + 1 - i;
 		if (n > npages)
 			n = npages;
 		for (uintptr_t j = 0; j < n; j++)
@@ -90,4 +77,3 @@ void mm_pagemap_set(uintptr_t pn, uintptr_t npages, struct mm_span *s)
 		npages -= n;
 	}
 }
-#endif
