@@ -318,19 +318,12 @@ static inline void *mm_malloc_inline(size_t n)
 {
 	struct mm_cache *c = MM_SYS_CACHE_FAST();
 	if (mm_likely(n <= MM_MAX_SMALL && c != 0)) {
-		struct mm_cachelist *l = &c->list[mm_size_class(n)];
-		void *v = l->head;
-		if (mm_likely(v != 0)) {
-			l->head = *(void **)v;
-			if (mm_unlikely(--l->n < l->lowmark))
-				l->lowmark = (uint16_t)l->n;
-			l->nmalloc++;
-			c->size -= l->size;
+		void *v = mm_cache_alloc(c, mm_size_class(n));
 #ifdef MM_DEBUG
+		if (v)
 			DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
 #endif
-			return v;
-		}
+		return v;
 	}
 	return mm_malloc_slow(n);
 }
