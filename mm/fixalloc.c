@@ -1,8 +1,9 @@
 /*
  * fixalloc.c - a free-list allocator for the allocator's own fixed-size
  * records (spans, pagemap nodes, caches).  Records are carved from chunks
- * obtained from the Sys layer (mm_sysalloc) and recycled through a free
- * list; they are never given back to the system.  Callers hold the heap lock.
+ * obtained from the Sys layer (mm_sysalloc) or, when the host has no more
+ * (a fixed pool), from the heap's free pages, and recycled through a free
+ * list; they are never given back.  Callers hold the heap lock.
  */
 #include "malloc.h"
 
@@ -28,6 +29,8 @@ void *mm_fixalloc_alloc(struct mm_fixalloc *f)
 	} else {
 		if (f->left < f->size) {
 			char *c = mm_sysalloc(f->chunk);
+			if (!c) /* the host has none: from the heap's free pages */
+				c = mm_heap_alloc_meta(f->chunk >> MM_PAGE_SHIFT);
 			if (!c)
 				return 0;
 			f->next = c;

@@ -433,6 +433,47 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages)
 	return ok;
 }
 
+/*
+ * Memory for the allocator's own records when the host gives no more (a
+ * fixed pool): the front npages of a free span leave the heap.  The rest
+ * keeps the span's record, so no record is needed for the split.  Heap locked.
+ */
+void *mm_heap_alloc_meta(uintptr_t npages)
+{
+	struct mm_span *s = free_find(npages);
+	if (!s)
+		return 0;
+	free_remove(s);
+	s->state = MM_SPAN_LARGE; /* not free while it is cut */
+	if (s->npreleased && s->npreleased != s->npages) { /* uniform first, as in carve */
+		int zeroes = mm_sys_unused((void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
+		mm_heap.pages_released += s->npages - s->npreleased;
+		s->npreleased = s->npages;
+		s->needzero = !zeroes;
+	}
+	void *v = (void *)mm_span_base(s);
+	if (s->npreleased) {
+		if (mm_sys_map(v, npages << MM_PAGE_SHIFT) < 0) {
+			insert_free(s);
+			return 0;
+		}
+		s->npreleased -= npages;
+		mm_heap.pages_released -= npages;
+	}
+	if (s->needzero)
+		mm_memset(v, 0, npages << MM_PAGE_SHIFT); /* records start zeroed */
+	mm_pagemap_set(s->start, npages, 0);          /* no longer the heap's pages */
+	mm_heap.pages_idle -= npages;
+	mm_heap.pages_sys -= npages;
+	s->start += npages;
+	s->npages -= npages;
+	if (s->npages)
+		insert_free(s);
+	else
+		mm_heap_span_free(s);
+	return v;
+}
+
 static void walk_treap(struct mm_span *t, void (*fn)(struct mm_span *, void *), void *arg)
 {
 	if (!t)

@@ -227,6 +227,7 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages); /* large, in place; 0 o
 struct mm_span *mm_heap_span_alloc(void);
 void mm_heap_span_free(struct mm_span *s);
 void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
+void *mm_heap_alloc_meta(uintptr_t npages); /* record memory from a free span (heap locked) */
 
 /* ---- central (central.c) ---- */
 struct mm_central {
