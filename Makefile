@@ -20,7 +20,11 @@ WARN    := -Wall -Wextra -Werror -std=c11 -fno-strict-aliasing
 DBGFLAG := $(if $(filter 1,$(DEBUG)),-DMM_DEBUG=1 -O1 -g,-O2 -g)
 
 # ---- hosted build -------------------------------------------------------------
-HOST_DIR    := $(B)/host$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter clang,$(notdir $(CC))),-clang)
+# Variants live inside build/host/ (debug, clang, debug-clang; tests add m32): every
+# hosted archive stays apart from the freestanding build/<arch>/ ones.
+HOST_VARIANT := $(subst _,-,$(strip $(if $(filter 1,$(DEBUG)),debug)$(if $(filter clang,$(notdir $(CC))),_clang)))
+HOST_VARIANT := $(patsubst -%,%,$(HOST_VARIANT))
+HOST_DIR    := $(B)/host$(if $(HOST_VARIANT),/$(HOST_VARIANT))
 HOST_CFLAGS := $(WARN) $(DBGFLAG) -fPIC -fno-tree-loop-distribute-patterns -D_GNU_SOURCE \
                -fno-builtin-malloc -pthread -fvisibility=hidden -DMM_HOSTED -DMM_SYS_INLINE='"sys_hosted.h"'
 HOST_CFLAGS := $(filter-out $(if $(filter clang,$(notdir $(CC))),-fno-tree-loop-distribute-patterns),$(HOST_CFLAGS))
@@ -61,7 +65,12 @@ $(LIB_DIR)/mm/%.o: mm/%.c mm/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -c $< -o $@
 
-$(LIB_DIR)/libmm.a: $(LIB_OBJS)
+# The archive holds one object, libmm.o: the core linked with `ld -r`, so that `nm -u`
+# on the archive lists exactly the hooks of mm/sys.h and nothing the members share.
+$(LIB_DIR)/libmm.o: $(LIB_OBJS)
+	$(CC) $(filter -m32 -m64,$(KARCH_$(ARCH))) -nostdlib -r -o $@ $^
+
+$(LIB_DIR)/libmm.a: $(LIB_DIR)/libmm.o
 	rm -f $@ && ar rcs $@ $^
 
 # set-up: installs whatever is missing (QEMU, GRUB, xorriso, mtools, Check, multilib)

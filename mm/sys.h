@@ -5,6 +5,8 @@
  * which has a default (no caches) in the library.  The core calls no other
  * external function (it brings its own memset/memcpy as mm_memset/mm_memcpy,
  * and needs no compiler runtime: no 64-bit division, no stack protector).
+ * `make lib` links the core into one object, so `nm -u build/<arch>/libmm.a`
+ * names the archive's one member, libmm.o: and then only the hooks below.
  *
  * General rules
  *  - All sizes are multiples of MM_PAGE_SIZE (4096) and all addresses are

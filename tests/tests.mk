@@ -24,7 +24,7 @@ QEMU_I386    ?= qemu-i386-static
 MM_STRESS_OPS_M32 ?= 200000
 
 TEST_DIR   := $(HOST_DIR)/tests
-FAKE_DIR   := $(HOST_DIR)-fakesys
+FAKE_DIR   := $(HOST_DIR)/fakesys
 # Test code: the project's warnings and optimisation, the core's debug switch.
 T_CFLAGS    = $(WARN) $(DBGFLAG) -D_GNU_SOURCE -pthread -fno-builtin-malloc -Imm -Itests/check -Itests/fakesys
 # The hosted binary sees malloc.h exactly as libmm.a was built (inline cache hook).
@@ -84,7 +84,7 @@ $(TEST_DIR) $(FAKE_DIR):
 	mkdir -p $@
 
 # ---- -m32: the hosted core and the suite as i386 code, run by qemu-user ----------
-M32_DIR  := $(B)/host-m32
+M32_DIR  := $(B)/host/m32
 M32_OBJS := $(MM_CORE:%=$(M32_DIR)/%.o) $(M32_DIR)/sys_hosted.o
 
 # No $(MAKE) in these recipes: `make -n test-host-m32` (how tests/summary.sh asks

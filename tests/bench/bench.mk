@@ -29,7 +29,7 @@ $(BENCH_DIR)/liballoc_like.so: tests/bench/liballoc_like.c | $(BENCH_DIR)
 # ---- test-preload --------------------------------------------------------------
 PRELOAD_PROGS := $(PRELOAD_DIR)/threads $(PRELOAD_DIR)/api
 # The debug build too: it must report foreign pointers on stderr.
-DEBUG_MALLOC_SO := $(B)/host-debug$(if $(filter clang,$(notdir $(CC))),-clang)/libmm-malloc.so
+DEBUG_MALLOC_SO := $(B)/host/debug$(if $(filter clang,$(notdir $(CC))),-clang)/libmm-malloc.so
 
 test-preload: $(MALLOC_SO) $(PRELOAD_PROGS)
 	@$(MAKE) --no-print-directory DEBUG=1 host
