@@ -12,9 +12,16 @@ endif
 DEBUG ?= 0
 B     := build
 
-# The portable core: one file per design noun.  sys_hosted.c is the hosted backend only.
-MM_CORE := sizeclass fixalloc pagemap span heap central cache arena scavenge stats malloc check mem print
-MM_SRCS := $(MM_CORE:%=mm/%.c)
+# The portable core is exactly mm/*.c, one file per design noun.  Its hosts live
+# in folders of their own: mm/hosted (the Sys layer on mmap), mm/preload (the
+# drop-in malloc), mm/liballoc (the liballoc adapter).
+MM_CORE := $(notdir $(basename $(wildcard mm/*.c)))
+MM_HOSTED := hosted/sys hosted/thread
+
+# $(call variant,DEBUG,CC): a build variant's suffix: -debug, -clang, -debug-clang or none.
+# Every build directory below is named with it.
+variant = $(if $(filter 1,$(1)),-debug)$(if $(filter clang,$(notdir $(2))),-clang)
+VARIANT := $(call variant,$(DEBUG),$(CC))
 
 WARN    := -Wall -Wextra -Werror -std=c11 -fno-strict-aliasing
 DBGFLAG := $(if $(filter 1,$(DEBUG)),-DMM_DEBUG=1 -O1 -g,-O2 -g)
@@ -22,40 +29,40 @@ DBGFLAG := $(if $(filter 1,$(DEBUG)),-DMM_DEBUG=1 -O1 -g,-O2 -g)
 # ---- hosted build -------------------------------------------------------------
 # Variants live inside build/host/ (debug, clang, debug-clang; tests add m32): every
 # hosted archive stays apart from the freestanding build/<arch>/ ones.
-HOST_VARIANT := $(subst _,-,$(strip $(if $(filter 1,$(DEBUG)),debug)$(if $(filter clang,$(notdir $(CC))),_clang)))
-HOST_VARIANT := $(patsubst -%,%,$(HOST_VARIANT))
-HOST_DIR    := $(B)/host$(if $(HOST_VARIANT),/$(HOST_VARIANT))
+host_dir = $(B)/host$(if $(1),/$(patsubst -%,%,$(1)))
+HOST_DIR    := $(call host_dir,$(VARIANT))
 HOST_CFLAGS := $(WARN) $(DBGFLAG) -fPIC -fno-tree-loop-distribute-patterns -D_GNU_SOURCE \
-               -fno-builtin-malloc -pthread -fvisibility=hidden -DMM_HOSTED -DMM_SYS_INLINE='"sys_hosted.h"'
+               -fno-builtin-malloc -pthread -fvisibility=hidden -DMM_SYS_INLINE='"hosted/hosted.h"'
 HOST_CFLAGS := $(filter-out $(if $(filter clang,$(notdir $(CC))),-fno-tree-loop-distribute-patterns),$(HOST_CFLAGS))
-HOST_OBJS   := $(MM_CORE:%=$(HOST_DIR)/%.o) $(HOST_DIR)/sys_hosted.o
+HOST_OBJS   := $(MM_CORE:%=$(HOST_DIR)/%.o) $(MM_HOSTED:%=$(HOST_DIR)/%.o)
+MALLOC_SO   := $(HOST_DIR)/libmm-malloc.so
 
 .PHONY: all host test-host test deps clean
 all: host
 
-host: $(HOST_DIR)/libmm.a $(HOST_DIR)/libmm-malloc.so
+host: $(HOST_DIR)/libmm.a $(MALLOC_SO)
 
-$(HOST_DIR)/%.o: mm/%.c mm/*.h | $(HOST_DIR)
-	$(CC) $(HOST_CFLAGS) -c $< -o $@
+$(HOST_DIR)/%.o: mm/%.c mm/*.h mm/hosted/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Imm -c $< -o $@
 
 $(HOST_DIR)/libmm.a: $(HOST_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(HOST_DIR)/libmm-malloc.so: $(HOST_OBJS) $(HOST_DIR)/preload.o
+$(MALLOC_SO): $(HOST_OBJS) $(HOST_DIR)/preload/preload.o
 	$(CC) -shared -pthread -Wl,-z,nodelete -o $@ $^
-
-$(HOST_DIR):
-	mkdir -p $@
 
 # ---- freestanding build (kernels): build/<arch>/libmm.a, only mm/ core ----------------
 # Flags a kernel needs: no libc, no red zone, no SSE, no PIC, no stack protector.
-MCMODEL ?= small  # a higher-half kernel builds its lib with MCMODEL=kernel
+# A higher-half kernel builds its lib with MCMODEL=kernel.
+MCMODEL ?= small
 KARCH_x86_64 := -m64 -mno-red-zone -mgeneral-regs-only -mcmodel=$(MCMODEL)
 KARCH_x86    := -m32 -mgeneral-regs-only
 KCFLAGS := $(WARN) $(DBGFLAG) -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
            -fno-stack-protector -fno-omit-frame-pointer $(KARCH_$(ARCH))
 KCFLAGS += $(if $(filter clang,$(notdir $(CC))),,-fno-tree-loop-distribute-patterns)
-LIB_DIR  := $(B)/$(ARCH)$(if $(filter kernel,$(strip $(MCMODEL))),-kernel)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter clang,$(notdir $(CC))),-clang)
+lib_dir   = $(B)/$(ARCH)$(if $(filter kernel,$(MCMODEL)),-kernel)$(1)
+LIB_DIR  := $(call lib_dir,$(VARIANT))
 LIB_OBJS := $(MM_CORE:%=$(LIB_DIR)/mm/%.o)
 
 .PHONY: lib
@@ -82,12 +89,10 @@ deps:
 run: deps
 
 -include tests/tests.mk
+-include tests/preload/preload.mk
 -include tests/port/port.mk
 -include tests/bench/bench.mk
 -include kernel/kernel.mk
 
 clean:
 	rm -rf $(B)
-
-# `make bench` also times kmalloc against a liballoc-style allocator inside both kernels.
-bench: bench-kernel-all

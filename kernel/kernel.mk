@@ -56,7 +56,7 @@ $(KOBJ)/%.o: %.S
 	$(CC) $(K_CFLAGS) -c $< -o $@
 
 # The kernel's copy of the core: the same mm/ sources and flags as `make lib`, plus
-# MM_SYS_INLINE="kcache.h", so mm_sys_cache is inline on the kmalloc fast path.
+# MM_SYS_INLINE="kcache.h", so the cache hooks are inline on the kmalloc fast path.
 K_MM_OBJS := $(MM_CORE:%=$(KOBJ)/mm-inline/%.o)
 $(KOBJ)/mm-inline/%.o: mm/%.c mm/*.h kernel/kcache.h
 	@mkdir -p $(dir $@)
@@ -65,7 +65,7 @@ $(KOBJ)/mm-inline/%.o: mm/%.c mm/*.h kernel/kcache.h
 $(KDIR)/libmm-kernel.a: $(K_MM_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(KOBJ)/kernel/vm.o: K_CFLAGS += -DMM_SYS_INLINE='"kcache.h"'
+
 
 $(KDIR)/kernel.elf: $(K_OBJS) $(KDIR)/libmm-kernel.a linker.ld
 	ld -m $(K_LDEMU_$(ARCH)) -T linker.ld -nostdlib -z max-page-size=0x1000 -z noexecstack \

@@ -5,7 +5,7 @@
  * instruction pointer and exits QEMU with the failure code.  A page fault
  * on the arena goes to vm.c first, which names the cause.
  *
- * irq_depth counts the handlers we are inside; mm_sys_cache (vm.c) uses it
+ * irq_depth counts the handlers we are inside; mm_sys_cache_get (kcache.h) uses it
  * to give interrupt context its own cache, so the lock-free cache fast path
  * is never entered twice.
  */

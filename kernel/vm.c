@@ -15,7 +15,7 @@
  *  mm_sys_free     unmaps, frees the frames and releases the VA.
  *  mm_sys_nanotime the PIT's clock (1 ms steps), in nanoseconds.
  *  mm_sys_lock     spinlock that saves EFLAGS.IF in l->saved and cli's.
- *  mm_sys_cache    CPU 0's cache, or a separate one inside interrupts.
+ *  mm_sys_cache_get/put (kcache.h)  CPU 0's cache, or a separate one inside interrupts.
  *
  * One CPU: the vm state is guarded by masking interrupts.
  */
@@ -283,12 +283,6 @@ void mm_sys_panic(const char *msg)
 	panic("%s", msg);
 }
 
-#ifndef MM_SYS_INLINE
-struct mm_cache *mm_sys_cache(void)
-{
-	return irq_depth ? kcache_irq : kcache_cpu;
-}
-#endif
 
 /* Create CPU 0's two caches: one for normal code, one for interrupt handlers. */
 void vm_caches_init(void)

@@ -19,20 +19,9 @@
  * Past the limit the heap gets NULL and nothing allocated is disturbed.
  * Called with the heap lock held.
  */
-#include "malloc.h"
+#include "internal.h"
 
 static struct mm_arena arena;
-
-/*
- * The class map (64-bit policy): two bytes per page of the one large
- * reservation, the size class of the small span on that page and the page's
- * index in its span (0: no small span).  free reads it instead of walking
- * the pagemap.  Reserved with the arena, mapped as the arena is (2 bytes a
- * 4 KiB page); mm_classmap_bytes is how much of the arena it covers so far.
- */
-uint16_t *mm_classmap;
-uintptr_t mm_classmap_base, mm_classmap_bytes;
-static uintptr_t classmap_mapped; /* bytes of the map that are mapped */
 
 #if UINTPTR_MAX > 0xffffffffu
 #define ARENA64_SIZE  ((uintptr_t)64 << 30)
@@ -83,8 +72,7 @@ int mm_arena_init(const struct mm_config *cfg)
 		void *p = mm_sys_reserve((void *)hint, arena.size);
 		if (p) {
 			set_region((uintptr_t)p, arena.size);
-			mm_classmap = mm_sys_reserve(0, (arena.size >> MM_PAGE_SHIFT) * sizeof *mm_classmap);
-			mm_classmap_base = (uintptr_t)p;
+			mm_classmap_init((uintptr_t)p, arena.size);
 			return 0;
 		}
 		arena.policy = MM_ARENA_32; /* refused: behave like a 32-bit system */
@@ -190,22 +178,6 @@ static int extend(uintptr_t need)
 	}
 }
 
-/* Map the class map for the arena mapped so far; if that fails, it covers less. */
-static void classmap_grow(void)
-{
-	if (!mm_classmap || arena.region != mm_classmap_base)
-		return;
-	uintptr_t pages = (arena.used - mm_classmap_base) >> MM_PAGE_SHIFT;
-	uintptr_t want = round_up(pages * sizeof *mm_classmap, MM_PAGE_SIZE);
-	if (want > classmap_mapped) {
-		if (mm_sys_map((char *)mm_classmap + classmap_mapped, want - classmap_mapped) < 0)
-			return;
-		mm_heap.sys += want - classmap_mapped;
-		classmap_mapped = want;
-	}
-	mm_classmap_bytes = (classmap_mapped / sizeof *mm_classmap) << MM_PAGE_SHIFT;
-}
-
 /*
  * Map at least npages new pages for the heap; returns their start and the
  * page count in *got, or NULL when the system or the arena's limit says no.
@@ -235,7 +207,8 @@ void *mm_arena_grow(uintptr_t npages, uintptr_t *got)
 	arena.used += n;
 	mm_heap.sys += n;
 	*got = n >> MM_PAGE_SHIFT;
-	classmap_grow();
+	if (arena.region == mm_classmap_base)
+		mm_classmap_cover(arena.used);
 	return v;
 }
 

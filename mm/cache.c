@@ -1,7 +1,7 @@
 /*
  * cache.c - per-thread (hosted) or per-CPU (kernel) caches: a free list per
  * size class, used without a lock by one context at a time.  The fast paths
- * (mm_cache_alloc, mm_cache_free) are inline in malloc.h; this file holds
+ * (mm_cache_alloc, mm_cache_free) are inline in internal.h; this file holds
  * the slow ones: refill from central, give back when a list is longer than
  * its limit or the cache holds more than MM_CACHE_MAX_BYTES, and creating
  * and releasing caches.  Statistics: a list counts the allocations it
@@ -10,7 +10,7 @@
  * summed over caches; frees = allocations - live).  Counts are folded into
  * the heap's totals when a cache is released.
  */
-#include "malloc.h"
+#include "internal.h"
 
 /*
  * The list for cl is empty: fetch a batch from central, return one object.
@@ -121,13 +121,19 @@ void mm_cache_flush(struct mm_cache *c)
 
 #ifndef MM_SYS_INLINE
 /*
- * A host that defines no mm_sys_cache gets this one: no caches, every small
- * allocation goes to central under its lock.  Correct and simple (eight
- * hooks to write instead of nine); define your own for speed.
+ * A host that defines no cache hooks gets these: no caches, every small
+ * allocation goes to central under its lock.  Correct on any kernel, SMP
+ * and preemptible included (eight hooks to write instead of ten); define
+ * both for speed.
  */
-__attribute__((weak)) struct mm_cache *mm_sys_cache(void)
+__attribute__((weak)) struct mm_cache *mm_sys_cache_get(void)
 {
 	return 0;
+}
+
+__attribute__((weak)) void mm_sys_cache_put(struct mm_cache *c)
+{
+	(void)c;
 }
 #endif
 

@@ -20,7 +20,7 @@
  *   ref + length(freelist) + (nelems - ncarved) == nelems,
  * and it is on nonempty exactly when it has an object to hand out.
  */
-#include "malloc.h"
+#include "internal.h"
 
 struct mm_central mm_central[MM_NCLASS_MAX];
 

@@ -5,7 +5,7 @@
  * caches of other threads are read as they are: call it when no other
  * thread is allocating, or expect spurious reports about caches.
  */
-#include "malloc.h"
+#include "internal.h"
 
 static char why[256];
 static int bad;

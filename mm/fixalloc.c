@@ -5,7 +5,7 @@
  * (a fixed pool), from the heap's free pages, and recycled through a free
  * list; they are never given back.  Callers hold the heap lock.
  */
-#include "malloc.h"
+#include "internal.h"
 
 void mm_fixalloc_init(struct mm_fixalloc *f, size_t size)
 {

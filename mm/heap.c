@@ -14,7 +14,7 @@
  * is only partly released is released whole first, see carve); reuse
  * subtracts it after mm_sys_map has backed the pages again.
  */
-#include "malloc.h"
+#include "internal.h"
 
 struct mm_heap mm_heap;
 

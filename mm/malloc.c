@@ -1,9 +1,9 @@
 /*
  * malloc.c - the public entry points: mm_malloc, mm_free, mm_calloc,
  * mm_realloc, mm_aligned_alloc, mm_usable_size, mm_owns, and initialisation.
- * The cache hit is inline (malloc.h); everything else is out of line.
+ * The cache hit is inline (internal.h); everything else is out of line.
  */
-#include "malloc.h"
+#include "internal.h"
 
 volatile int mm_inited;
 static struct mm_lock init_lock;
@@ -84,8 +84,9 @@ void *mm_malloc_slow(size_t n)
 	if (mm_init_once() < 0)
 		return 0;
 	uint32_t cl = mm_size_class(n);
-	struct mm_cache *c = mm_sys_cache();
+	struct mm_cache *c = mm_sys_cache_get();
 	void *v = c ? mm_cache_alloc(c, cl) : mm_central_alloc_one(cl);
+	mm_sys_cache_put(c);
 #ifdef MM_DEBUG
 	if (v)
 		DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
@@ -151,11 +152,12 @@ int mm_free_slow(void *p, int tolerant)
 		return 0;
 	}
 	DEBUG_MARK(s, p, 0);
-	struct mm_cache *c = mm_sys_cache();
+	struct mm_cache *c = mm_sys_cache_get();
 	if (c)
 		mm_cache_free(c, s->sizeclass, p);
 	else
 		mm_central_free_one(s->sizeclass, p);
+	mm_sys_cache_put(c);
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 /*
- * mem.c - mm_memset and mm_memcpy, so that the core needs no libc.
- * The hosted build uses the compiler's (libc's) versions, which are faster.
+ * mem.c - mm_memset and mm_memcpy, so that the core needs no libc.  Weak:
+ * a host with faster ones (the hosted build: libc's) defines its own.
  */
-#include "malloc.h"
+#include "internal.h"
 
 /* Never let the compiler turn these loops into calls to memset/memcpy, whatever the flags. */
 #if defined(__clang__)
@@ -11,11 +11,8 @@
 #define NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
 
-NO_LIBCALL void *mm_memset(void *d, int c, size_t n)
+__attribute__((weak)) NO_LIBCALL void *mm_memset(void *d, int c, size_t n)
 {
-#ifdef MM_HOSTED
-	return __builtin_memset(d, c, n);
-#else
 	unsigned char *p = d;
 	uintptr_t w = (unsigned char)c;
 	w |= w << 8;
@@ -31,14 +28,10 @@ NO_LIBCALL void *mm_memset(void *d, int c, size_t n)
 	while (n--)
 		*p++ = (unsigned char)c;
 	return d;
-#endif
 }
 
-NO_LIBCALL void *mm_memcpy(void *d, const void *s, size_t n)
+__attribute__((weak)) NO_LIBCALL void *mm_memcpy(void *d, const void *s, size_t n)
 {
-#ifdef MM_HOSTED
-	return __builtin_memcpy(d, s, n);
-#else
 	unsigned char *dp = d;
 	const unsigned char *sp = s;
 	if ((((uintptr_t)dp | (uintptr_t)sp) & (sizeof(uintptr_t) - 1)) == 0) {
@@ -51,5 +44,4 @@ NO_LIBCALL void *mm_memcpy(void *d, const void *s, size_t n)
 	while (n--)
 		*dp++ = *sp++;
 	return d;
-#endif
 }

@@ -1,6 +1,6 @@
 /*
  * mm.h - the public interface of libmm, a tcmalloc-style allocator for hobby
- * kernels and hosted programs.  See mm/malloc.h for how it works inside and
+ * kernels and hosted programs.  See mm/internal.h for how it works inside and
  * mm/sys.h for what a host must provide.
  */
 #ifndef MM_H
@@ -77,7 +77,7 @@ struct mm_config {
 };
 int mm_init(const struct mm_config *cfg); /* 0 on success */
 
-/* Caches, for hosts (see mm_sys_cache in mm/sys.h). */
+/* Caches, for hosts (see mm_sys_cache_get in mm/sys.h). */
 struct mm_cache *mm_cache_new(void);          /* NULL when out of memory */
 void mm_cache_release(struct mm_cache *c);    /* return its objects and the record */
 void mm_cache_flush(struct mm_cache *c);      /* return its objects, keep the record */

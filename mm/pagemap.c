@@ -11,7 +11,7 @@
  * Invariant (kept by heap.c): every page of a span in use maps to it; a
  * free span maps its first and last pages; other entries may be stale.
  */
-#include "malloc.h"
+#include "internal.h"
 
 struct mm_fixalloc mm_pm_nodes;
 

@@ -3,7 +3,7 @@
  * Only what the core's messages need: %s %p %x %u %d.
  */
 #include <stdarg.h>
-#include "malloc.h"
+#include "internal.h"
 
 struct out {
 	char *buf;

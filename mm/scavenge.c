@@ -9,7 +9,7 @@
  * mm_auto_scavenge, which lets the heap run a pass when it frees a span and
  * half the idle limit has gone by since the last one (the hosted default).
  */
-#include "malloc.h"
+#include "internal.h"
 
 struct pass {
 	uint64_t now, idle;

@@ -8,7 +8,7 @@
  * that needs the same pages for the same number of objects as the previous
  * class replaces it (nothing is gained by keeping both).
  */
-#include "malloc.h"
+#include "internal.h"
 
 int mm_nclasses;
 uint32_t mm_class_size[MM_NCLASS_MAX];

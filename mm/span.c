@@ -3,7 +3,7 @@
  * sentinel (the heap's free lists, central's lists, the heap's busy list),
  * and making a span one of objects of a size class.
  */
-#include "malloc.h"
+#include "internal.h"
 
 void mm_span_list_init(struct mm_span *head)
 {

@@ -4,7 +4,7 @@
  * caches, the no-cache path and large objects.  Live caches of other
  * threads are read without stopping them, so their counts may lag a little.
  */
-#include "malloc.h"
+#include "internal.h"
 
 /* Fill st; the heap lock is held (and, from mm_check, every other lock). */
 void mm_read_stats_locked(struct mm_stats *st)

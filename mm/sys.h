@@ -1,8 +1,9 @@
 /*
  * sys.h - the porting interface: everything the libmm core needs from the
  * system it runs on.  A host (our kernel, another kernel, the hosted build)
- * implements these hooks and nothing else: eight required, plus mm_sys_cache,
- * which has a default (no caches) in the library.  The core calls no other
+ * implements these hooks and nothing else: eight required, plus the pair
+ * mm_sys_cache_get / mm_sys_cache_put, which have a default (no caches) in
+ * the library.  The core calls no other
  * external function (it brings its own memset/memcpy as mm_memset/mm_memcpy,
  * and needs no compiler runtime: no 64-bit division, no stack protector).
  * `make lib` links the core into one object, so `nm -u build/<arch>/libmm.a`
@@ -28,11 +29,20 @@
  *    no-op that returns 0.
  *  - Interrupt context: an interrupt handler may call every mm_* entry point
  *    provided that (1) mm_sys_lock disables interrupts on the local CPU and
- *    mm_sys_unlock restores the previous state, and (2) mm_sys_cache returns
- *    a different cache (or NULL) in interrupt context than in the code it
- *    interrupted.  The cache fast path takes no lock, so (2) is what makes it
- *    safe; (1) is what keeps a handler from spinning on a lock held by the
- *    code it interrupted.  Our kernel (kernel/vm.c, kernel/percpu.c) does both.
+ *    mm_sys_unlock restores the previous state, and (2) mm_sys_cache_get
+ *    returns a different cache (or NULL) in interrupt context than in the
+ *    code it interrupted.  The cache fast path takes no lock, so (2) is what
+ *    makes it safe; (1) is what keeps a handler from spinning on a lock held
+ *    by the code it interrupted.  Our kernel (kernel/vm.c, kernel/kcache.h)
+ *    does both.
+ *  - Preemption and SMP: the core uses a cache only between
+ *    mm_sys_cache_get() and the matching mm_sys_cache_put(), and never keeps
+ *    it past the put.  A preemptible kernel with per-CPU caches disables
+ *    preemption (or interrupts) in get and enables it again in put, so the
+ *    thread cannot move to another CPU while it holds that CPU's cache.
+ *    Every hook the core calls in between runs with preemption disabled and
+ *    must not sleep.  A kernel without preemption, or with per-thread
+ *    caches, makes put do nothing.
  *  - The core is reentrant with respect to different caches; one cache is
  *    used by one context at a time (a thread, or a CPU at one interrupt level).
  */
@@ -118,18 +128,24 @@ void mm_sys_unlock(struct mm_lock *l);
 void mm_sys_panic(const char *msg) __attribute__((noreturn));
 
 /*
- * mm_sys_cache: the cache of the calling context (thread, or CPU and
+ * mm_sys_cache_get: the cache of the calling context (thread, or CPU and
  * interrupt level), or NULL to go without one (every small allocation then
- * takes the central lock: correct, slower).  A host creates caches with
- * mm_cache_new() and gives them back with mm_cache_release().  Optional: the
- * library has a weak default that returns NULL.
- * Hosts that want this on the fast path without a call may define
- * MM_SYS_INLINE to a header that defines it as a static inline function.
+ * takes the central lock: correct, slower).  From get until the matching
+ * mm_sys_cache_put the caller must stay on this CPU and in this context:
+ * a preemptible kernel disables preemption in get (xv6: pushcli) and
+ * enables it in put (popcli).  put is called exactly once after every get,
+ * with what get returned, NULL included.
+ * A host creates caches with mm_cache_new() and gives them back with
+ * mm_cache_release().  Optional, as a pair: the library has weak defaults
+ * (get returns NULL, put does nothing), which are safe on any kernel.
+ * Hosts that want them on the fast path without a call may define
+ * MM_SYS_INLINE to a header that defines both as static inline functions.
  */
 #ifdef MM_SYS_INLINE
 #include MM_SYS_INLINE
 #else
-struct mm_cache *mm_sys_cache(void);
+struct mm_cache *mm_sys_cache_get(void);
+void mm_sys_cache_put(struct mm_cache *c);
 #endif
 
 #endif

@@ -9,7 +9,7 @@
 #   make test-host-gcc | test-host-clang | test-host-debug | test-host-m32
 #                         one variant.  Each runs two binaries:
 #     check_host  libmm.a (the real hosted Sys backend) + the Check suites
-#     check_fake  the core objects (no sys_hosted.o) + tests/fakesys: the 32-bit
+#     check_fake  the core objects (no mm/hosted) + tests/fakesys: the 32-bit
 #                 arena in a simulated 4 GiB address space, refusals, panic hook,
 #                 settable clock, explicit caches.  Not in the -m32 variant: a
 #                 32-bit process cannot hold a simulated 4 GiB space.
@@ -27,10 +27,10 @@ TEST_DIR   := $(HOST_DIR)/tests
 FAKE_DIR   := $(HOST_DIR)/fakesys
 # Test code: the project's warnings and optimisation, the core's debug switch.
 T_CFLAGS    = $(WARN) $(DBGFLAG) -D_GNU_SOURCE -pthread -fno-builtin-malloc -Imm -Itests/check -Itests/fakesys
-# The hosted binary sees malloc.h exactly as libmm.a was built (inline cache hook).
-T_HOST_DEFS := -DMM_HOSTED -DMM_SYS_INLINE='"sys_hosted.h"'
+# The hosted binary sees internal.h exactly as libmm.a was built (inline cache hook).
+T_HOST_DEFS := -DMM_SYS_INLINE='"hosted/hosted.h"'
 
-T_HDRS      := $(wildcard tests/check/*.h tests/fakesys/*.h) mm/mm.h mm/malloc.h mm/sys.h
+T_HDRS      := $(wildcard tests/check/*.h tests/fakesys/*.h) mm/mm.h mm/internal.h mm/sys.h
 T_COMMON    := tests/check/testutil.c
 T_HOST_SRCS := tests/check/main_host.c tests/check/t_sizeclass.c tests/check/t_heap.c \
                tests/check/t_cache.c tests/check/t_api.c tests/check/t_stats.c \
@@ -40,7 +40,7 @@ T_FAKE_SRCS := tests/check/main_fake.c tests/check/t_arena32.c tests/check/t_fak
                tests/fakesys/fakesys.c $(T_COMMON)
 
 # The core for the fake backend: HOST_CFLAGS without the inline cache hook, so
-# mm_sys_cache is an ordinary call that tests/fakesys answers.
+# the cache hooks are ordinary calls that tests/fakesys answers.
 FAKE_CFLAGS := $(filter-out -DMM_SYS_INLINE=%,$(HOST_CFLAGS))
 FAKE_OBJS   := $(MM_CORE:%=$(FAKE_DIR)/%.o)
 
@@ -85,7 +85,7 @@ $(TEST_DIR) $(FAKE_DIR):
 
 # ---- -m32: the hosted core and the suite as i386 code, run by qemu-user ----------
 M32_DIR  := $(B)/host/m32
-M32_OBJS := $(MM_CORE:%=$(M32_DIR)/%.o) $(M32_DIR)/sys_hosted.o
+M32_OBJS := $(MM_CORE:%=$(M32_DIR)/%.o) $(MM_HOSTED:%=$(M32_DIR)/%.o)
 
 # No $(MAKE) in these recipes: `make -n test-host-m32` (how tests/summary.sh asks
 # whether a suite exists) must not build or run anything.
@@ -102,7 +102,8 @@ test-host-m32-run: $(M32_DIR)/tests/check_host
 		$(QEMU_I386) $<
 endif
 
-$(M32_DIR)/%.o: mm/%.c mm/*.h | $(M32_DIR)
+$(M32_DIR)/%.o: mm/%.c mm/*.h mm/hosted/*.h
+	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -m32 -c $< -o $@
 
 $(M32_DIR)/libmm.a: $(M32_OBJS)
@@ -112,5 +113,3 @@ $(M32_DIR)/tests/check_host: $(T_HOST_SRCS) $(T_HDRS) $(M32_DIR)/libmm.a
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -static $(T_CFLAGS) $(T_HOST_DEFS) -o $@ $(T_HOST_SRCS) $(M32_DIR)/libmm.a $(CHECK_LIBS32)
 
-$(M32_DIR):
-	mkdir -p $@

@@ -10,7 +10,7 @@
 
 #include "testutil.h"
 #include "fakesys.h"
-#include "malloc.h"
+#include "internal.h"
 
 #define SEC 1000000000ull
 #define SIM_START ((uintptr_t)0x10000000)

@@ -1,5 +1,5 @@
 /*
- * t_internal.c - tests that look inside through mm/malloc.h: the size-class
+ * t_internal.c - tests that look inside through mm/internal.h: the size-class
  * lookup tables against the class sizes, batch sizes, the pagemap radix tree
  * across its levels and for ranges far apart, and central's span counts
  * after a thread's cache has gone back.
@@ -7,7 +7,7 @@
 #include <pthread.h>
 
 #include "testutil.h"
-#include "malloc.h"
+#include "internal.h"
 
 START_TEST(size_class_lookup_gives_the_smallest_fitting_class_for_every_size)
 {

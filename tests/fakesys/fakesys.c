@@ -1,5 +1,5 @@
 /*
- * fakesys.c - the fake Sys backend described in fakesys.h: the nine hooks of
+ * fakesys.c - the fake Sys backend described in fakesys.h: the ten hooks of
  * mm/sys.h over a simulated 4 GiB address space, with a call log, a settable
  * clock and cache, refusals on demand and a panic hook for tests.
  */
@@ -250,4 +250,5 @@ void mm_sys_panic(const char *msg)
 	abort();
 }
 
-struct mm_cache *mm_sys_cache(void) { return fake.cache; }
+struct mm_cache *mm_sys_cache_get(void) { return fake.cache; }
+void mm_sys_cache_put(struct mm_cache *c) { (void)c; }

@@ -38,7 +38,7 @@ struct fake {
 	int refuse_map;            /* every map fails */
 	uint64_t map_budget;       /* if nonzero: map fails once this many bytes are mapped */
 	int unused_keeps_data;     /* 1: unused keeps contents and returns 0 (Darwin MADV_FREE) */
-	struct mm_cache *cache;    /* what mm_sys_cache returns */
+	struct mm_cache *cache;    /* what mm_sys_cache_get returns */
 	uint64_t now;              /* what mm_sys_nanotime returns */
 
 	/* recorded */

@@ -84,9 +84,14 @@ void mm_sys_panic(const char *msg)
 /* One cache for normal code, another for interrupt handlers. */
 static struct mm_cache *task_cache, *irq_cache;
 
-struct mm_cache *mm_sys_cache(void)
+struct mm_cache *mm_sys_cache_get(void)
 {
 	return irq_nesting ? irq_cache : task_cache;
+}
+
+void mm_sys_cache_put(struct mm_cache *c)
+{
+	(void)c; /* one CPU, no preemption: nothing to re-enable */
 }
 
 /* Call once, before interrupts are enabled. */

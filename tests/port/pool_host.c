@@ -1,6 +1,6 @@
 /*
  * pool_host.c - a second, independent host for libmm: a minimal "other
- * kernel" with identity-mapped RAM and no paging.  It implements the nine
+ * kernel" with identity-mapped RAM and no paging.  It implements the ten
  * hooks of mm/sys.h on one static pool (reserve carves from it, map is a
  * no-op because the pool starts zeroed, unused poisons the pages and says
  * they keep old contents), configures libmm with MM_ARENA_CHUNKS, and is
@@ -241,10 +241,15 @@ void mm_sys_panic(const char *msg)
 /* Ours, not the library's weak default (cache.c): counted to prove it. */
 static long ncache_calls;
 
-struct mm_cache *mm_sys_cache(void)
+struct mm_cache *mm_sys_cache_get(void)
 {
 	__atomic_fetch_add(&ncache_calls, 1, __ATOMIC_RELAXED);
 	return in_irq ? irq_cache : my_cache;
+}
+
+void mm_sys_cache_put(struct mm_cache *c)
+{
+	(void)c; /* a thread's own cache: nothing to re-enable */
 }
 
 /* ---- test helpers ---- */
@@ -837,7 +842,7 @@ static int case_contracts(void)
 		return 0;
 	}
 	if (ncache_calls == 0) {
-		snprintf(err, sizeof err, "the host's mm_sys_cache was never called (library default used?)");
+		snprintf(err, sizeof err, "the host's mm_sys_cache_get was never called (library default used?)");
 		return 0;
 	}
 	if (max_held > 2) {

@@ -33,11 +33,11 @@ $(LIB_DIR)/example_glue.o: tests/port/example_glue.c mm/mm.h mm/sys.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -Imm -c $< -o $@
 
-$(LIB_DIR)/liballoc_compat.o: mm/liballoc_compat.c mm/mm.h mm/sys.h
+$(LIB_DIR)/liballoc_compat.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -c $< -o $@
 
-$(LIB_DIR)/liballoc_compat_k.o: mm/liballoc_compat.c mm/mm.h mm/sys.h
+$(LIB_DIR)/liballoc_compat_k.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -DMM_LIBALLOC_PREFIX=k -c $< -o $@
 
@@ -62,7 +62,7 @@ lib-check:
 
 # The hosts run twice: against this build's archive and against the DEBUG=1 one
 # (double-free tracking and poisoning inside the core catch more).
-PORT_DIR_DEBUG := $(B)/port/$(ARCH)-debug$(if $(filter clang,$(notdir $(CC))),-clang)
+PORT_DIR_DEBUG := $(B)/port/$(notdir $(call lib_dir,$(call variant,1,$(CC))))
 PORT_DIRS      := $(PORT_DIR) $(if $(filter 1,$(DEBUG)),,$(PORT_DIR_DEBUG))
 
 .PHONY: port-hosts

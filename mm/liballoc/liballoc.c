@@ -1,8 +1,8 @@
 /*
- * liballoc_compat.c - the liballoc adapter: a kernel that already provides
+ * liballoc/liballoc.c - the liballoc adapter: a kernel that already provides
  * liballoc's four hooks links this file and libmm.a and gets liballoc's
  * malloc/free/calloc/realloc with libmm underneath.  It is not part of the
- * core; it implements all nine mm_sys_* hooks on top of the four:
+ * core; it implements all ten mm_sys_* hooks on top of the four:
  *
  *   int   liballoc_lock(void);                    0 when the lock is taken
  *   int   liballoc_unlock(void);
@@ -39,8 +39,8 @@
  * corrupted heap calls it with a one-line message; otherwise the CPU traps
  * (ud2) at the fault.
  */
-#include "mm.h"
-#include "sys.h"
+#include "../mm.h"
+#include "../sys.h"
 
 #ifdef MM_LIBALLOC_PREFIX
 #define LA_CAT2(a, b) a##b
@@ -196,7 +196,7 @@ void mm_liballoc_read_stats(struct mm_stats *st)
 	leave();
 }
 
-/* ---- the nine hooks of mm/sys.h ---- */
+/* ---- the ten hooks of mm/sys.h ---- */
 
 /* A reservation is one liballoc_alloc; hint is ignored (CHUNKS has none). */
 void *mm_sys_reserve(void *hint, size_t n)
@@ -263,9 +263,14 @@ void mm_sys_unlock(struct mm_lock *l)
 }
 
 /* The one cache, but only inside an entry point, where the lock is held. */
-struct mm_cache *mm_sys_cache(void)
+struct mm_cache *mm_sys_cache_get(void)
 {
 	return depth > 0 ? cache : 0;
+}
+
+void mm_sys_cache_put(struct mm_cache *c)
+{
+	(void)c; /* liballoc's lock is held for the whole call */
 }
 
 void mm_sys_panic(const char *msg)

@@ -1,5 +1,5 @@
 /*
- * malloc.h - libmm's internal header: the whole design in one place.
+ * internal.h - libmm's internal header: the whole design in one place.
  *
  * Memory is managed in pages (MM_PAGE_SIZE, 4 KiB).  Small objects (up to
  * MM_MAX_SMALL, 32 KiB) are rounded up to one of about 70 size classes, and
@@ -39,14 +39,14 @@
  * covers the arena, the pagemap's node allocation, every fixalloc, the list
  * of caches and the folded statistics.
  */
-#ifndef MM_MALLOC_H
-#define MM_MALLOC_H
+#ifndef MM_INTERNAL_H
+#define MM_INTERNAL_H
 
 #include "mm.h"
 #include "sys.h"
 
 /* Internal symbols stay inside libmm-malloc.so: direct references, no GOT. */
-#if defined(MM_HOSTED) && defined(__ELF__)
+#ifdef __ELF__
 #pragma GCC visibility push(hidden)
 #endif
 
@@ -309,42 +309,46 @@ void mm_debug_mark(struct mm_span *s, void *p, int alloc);
 void *mm_malloc_slow(size_t n);
 int mm_free_slow(void *p, int tolerant);
 
-/* A host's inline header may let the fast paths peek at the cache without making one. */
-#ifndef MM_SYS_CACHE_FAST
-#define MM_SYS_CACHE_FAST() mm_sys_cache()
-#endif
+/*
+ * Every use of a cache is bracketed: c = mm_sys_cache_get(); ...;
+ * mm_sys_cache_put(c).  Between the two the calling thread cannot move to
+ * another CPU (the host's get disables preemption or interrupts where it
+ * must), so a per-CPU cache is never used by two CPUs at once.
+ */
 
 /* malloc: a cache hit is a table lookup, a pop and a return. */
 static inline void *mm_malloc_inline(size_t n)
 {
-	struct mm_cache *c = MM_SYS_CACHE_FAST();
-	if (mm_likely(n <= MM_MAX_SMALL && c != 0)) {
-		void *v = mm_cache_alloc(c, mm_size_class(n));
+	if (mm_likely(n <= MM_MAX_SMALL)) {
+		struct mm_cache *c = mm_sys_cache_get();
+		if (mm_likely(c != 0)) {
+			void *v = mm_cache_alloc(c, mm_size_class(n));
+			mm_sys_cache_put(c);
 #ifdef MM_DEBUG
-		if (v)
-			DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
+			if (v)
+				DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
 #endif
-		return v;
+			return v;
+		}
+		mm_sys_cache_put(c);
 	}
 	return mm_malloc_slow(n);
 }
 
 /*
- * The class map (arena.c): for each page of the 64-bit arena, the class of
- * the small span on it (low byte, 0: none) and the page's index in the span
- * (high byte).  Set when central gets a span from the heap and cleared when
- * it goes back (heap lock held); free reads it without a lock, and only for
- * pages of objects it holds, whose span cannot go back meanwhile.
+ * The class map (classmap.c): for each page of a window of the arena, the
+ * class of the small span on it (low byte, 0: none) and the page's index in
+ * the span (high byte).  Set when central gets a span from the heap and
+ * cleared when it goes back (heap lock held); free reads it without a lock,
+ * and only for pages of objects it holds, whose span cannot go back
+ * meanwhile.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is mapped
+ * map, and never more than was reserved for it.
  */
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;
-static inline void mm_classmap_set(const struct mm_span *s, uint32_t cl)
-{
-	uintptr_t off = mm_span_base(s) - mm_classmap_base;
-	if (off < mm_classmap_bytes && (s->npages << MM_PAGE_SHIFT) <= mm_classmap_bytes - off)
-		for (uintptr_t i = 0; i < s->npages; i++)
-			mm_classmap[(off >> MM_PAGE_SHIFT) + i] = (uint16_t)(cl ? cl | i << 8 : 0);
-}
+void mm_classmap_init(uintptr_t base, uintptr_t size); /* reserve for [base, base+size) */
+void mm_classmap_cover(uintptr_t end);                  /* arena mapped up to end */
+void mm_classmap_set(const struct mm_span *s, uint32_t cl);
 
 /*
  * free: the class map (or, outside it, the pagemap and the span) gives the
@@ -355,14 +359,18 @@ static inline int mm_free_inline(void *p, int tolerant)
 {
 #ifndef MM_DEBUG /* debug builds mark every object in its span: the path below */
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
-	struct mm_cache *cc = MM_SYS_CACHE_FAST();
-	if (mm_likely(off < mm_classmap_bytes && cc != 0)) {
+	if (mm_likely(off < mm_classmap_bytes)) {
 		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & 0xff;
 		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
 		if (mm_likely(cl != 0 && ((((uint64_t)so * mm_class_divmul[cl]) >> 32) *
 					  mm_class_size[cl] == so))) {
-			mm_cache_free(cc, cl, p);
-			return 0;
+			struct mm_cache *c = mm_sys_cache_get();
+			if (mm_likely(c != 0)) {
+				mm_cache_free(c, cl, p);
+				mm_sys_cache_put(c);
+				return 0;
+			}
+			mm_sys_cache_put(c);
 		}
 	}
 #endif
@@ -370,11 +378,15 @@ static inline int mm_free_inline(void *p, int tolerant)
 	struct mm_span *s = mm_pagemap_get(pn);
 	if (mm_likely(s && s->state == MM_SPAN_SMALL && pn - s->start < s->npages)) {
 		uintptr_t off = a - mm_span_base(s);
-		struct mm_cache *c = MM_SYS_CACHE_FAST();
-		if (mm_likely(c && mm_span_index(s, off) * s->elemsize == off)) {
-			DEBUG_MARK(s, p, 0);
-			mm_cache_free(c, s->sizeclass, p);
-			return 0;
+		if (mm_likely(mm_span_index(s, off) * s->elemsize == off)) {
+			struct mm_cache *c = mm_sys_cache_get();
+			if (mm_likely(c != 0)) {
+				DEBUG_MARK(s, p, 0);
+				mm_cache_free(c, s->sizeclass, p);
+				mm_sys_cache_put(c);
+				return 0;
+			}
+			mm_sys_cache_put(c);
 		}
 	}
 	return mm_free_slow(p, tolerant);
@@ -395,7 +407,7 @@ void mm_throw(const char *fmt, ...) __attribute__((noreturn)); /* format and pan
 extern volatile int mm_inited;
 int mm_init_once(void);
 
-#if defined(MM_HOSTED) && defined(__ELF__)
+#ifdef __ELF__
 #pragma GCC visibility pop
 #endif
 #endif

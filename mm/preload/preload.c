@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "malloc.h" /* the inline fast paths: malloc and free make no call on a cache hit */
+#include "../internal.h" /* the inline fast paths: malloc and free make no call on a cache hit */
 
 #define PUBLIC __attribute__((visibility("default")))
 

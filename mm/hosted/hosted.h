@@ -1,17 +1,18 @@
 /*
- * sys_hosted.h - the hosted build's inline mm_sys_cache: the calling
+ * hosted/hosted.h - the hosted build's inline cache hooks: the calling
  * thread's cache, from an initial-exec TLS slot, so the malloc fast path
- * makes no call.  Included by mm/sys.h through MM_SYS_INLINE.
+ * makes no call.  A thread never shares its cache, so put does nothing.
+ * Included by mm/sys.h through MM_SYS_INLINE.
  */
-#ifndef MM_SYS_HOSTED_H
-#define MM_SYS_HOSTED_H
+#ifndef MM_HOSTED_H
+#define MM_HOSTED_H
 
 struct mm_cache;
 extern __thread struct mm_cache *mm_hosted_cache
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 struct mm_cache *mm_hosted_cache_slow(void);
 
-static inline struct mm_cache *mm_sys_cache(void)
+static inline struct mm_cache *mm_sys_cache_get(void)
 {
 	struct mm_cache *c = mm_hosted_cache;
 	if (__builtin_expect(c != 0, 1))
@@ -19,10 +20,12 @@ static inline struct mm_cache *mm_sys_cache(void)
 	return mm_hosted_cache_slow();
 }
 
-/* The fast paths only peek; the slow paths call mm_sys_cache, which makes one. */
-#define MM_SYS_CACHE_FAST() (mm_hosted_cache)
+static inline void mm_sys_cache_put(struct mm_cache *c)
+{
+	(void)c;
+}
 
-/* Test and tool hooks of the hosted backend (mm/sys_hosted.c). */
+/* Test and tool hooks of the hosted backend (mm/hosted/). */
 extern void (*mm_hosted_panic_hook)(const char *msg); /* called instead of abort() if set */
 uint64_t mm_hosted_scavenge(uint64_t idle_ns);         /* a pass, traced when MM_TRACE=1 */
 

@@ -1,0 +1,62 @@
+/*
+ * classmap.c - the class map: two bytes for each page of a fixed window of
+ * the arena, the size class of the small span on that page (low byte, 0:
+ * none) and the page's index in its span (high byte).  free reads it, with
+ * no lock and no pointer chasing, instead of walking the pagemap; pages
+ * outside the window take the pagemap path.
+ *
+ * The map owns its reservation and its bounds: the window is fixed when
+ * the arena makes its first region (mm_classmap_init), the map's address
+ * space is reserved then, and it is mapped only as the arena grows inside
+ * the window (mm_classmap_cover), never past what was reserved.
+ * mm_classmap_bytes is how many bytes of the window the mapped part covers.
+ * Written with the heap lock held, when central takes a span from the heap
+ * and when it gives one back.
+ */
+#include "internal.h"
+
+uint16_t *mm_classmap;
+uintptr_t mm_classmap_base, mm_classmap_bytes;
+static uintptr_t window; /* bytes of arena the reservation can describe */
+static uintptr_t mapped; /* bytes of the map that are mapped */
+
+/* Reserve a map for [base, base + size); without one, free uses the pagemap. */
+void mm_classmap_init(uintptr_t base, uintptr_t size)
+{
+	uintptr_t bytes = (size >> MM_PAGE_SHIFT) * sizeof *mm_classmap;
+	bytes = (bytes + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
+	mm_classmap = mm_sys_reserve(0, bytes);
+	if (!mm_classmap)
+		return;
+	mm_classmap_base = base;
+	window = (bytes / sizeof *mm_classmap) << MM_PAGE_SHIFT;
+}
+
+/* The arena is mapped up to end: map the part of the map that describes it. */
+void mm_classmap_cover(uintptr_t end)
+{
+	if (!mm_classmap || end <= mm_classmap_base)
+		return;
+	uintptr_t cover = end - mm_classmap_base;
+	if (cover > window)
+		cover = window;
+	uintptr_t want = (cover >> MM_PAGE_SHIFT) * sizeof *mm_classmap;
+	want = (want + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
+	if (want <= mapped)
+		return;
+	if (mm_sys_map((char *)mm_classmap + mapped, want - mapped) < 0)
+		return; /* it covers less: those pages take the pagemap path */
+	mm_heap.sys += want - mapped;
+	mapped = want;
+	mm_classmap_bytes = (mapped / sizeof *mm_classmap) << MM_PAGE_SHIFT;
+}
+
+/* Record (cl != 0) or clear (cl == 0) small span s, if it lies inside the map. */
+void mm_classmap_set(const struct mm_span *s, uint32_t cl)
+{
+	uintptr_t off = mm_span_base(s) - mm_classmap_base;
+	if (off >= mm_classmap_bytes || (s->npages << MM_PAGE_SHIFT) > mm_classmap_bytes - off)
+		return;
+	for (uintptr_t i = 0; i < s->npages; i++)
+		mm_classmap[(off >> MM_PAGE_SHIFT) + i] = (uint16_t)(cl ? cl | i << 8 : 0);
+}

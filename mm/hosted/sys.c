@@ -1,0 +1,109 @@
+/*
+ * hosted/sys.c - the hooks of mm/sys.h for Linux and Darwin: address space
+ * from mmap(PROT_NONE), memory by mprotect, given back with madvise (Linux
+ * MADV_DONTNEED: pages read back as zero; Darwin MADV_FREE: they may not),
+ * a monotonic clock, spin-then-yield locks, panic on stderr, and libc's
+ * memset/memcpy in place of the core's portable ones.  The per-thread
+ * caches are in hosted/thread.c.
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <string.h>
+#include "../mm.h"
+#include "../sys.h"
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
+void *mm_sys_reserve(void *hint, size_t n)
+{
+	void *p = mmap(hint, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? 0 : p;
+}
+
+int mm_sys_map(void *v, size_t n)
+{
+	return mprotect(v, n, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
+}
+
+int mm_sys_unused(void *v, size_t n)
+{
+#ifdef __APPLE__
+	madvise(v, n, MADV_FREE);
+	return 0;
+#else
+	madvise(v, n, MADV_DONTNEED);
+	return 1;
+#endif
+}
+
+void mm_sys_free(void *v, size_t n)
+{
+	munmap(v, n);
+}
+
+uint64_t mm_sys_nanotime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+void mm_sys_lock(struct mm_lock *l)
+{
+	unsigned spins = 0;
+	while (__atomic_exchange_n(&l->word, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&l->word, __ATOMIC_RELAXED)) {
+			if (++spins < 100)
+				cpu_relax();
+			else
+				sched_yield();
+		}
+	}
+}
+
+void mm_sys_unlock(struct mm_lock *l)
+{
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+}
+
+void (*mm_hosted_panic_hook)(const char *msg);
+
+void mm_sys_panic(const char *msg)
+{
+	size_t n = 0;
+	while (msg[n])
+		n++;
+	if (mm_hosted_panic_hook)
+		mm_hosted_panic_hook(msg);
+	(void)!write(2, msg, n);
+	(void)!write(2, "\n", 1);
+	abort();
+}
+
+/* libc's versions are faster than the core's portable loops (mm/mem.c, weak). */
+void *mm_memset(void *d, int c, size_t n)
+{
+	return memset(d, c, n);
+}
+
+void *mm_memcpy(void *d, const void *s, size_t n)
+{
+	return memcpy(d, s, n);
+}
