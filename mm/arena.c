@@ -4,7 +4,7 @@
  *
  * The arena is a current region [region, end) mapped up to `used`; the heap
  * takes pages at `used`.  Three policies (mm.h):
- *  64-bit  one reservation of arena.size (64 GiB) at a fixed hint; if that is
+ *  64-bit  one reservation of arena.step (64 GiB) at a fixed hint; if that is
  *          refused (ulimit -v), fall back to the 32-bit policy.  When it is
  *          used up, a new region is reserved, contiguous if possible.
  *  32-bit  a first reservation of 256 MiB (without a hint: at the start of a
@@ -14,7 +14,7 @@
  *          Only if the range at `end` cannot be had, take memory anywhere,
  *          and keep it only inside [start, start + MaxArena32); otherwise give
  *          it back and fail, naming the address and the window.
- *  chunks  for hosts without paging: regions of max(request, arena.size)
+ *  chunks  for hosts without paging: regions of max(request, arena.step)
  *          wherever the host puts them.
  * Past the limit the heap gets NULL and nothing allocated is disturbed.
  * Called with the heap lock held.
@@ -61,22 +61,22 @@ int mm_arena_init(const struct mm_config *cfg)
 {
 	arena.policy = cfg->arena_policy;
 	arena.hint = cfg->arena_hint;
-	arena.size = cfg->arena_size;
+	arena.step = cfg->arena_size;
 	if (arena.policy == MM_ARENA_AUTO)
 		arena.policy = sizeof(void *) == 8 ? MM_ARENA_64 : MM_ARENA_32;
 
 	if (arena.policy == MM_ARENA_64) {
-		if (!arena.size)
-			arena.size = ARENA64_SIZE;
+		if (!arena.step)
+			arena.step = ARENA64_SIZE;
 		uintptr_t hint = arena.hint ? arena.hint : ARENA64_HINT;
-		void *p = mm_sys_reserve((void *)hint, arena.size);
+		void *p = mm_sys_reserve((void *)hint, arena.step);
 		if (p) {
-			set_region((uintptr_t)p, arena.size);
-			mm_classmap_init((uintptr_t)p, arena.size);
+			set_region((uintptr_t)p, arena.step);
+			mm_classmap_init((uintptr_t)p, arena.step);
 			return 0;
 		}
 		arena.policy = MM_ARENA_32; /* refused: behave like a 32-bit system */
-		arena.size = 0;
+		arena.step = 0;
 	}
 	if (arena.policy == MM_ARENA_32) {
 		if (!arena.hint) {
@@ -98,8 +98,8 @@ int mm_arena_init(const struct mm_config *cfg)
 		set_region((uintptr_t)p, MM_ARENA_STEP32);
 		return 0;
 	}
-	if (!arena.size)
-		arena.size = CHUNK_SIZE;
+	if (!arena.step)
+		arena.step = CHUNK_SIZE;
 	return 0; /* chunks: reserved on demand */
 }
 
@@ -157,7 +157,7 @@ static int extend(uintptr_t need)
 		set_region((uintptr_t)p, size);
 		return 0;
 	case MM_ARENA_64:
-		size = need > arena.size ? round_up(need, MM_ARENA_STEP32) : arena.size;
+		size = need > arena.step ? round_up(need, MM_ARENA_STEP32) : arena.step;
 		if (grow_at_end(size, &p) == 0)
 			return 0;
 		if (!p) /* else the host put it elsewhere: a new region */
@@ -167,7 +167,7 @@ static int extend(uintptr_t need)
 		set_region((uintptr_t)p, size);
 		return 0;
 	default:
-		size = need > arena.size ? round_up(need, MM_PAGE_SIZE) : arena.size;
+		size = need > arena.step ? round_up(need, MM_PAGE_SIZE) : arena.step;
 		p = mm_sys_reserve(0, size);
 		if (!p && size > need)
 			p = mm_sys_reserve(0, size = round_up(need, MM_PAGE_SIZE)); /* what is left */
@@ -240,7 +240,7 @@ void mm_arena_tail_taken(void)
 }
 
 /* Memory for the allocator's own records: reserved and mapped apart from the arena. */
-void *mm_sysalloc(size_t n)
+void *mm_arena_records(size_t n)
 {
 	void *p = mm_sys_reserve(0, n);
 	if (!p)

@@ -32,7 +32,7 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 	l->n += got - 1;
 	l->nmalloc++;
 	c->taken[cl] += got;
-	c->size += (uintptr_t)(got - 1) * l->size;
+	c->bytes += (uintptr_t)(got - 1) * l->objsize;
 	return head;
 }
 
@@ -56,13 +56,13 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 	if (l->lowmark > l->n)
 		l->lowmark = (uint16_t)l->n;
 	c->returned[cl] += n;
-	c->size -= (uintptr_t)n * l->size;
+	c->bytes -= (uintptr_t)n * l->objsize;
 	mm_central_free(cl, head, park ? n : 0);
 }
 
 uintptr_t mm_cache_bytes(const struct mm_cache *c)
 {
-	return c->size;
+	return c->bytes;
 }
 
 /*
@@ -78,14 +78,14 @@ void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 	struct mm_cachelist *l = &c->list[cl];
 	if (l->n > l->max)
 		release(c, cl, l->n < mm_class_batch[cl] ? l->n : mm_class_batch[cl], 1);
-	if (c->size > c->limit) {
+	if (c->bytes > c->limit) {
 		for (int i = 1; i < mm_nclasses; i++) {
 			release(c, (uint32_t)i, c->list[i].lowmark / 2u, 0);
 			c->list[i].lowmark = (uint16_t)c->list[i].n;
 		}
 		c->limit = MM_CACHE_MAX_BYTES;
-		if (c->size > c->limit)
-			c->limit = c->size + MM_CACHE_MAX_BYTES / 4;
+		if (c->bytes > c->limit)
+			c->limit = c->bytes + MM_CACHE_MAX_BYTES / 4;
 	}
 }
 
@@ -98,7 +98,7 @@ struct mm_cache *mm_cache_new(void)
 	if (c) {
 		for (int i = 1; i < mm_nclasses; i++) {
 			c->list[i].max = mm_class_batch[i];
-			c->list[i].size = mm_class_size[i];
+			c->list[i].objsize = mm_class_size[i];
 		}
 		c->limit = MM_CACHE_MAX_BYTES;
 		c->next = mm_heap.allcaches;

@@ -22,11 +22,11 @@
  */
 #include "internal.h"
 
-struct mm_central mm_central[MM_NCLASS_MAX];
+struct mm_central mm_central[MM_NUM_CLASSES_MAX];
 
 void mm_central_init(void)
 {
-	for (int i = 0; i < MM_NCLASS_MAX; i++) {
+	for (int i = 0; i < MM_NUM_CLASSES_MAX; i++) {
 		mm_central[i].sizeclass = (uint32_t)i;
 		mm_span_list_init(&mm_central[i].nonempty);
 		mm_span_list_init(&mm_central[i].empty);

@@ -14,7 +14,7 @@ static int bad;
 
 struct tally {
 	uintptr_t idle, released, inuse;
-	uint64_t refs[MM_NCLASS_MAX], cached[MM_NCLASS_MAX];
+	uint64_t refs[MM_NUM_CLASSES_MAX], cached[MM_NUM_CLASSES_MAX];
 };
 
 static void check_free_span(struct mm_span *s, void *arg)
@@ -102,8 +102,8 @@ static void check_cache(struct mm_cache *c, struct tally *t)
 		t->cached[cl] += n;
 		bytes += (uintptr_t)n * mm_class_size[cl];
 	}
-	if (bytes != c->size)
-		FAIL("cache %p holds %u bytes, its size says %u", (void *)c, bytes, c->size);
+	if (bytes != c->bytes)
+		FAIL("cache %p holds %u bytes, its count says %u", (void *)c, bytes, c->bytes);
 }
 
 static void check_all(struct tally *t)

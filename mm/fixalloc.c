@@ -1,7 +1,7 @@
 /*
  * fixalloc.c - a free-list allocator for the allocator's own fixed-size
  * records (spans, pagemap nodes, caches).  Records are carved from chunks
- * obtained from the Sys layer (mm_sysalloc) or, when the host has no more
+ * obtained from the Sys layer (mm_arena_records) or, when the host has no more
  * (a fixed pool), from the heap's free pages, and recycled through a free
  * list; they are never given back.  Callers hold the heap lock.
  */
@@ -10,8 +10,8 @@
 void mm_fixalloc_init(struct mm_fixalloc *f, size_t size)
 {
 	size_t min = 64 * 1024;
-	f->size = (size + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
-	f->chunk = 4 * f->size > min ? 4 * f->size : min;
+	f->recsize = (size + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+	f->chunk = 4 * f->recsize > min ? 4 * f->recsize : min;
 	f->chunk = (f->chunk + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
 	f->list = 0;
 	f->next = 0;
@@ -25,20 +25,20 @@ void *mm_fixalloc_alloc(struct mm_fixalloc *f)
 	void *p = f->list;
 	if (p) {
 		f->list = *(void **)p;
-		mm_memset(p, 0, f->size);
+		mm_memset(p, 0, f->recsize);
 	} else {
-		if (f->left < f->size) {
-			char *c = mm_sysalloc(f->chunk);
+		if (f->left < f->recsize) {
+			char *c = mm_arena_records(f->chunk);
 			if (!c) /* the host has none: from the heap's free pages */
-				c = mm_heap_alloc_meta(f->chunk >> MM_PAGE_SHIFT);
+				c = mm_heap_alloc_records(f->chunk >> MM_PAGE_SHIFT);
 			if (!c)
 				return 0;
 			f->next = c;
 			f->left = f->chunk;
 		}
 		p = f->next; /* fresh from mm_sys_map: already zero */
-		f->next += f->size;
-		f->left -= f->size;
+		f->next += f->recsize;
+		f->left -= f->recsize;
 	}
 	f->inuse++;
 	return p;

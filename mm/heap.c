@@ -192,25 +192,46 @@ static void insert_free(struct mm_span *s)
 }
 
 /*
+ * A span coalesced from released and unreleased parts does not know where
+ * its released pages are, so before it is cut it is made uniform: its
+ * still-backed pages are released too (it is free and idle anyway).  Then
+ * every part is either wholly released or not at all, and the accounting
+ * stays exact.
+ */
+static void make_uniform(struct mm_span *s)
+{
+	if (s->npreleased == 0 || s->npreleased == s->npages)
+		return;
+	int zeroes = mm_sys_unused((void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
+	mm_heap.pages_released += s->npages - s->npreleased;
+	s->npreleased = s->npages;
+	s->needzero = !zeroes;
+}
+
+/* The page counts move with a span between in use and idle (free). */
+static void pages_to_inuse(uintptr_t n)
+{
+	mm_heap.pages_idle -= n;
+	mm_heap.pages_inuse += n;
+}
+
+static void pages_to_idle(uintptr_t n)
+{
+	mm_heap.pages_inuse -= n;
+	mm_heap.pages_idle += n;
+}
+
+/*
  * Cut s (taken off the free structure) to npages pages and return the rest
  * as a new record, not yet inserted anywhere; NULL if no record could be had
- * (s is then left whole).  A span coalesced from released and unreleased
- * parts does not know where its released pages are, so before it is cut it
- * is made uniform: its still-backed pages are released too (it is free and
- * idle anyway).  Then both parts are either wholly released or not at all,
- * and the accounting stays exact.
+ * (s is then left whole).  Both parts come out uniform (make_uniform).
  */
 static struct mm_span *carve(struct mm_span *s, uintptr_t npages)
 {
 	struct mm_span *t = mm_heap_span_alloc();
 	if (!t)
 		return 0;
-	if (s->npreleased && s->npreleased != s->npages) {
-		int zeroes = mm_sys_unused((void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
-		mm_heap.pages_released += s->npages - s->npreleased;
-		s->npreleased = s->npages;
-		s->needzero = !zeroes;
-	}
+	make_uniform(s);
 	t->start = s->start + npages;
 	t->npages = s->npages - npages;
 	t->unused_since = s->unused_since;
@@ -332,8 +353,7 @@ static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages)
 		insert_free(s);
 		return 0;
 	}
-	mm_heap.pages_idle -= s->npages;
-	mm_heap.pages_inuse += s->npages;
+	pages_to_inuse(s->npages);
 	s->unused_since = 0;
 	return s;
 }
@@ -371,8 +391,7 @@ void mm_heap_free_locked(struct mm_span *s)
 		mm_heap.large_nfree++;
 	}
 	uint64_t now = mm_sys_nanotime();
-	mm_heap.pages_inuse -= s->npages;
-	mm_heap.pages_idle += s->npages;
+	pages_to_idle(s->npages);
 	s->needzero = 1;
 	s->npreleased = 0;
 	s->unused_since = now;
@@ -401,8 +420,7 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages)
 	} else if (npages < s->npages) {
 		struct mm_span *t = carve(s, npages);
 		if (t) {
-			mm_heap.pages_inuse -= t->npages;
-			mm_heap.pages_idle += t->npages;
+			pages_to_idle(t->npages);
 			t->needzero = 1;
 			t->unused_since = mm_sys_nanotime();
 			insert_free(t);
@@ -419,8 +437,7 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages)
 			if (reuse(t) < 0) {
 				insert_free(t);
 			} else {
-				mm_heap.pages_idle -= t->npages;
-				mm_heap.pages_inuse += t->npages;
+				pages_to_inuse(t->npages);
 				s->npages += t->npages;
 				s->needzero |= t->needzero;
 				mm_pagemap_set(t->start, t->npages, s);
@@ -438,19 +455,14 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages)
  * fixed pool): the front npages of a free span leave the heap.  The rest
  * keeps the span's record, so no record is needed for the split.  Heap locked.
  */
-void *mm_heap_alloc_meta(uintptr_t npages)
+void *mm_heap_alloc_records(uintptr_t npages)
 {
 	struct mm_span *s = free_find(npages);
 	if (!s)
 		return 0;
 	free_remove(s);
 	s->state = MM_SPAN_LARGE; /* not free while it is cut */
-	if (s->npreleased && s->npreleased != s->npages) { /* uniform first, as in carve */
-		int zeroes = mm_sys_unused((void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
-		mm_heap.pages_released += s->npages - s->npreleased;
-		s->npreleased = s->npages;
-		s->needzero = !zeroes;
-	}
+	make_uniform(s);
 	void *v = (void *)mm_span_base(s);
 	if (s->npreleased) {
 		if (mm_sys_map(v, npages << MM_PAGE_SHIFT) < 0) {

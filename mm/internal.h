@@ -2,7 +2,7 @@
  * internal.h - libmm's internal header: the whole design in one place.
  *
  * Memory is managed in pages (MM_PAGE_SIZE, 4 KiB).  Small objects (up to
- * MM_MAX_SMALL, 32 KiB) are rounded up to one of about 70 size classes, and
+ * MM_MAX_SMALL, 32 KiB) are rounded up to one of 60 size classes, and
  * each class has its own pool of spans carved into objects of that size.
  * Larger objects are whole spans taken from the heap.
  *
@@ -50,9 +50,7 @@
 #pragma GCC visibility push(hidden)
 #endif
 
-#define MM_PAGE_SHIFT_ MM_PAGE_SHIFT
 #define MM_MAX_SMALL   32768
-#define MM_NCLASS_MAX  MM_NUM_CLASSES_MAX
 #define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
 #define MM_TRANSFER_SLOTS 8         /* whole batches central keeps to pass between caches */
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
@@ -66,12 +64,12 @@
 
 /* ---- size classes (sizeclass.c) ---- */
 extern int mm_nclasses;
-extern uint32_t mm_class_size[MM_NCLASS_MAX];
-extern uint8_t mm_class_npages[MM_NCLASS_MAX];
-extern uint8_t mm_class_batch[MM_NCLASS_MAX];   /* objects moved cache <-> central */
-extern uint16_t mm_class_listmax[MM_NCLASS_MAX]; /* longest a cache list may grow */
-extern uint8_t mm_class_transfer[MM_NCLASS_MAX]; /* batches central may park (<= 128 KiB) */
-extern uint32_t mm_class_divmul[MM_NCLASS_MAX]; /* ceil(2^32 / size): offset / size by multiply */
+extern uint32_t mm_class_size[MM_NUM_CLASSES_MAX];
+extern uint8_t mm_class_npages[MM_NUM_CLASSES_MAX];
+extern uint8_t mm_class_batch[MM_NUM_CLASSES_MAX];   /* objects moved cache <-> central */
+extern uint16_t mm_class_listmax[MM_NUM_CLASSES_MAX]; /* longest a cache list may grow */
+extern uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX]; /* batches central may park (<= 128 KiB) */
+extern uint32_t mm_class_divmul[MM_NUM_CLASSES_MAX]; /* ceil(2^32 / size): offset / size by multiply */
 extern uint8_t mm_size_to_class8[1024 / 8 + 1];   /* sizes <= 1024, 8-byte steps */
 extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
 void mm_sizeclass_init(void);
@@ -86,7 +84,7 @@ static inline uint32_t mm_size_class(size_t n)
 
 /* ---- fixalloc (fixalloc.c) ---- */
 struct mm_fixalloc {
-	size_t size;       /* record size */
+	size_t recsize;    /* record size */
 	size_t chunk;      /* bytes obtained from Sys at a time */
 	void *list;        /* freed records */
 	char *next;        /* unused part of the current chunk */
@@ -182,7 +180,7 @@ extern struct mm_fixalloc mm_pm_nodes;
 struct mm_arena {
 	int policy;
 	uintptr_t hint;
-	size_t size;           /* 64-bit reservation, or chunk size */
+	size_t step;           /* 64-bit reservation, or chunk size: what one region asks for */
 	uintptr_t start;       /* first reservation */
 	uintptr_t region;      /* current region: [region, end), mapped up to used */
 	uintptr_t used;
@@ -192,7 +190,7 @@ struct mm_arena {
 };
 int mm_arena_init(const struct mm_config *cfg);
 void *mm_arena_grow(uintptr_t npages, uintptr_t *got); /* maps >= npages pages */
-void *mm_sysalloc(size_t n);                           /* reserve+map for records */
+void *mm_arena_records(size_t n);                           /* reserve+map for records */
 void mm_arena_stats(struct mm_stats *st);
 void mm_arena_ungrow(void *v, uintptr_t npages);       /* undo the last grow */
 uintptr_t mm_arena_tail(uintptr_t *base);              /* pages left behind, or 0 */
@@ -216,7 +214,7 @@ struct mm_heap {
 	uint64_t auto_idle_ns;              /* mm_auto_scavenge: 0 or the idle limit */
 	uint64_t last_pass;                 /* when the last pass ran */
 	/* counts folded in from released caches: allocations, objects still out */
-	uint64_t class_nmalloc[MM_NCLASS_MAX], class_out[MM_NCLASS_MAX];
+	uint64_t class_nmalloc[MM_NUM_CLASSES_MAX], class_out[MM_NUM_CLASSES_MAX];
 	const char *error;                  /* last non-fatal error (arena refusal) */
 };
 extern struct mm_heap mm_heap;
@@ -227,7 +225,7 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages); /* large, in place; 0 o
 struct mm_span *mm_heap_span_alloc(void);
 void mm_heap_span_free(struct mm_span *s);
 void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
-void *mm_heap_alloc_meta(uintptr_t npages); /* record memory from a free span (heap locked) */
+void *mm_heap_alloc_records(uintptr_t npages); /* record memory from a free span (heap locked) */
 
 /* ---- central (central.c) ---- */
 struct mm_central {
@@ -240,7 +238,7 @@ struct mm_central {
 	uint32_t ntransfer;       /* full batches parked below */
 	void *transfer[MM_TRANSFER_SLOTS]; /* batches given back whole, handed out whole */
 } __attribute__((aligned(64)));
-extern struct mm_central mm_central[MM_NCLASS_MAX];
+extern struct mm_central mm_central[MM_NUM_CLASSES_MAX];
 void mm_central_init(void);
 /* Take up to n objects of class cl as a list; returns the count (0: no memory). */
 uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head);
@@ -259,15 +257,15 @@ struct mm_cachelist {
 	uint32_t n;
 	uint16_t max;                /* limit, grown by misses */
 	uint16_t lowmark;            /* fewest objects held since the last trim */
-	uint32_t size;               /* the class's object size, here for the fast paths */
+	uint32_t objsize;            /* the class's object size, here for the fast paths */
 	uint64_t nmalloc;            /* allocations served (frees are derived: stats.c) */
 };
 struct mm_cache {
-	struct mm_cachelist list[MM_NCLASS_MAX];
-	uintptr_t size;              /* bytes of objects in the lists */
+	struct mm_cachelist list[MM_NUM_CLASSES_MAX];
+	uintptr_t bytes;             /* bytes of objects in the lists */
 	uintptr_t limit;             /* trim when size passes this */
-	uint64_t taken[MM_NCLASS_MAX];    /* objects fetched from central */
-	uint64_t returned[MM_NCLASS_MAX]; /* objects given back to central */
+	uint64_t taken[MM_NUM_CLASSES_MAX];    /* objects fetched from central */
+	uint64_t returned[MM_NUM_CLASSES_MAX]; /* objects given back to central */
 	struct mm_cache *next, *prev;/* mm_heap.allcaches */
 };
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
@@ -285,7 +283,7 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	if (mm_unlikely(--l->n < l->lowmark))
 		l->lowmark = (uint16_t)l->n;
 	l->nmalloc++;
-	c->size -= l->size;
+	c->bytes -= l->objsize;
 	return v;
 }
 
@@ -294,17 +292,17 @@ static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
 	struct mm_cachelist *l = &c->list[cl];
 	*(void **)v = l->head;
 	l->head = v;
-	c->size += l->size;
-	if (mm_unlikely(++l->n > l->max || c->size > c->limit))
+	c->bytes += l->objsize;
+	if (mm_unlikely(++l->n > l->max || c->bytes > c->limit))
 		mm_cache_overflow(c, cl);
 }
 
 /* ---- the entry points' fast paths (malloc.c has the rest) ---- */
 #ifdef MM_DEBUG
 void mm_debug_mark(struct mm_span *s, void *p, int alloc);
-#define DEBUG_MARK(s, p, alloc) mm_debug_mark(s, p, alloc)
+#define MM_DEBUG_MARK(s, p, alloc) mm_debug_mark(s, p, alloc)
 #else
-#define DEBUG_MARK(s, p, alloc) ((void)0)
+#define MM_DEBUG_MARK(s, p, alloc) ((void)0)
 #endif
 void *mm_malloc_slow(size_t n);
 int mm_free_slow(void *p, int tolerant);
@@ -326,7 +324,7 @@ static inline void *mm_malloc_inline(size_t n)
 			mm_sys_cache_put(c);
 #ifdef MM_DEBUG
 			if (v)
-				DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
+				MM_DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
 #endif
 			return v;
 		}
@@ -381,7 +379,7 @@ static inline int mm_free_inline(void *p, int tolerant)
 		if (mm_likely(mm_span_index(s, off) * s->elemsize == off)) {
 			struct mm_cache *c = mm_sys_cache_get();
 			if (mm_likely(c != 0)) {
-				DEBUG_MARK(s, p, 0);
+				MM_DEBUG_MARK(s, p, 0);
 				mm_cache_free(c, s->sizeclass, p);
 				mm_sys_cache_put(c);
 				return 0;

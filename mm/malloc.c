@@ -89,7 +89,7 @@ void *mm_malloc_slow(size_t n)
 	mm_sys_cache_put(c);
 #ifdef MM_DEBUG
 	if (v)
-		DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
+		MM_DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
 #endif
 	return v;
 }
@@ -151,7 +151,7 @@ int mm_free_slow(void *p, int tolerant)
 		mm_heap_free(s);
 		return 0;
 	}
-	DEBUG_MARK(s, p, 0);
+	MM_DEBUG_MARK(s, p, 0);
 	struct mm_cache *c = mm_sys_cache_get();
 	if (c)
 		mm_cache_free(c, s->sizeclass, p);
@@ -265,7 +265,7 @@ int mm_owns(const void *p)
 void mm_lock_all(void)
 {
 	mm_sys_lock(&init_lock);
-	for (int i = 0; i < MM_NCLASS_MAX; i++)
+	for (int i = 0; i < MM_NUM_CLASSES_MAX; i++)
 		mm_sys_lock(&mm_central[i].lock);
 	mm_sys_lock(&mm_heap.lock);
 }
@@ -273,7 +273,7 @@ void mm_lock_all(void)
 void mm_unlock_all(void)
 {
 	mm_sys_unlock(&mm_heap.lock);
-	for (int i = MM_NCLASS_MAX - 1; i >= 0; i--)
+	for (int i = MM_NUM_CLASSES_MAX - 1; i >= 0; i--)
 		mm_sys_unlock(&mm_central[i].lock);
 	mm_sys_unlock(&init_lock);
 }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MM_NUM_CLASSES_MAX 80 /* upper bound on size classes (see sizeclass.c) */
+#define MM_NUM_CLASSES_MAX 80 /* room for the classes: 60 used, plus the unused class 0 */
 
 struct mm_cache;
 
@@ -23,7 +23,7 @@ struct mm_stats {
 	uint64_t heap_objects;  /* live objects == nmalloc - nfree */
 	uint64_t nmalloc;       /* allocations so far */
 	uint64_t nfree;         /* frees so far */
-	uint64_t meta_sys;      /* bytes used for the allocator's own records */
+	uint64_t records_sys;      /* bytes used for the allocator's own records */
 	uint64_t cache_bytes;   /* bytes of free objects sitting in caches */
 	uint64_t nscavenge;     /* scavenger passes */
 	uintptr_t arena_start;  /* first byte of the arena */

@@ -85,7 +85,7 @@ size_t mm_format(char *buf, size_t len, const char *fmt, ...)
 	return n;
 }
 
-/* Format a fatal message and hand it to the host.  Called with no lock held. */
+/* Format a fatal message and hand it to the host (sys.h: which panics may hold a lock). */
 void mm_throw(const char *fmt, ...)
 {
 	static char msg[256];

@@ -11,12 +11,12 @@
 #include "internal.h"
 
 int mm_nclasses;
-uint32_t mm_class_size[MM_NCLASS_MAX];
-uint8_t mm_class_npages[MM_NCLASS_MAX];
-uint8_t mm_class_batch[MM_NCLASS_MAX];
-uint16_t mm_class_listmax[MM_NCLASS_MAX];
-uint8_t mm_class_transfer[MM_NCLASS_MAX];
-uint32_t mm_class_divmul[MM_NCLASS_MAX];
+uint32_t mm_class_size[MM_NUM_CLASSES_MAX];
+uint8_t mm_class_npages[MM_NUM_CLASSES_MAX];
+uint8_t mm_class_batch[MM_NUM_CLASSES_MAX];
+uint16_t mm_class_listmax[MM_NUM_CLASSES_MAX];
+uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX];
+uint32_t mm_class_divmul[MM_NUM_CLASSES_MAX];
 uint8_t mm_size_to_class8[1024 / 8 + 1];
 uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
 
@@ -44,8 +44,8 @@ void mm_sizeclass_init(void)
 			mm_class_size[n - 1] = size;
 			continue;
 		}
-		if (n >= MM_NCLASS_MAX)
-			mm_throw("mm: sizeclass: more than %u classes", (uintptr_t)MM_NCLASS_MAX);
+		if (n >= MM_NUM_CLASSES_MAX)
+			mm_throw("mm: sizeclass: more than %u classes", (uintptr_t)MM_NUM_CLASSES_MAX);
 		mm_class_size[n] = size;
 		mm_class_npages[n] = (uint8_t)npages;
 		n++;

@@ -11,7 +11,7 @@ void mm_read_stats_locked(struct mm_stats *st)
 {
 	mm_memset(st, 0, sizeof *st);
 	st->nclasses = mm_nclasses;
-	static uint64_t live[MM_NCLASS_MAX]; /* heap lock held */
+	static uint64_t live[MM_NUM_CLASSES_MAX]; /* heap lock held */
 	for (int i = 1; i < mm_nclasses; i++) {
 		st->by_class[i].size = mm_class_size[i];
 		st->by_class[i].npages = mm_class_npages[i];
@@ -39,7 +39,7 @@ void mm_read_stats_locked(struct mm_stats *st)
 	st->heap_inuse = (uint64_t)mm_heap.pages_inuse << MM_PAGE_SHIFT;
 	st->heap_idle = (uint64_t)mm_heap.pages_idle << MM_PAGE_SHIFT;
 	st->heap_released = (uint64_t)mm_heap.pages_released << MM_PAGE_SHIFT;
-	st->meta_sys = st->sys - st->heap_sys;
+	st->records_sys = st->sys - st->heap_sys;
 	st->nscavenge = mm_heap.nscavenge;
 	mm_arena_stats(st);
 }

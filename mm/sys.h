@@ -15,8 +15,13 @@
  *  - While calling reserve, map, unused, free and nanotime the core holds the
  *    heap lock and possibly one central lock, never more; these hooks must
  *    not call into libmm.  mm_check and mm_lock_all hold every lock but call
- *    no hook.  The core never holds a lock while calling panic, and never
- *    calls a hook from inside another hook.
+ *    no hook.  The core never calls a hook from inside another hook.
+ *  - Panics: a bad call (an invalid or double free, a bad pointer to
+ *    realloc or usable_size) panics with no core lock held.  Corruption the
+ *    core finds in its own structures (a free list pointing outside its
+ *    span, a span missing from the treap) panics where it is found, and may
+ *    hold core locks then: mm_sys_panic must not return, and must not call
+ *    into libmm.
  *  - The scavenger runs only inside mm_scavenge(): it takes the heap lock and
  *    calls mm_sys_unused (and mm_sys_nanotime) with it held.  Call it from an
  *    idle loop or a thread, not from an interrupt handler: it walks every
@@ -123,7 +128,8 @@ void mm_sys_unlock(struct mm_lock *l);
 /*
  * mm_sys_panic: a fatal error (bad free, corrupted heap); msg is one line
  * naming the address and the reason, without a trailing newline.  Must not
- * return.  Called with no core lock held.
+ * return.  A bad free calls it with no core lock held; corruption may be
+ * reported with core locks held (see "Panics" above).
  */
 void mm_sys_panic(const char *msg) __attribute__((noreturn));
 

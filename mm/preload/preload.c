@@ -47,24 +47,6 @@ static void say(const char *s)
 	(void)r;
 }
 
-/* Format v in hex into buf (at least 19 bytes); returns buf. */
-static char *hex(char *buf, uintptr_t v)
-{
-	char tmp[2 * sizeof v];
-	int n = 0;
-	do {
-		tmp[n++] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	char *o = buf;
-	*o++ = '0';
-	*o++ = 'x';
-	while (n)
-		*o++ = tmp[--n];
-	*o = 0;
-	return buf;
-}
-
 /* Re-read the arena bounds from the core's statistics. */
 static void refresh_bounds(void)
 {
@@ -119,16 +101,12 @@ static inline int is_ours(const void *p)
 static void foreign(const char *fn, const void *p)
 {
 #ifdef MM_DEBUG
-	char buf[24];
-	say("libmm: ");
-	say(fn);
-	say("(");
-	say(hex(buf, (uintptr_t)p));
-	say("): pointer not allocated by libmm; ignored\n");
+	char line[160];
+	mm_format(line, sizeof line, "libmm: %s(%p): pointer not allocated by libmm; ignored\n", fn, p);
+	say(line);
 #else
 	(void)fn;
 	(void)p;
-	(void)hex;
 #endif
 }
 
@@ -333,7 +311,7 @@ static struct mallinfo2 info2(void)
 	mi.uordblks = st.heap_inuse;
 	mi.fordblks = st.heap_idle - st.heap_released;
 	mi.keepcost = 0;
-	mi.hblkhd = st.meta_sys;
+	mi.hblkhd = st.records_sys;
 	mi.fsmblks = st.cache_bytes;
 	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 	return mi;
@@ -360,32 +338,13 @@ PUBLIC struct mallinfo mallinfo(void)
 	return mi;
 }
 
-/* Format v in decimal; returns buf. */
-static char *dec(char *buf, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	char *o = buf;
-	while (n)
-		*o++ = tmp[--n];
-	*o = 0;
-	return buf;
-}
-
 /* Like glibc's, a short report on stderr; written without stdio. */
 PUBLIC void malloc_stats(void)
 {
 	struct mallinfo2 mi = info2();
-	char buf[24];
-	say("libmm: system bytes     = ");
-	say(dec(buf, mi.arena));
-	say("\nlibmm: in use bytes     = ");
-	say(dec(buf, mi.uordblks));
-	say("\nlibmm: free bytes       = ");
-	say(dec(buf, mi.fordblks));
-	say("\n");
+	char out[200];
+	mm_format(out, sizeof out,
+		  "libmm: system bytes     = %u\nlibmm: in use bytes     = %u\nlibmm: free bytes       = %u\n",
+		  (uintptr_t)mi.arena, (uintptr_t)mi.uordblks, (uintptr_t)mi.fordblks);
+	say(out);
 }

@@ -39,9 +39,12 @@ static int contains_hex(const char *s, const void *p)
 	return strstr(s, hex) != NULL;
 }
 
+/* A bad free panics naming the address and the reason, with no core lock held (sys.h). */
 #define EXPECT_BAD_FREE(stmt, addr, reason)                                                  \
 	do {                                                                                 \
 		EXPECT_PANIC(stmt);                                                          \
+		REQUIRE(fake.panic_held == 0, "%s: panicked with %d core locks held",       \
+			      #stmt, fake.panic_held);                                         \
 		REQUIRE(contains_hex(fake.panic_msg, addr), "%s: message does not name %p: \"%s\"", \
 			      #stmt, (void *)(addr), fake.panic_msg);                          \
 		REQUIRE(strstr(fake.panic_msg, reason) != NULL,                         \
@@ -96,6 +99,7 @@ START_TEST(free_inside_a_free_span_is_a_named_panic)
 	char *p = mm_malloc(MiB);
 	mm_free(p);
 	EXPECT_PANIC(mm_free(p + 64 * PAGE));
+	REQUIRE(fake.panic_held == 0, "panicked with %d core locks held", fake.panic_held);
 	REQUIRE(contains_hex(fake.panic_msg, p + 64 * PAGE), "message does not name %p: \"%s\"",
 		      (void *)(p + 64 * PAGE), fake.panic_msg);
 	REQUIRE(strstr(fake.panic_msg, "is free") || strstr(fake.panic_msg, "free span") ||
@@ -563,13 +567,13 @@ START_TEST(release_keeps_the_counts_and_reuses_the_record)
 	ck_assert_uint_eq(st1.heap_objects, 50);
 	ck_assert_uint_eq(st1.cache_bytes, 0);
 	STEP();
-	uint64_t meta = st1.meta_sys;
+	uint64_t meta = st1.records_sys;
 	for (int i = 0; i < 100; i++) {
 		struct mm_cache *d = mm_cache_new();
 		ck_assert_ptr_nonnull(d);
 		mm_cache_release(d);
 	}
-	ck_assert_uint_eq(stats().meta_sys, meta);
+	ck_assert_uint_eq(stats().records_sys, meta);
 	for (int i = 50; i < 100; i++)
 		mm_free(p[i]); /* no cache now: straight to central */
 	STEP();

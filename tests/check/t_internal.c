@@ -12,7 +12,7 @@
 START_TEST(size_class_lookup_gives_the_smallest_fitting_class_for_every_size)
 {
 	mm_free(mm_malloc(1)); /* initialised */
-	ck_assert_int_le(mm_nclasses, MM_NCLASS_MAX);
+	ck_assert_int_le(mm_nclasses, MM_NUM_CLASSES_MAX);
 	for (size_t n = 1; n <= MM_MAX_SMALL; n++) {
 		uint32_t c = mm_size_class(n);
 		REQUIRE(c >= 1 && c < (uint32_t)mm_nclasses, "size %zu -> class %u", n, c);

@@ -234,14 +234,20 @@ void mm_sys_lock(struct mm_lock *l)
 	while (__atomic_exchange_n(&l->word, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&l->word, __ATOMIC_RELAXED))
 			;
+	__atomic_fetch_add(&fake.held, 1, __ATOMIC_RELAXED);
 }
 
-void mm_sys_unlock(struct mm_lock *l) { __atomic_store_n(&l->word, 0, __ATOMIC_RELEASE); }
+void mm_sys_unlock(struct mm_lock *l)
+{
+	__atomic_fetch_sub(&fake.held, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+}
 
 void mm_sys_panic(const char *msg)
 {
 	snprintf(fake.panic_msg, sizeof fake.panic_msg, "%s", msg);
 	fake.npanics++;
+	fake.panic_held = __atomic_load_n(&fake.held, __ATOMIC_RELAXED);
 	if (fake.panic_armed) {
 		fake.panic_armed = 0;
 		longjmp(fake.panic_jmp, 1);

@@ -46,6 +46,8 @@ struct fake {
 	int ncalls;
 	uint64_t mapped;           /* bytes currently mapped */
 	uint64_t nlocks;           /* mm_sys_lock calls */
+	int held;                  /* core locks held right now */
+	int panic_held;            /* core locks held at the last panic */
 	int nviolations;           /* contract violations seen (see violation) */
 	char violation[256];       /* the first one */
 

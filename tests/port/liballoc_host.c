@@ -265,9 +265,9 @@ static int case_stress(void)
 		return 0;
 	mm_liballoc_read_stats(&st);
 	printf("INFO liballoc stress: %ld allocs, %ld reallocs, %ld frees; %ld liballoc_alloc calls "
-	       "(%ld runs low, %ld runs high), spread %#lx..%#lx; meta_sys %llu bytes\n",
+	       "(%ld runs low, %ld runs high), spread %#lx..%#lx; records_sys %llu bytes\n",
 	       res.nalloc, res.nrealloc, res.nfree, nalloc_calls, pools[0].runs, pools[1].runs,
-	       (unsigned long)lowest, (unsigned long)highest, (unsigned long long)st.meta_sys);
+	       (unsigned long)lowest, (unsigned long)highest, (unsigned long long)st.records_sys);
 	if (pools[0].runs == 0 || pools[1].runs == 0 || nalloc_calls < 8) {
 		snprintf(err, sizeof err, "the stress did not spread over both pools (%ld, %ld runs)",
 			 pools[0].runs, pools[1].runs);

@@ -325,8 +325,8 @@ static int case_init(void)
 		return 0;
 	}
 	mm_read_stats(&st);
-	printf("INFO meta_sys after mm_init and two caches: %llu bytes; sys %llu bytes; pool used %zu bytes\n",
-	       (unsigned long long)st.meta_sys, (unsigned long long)st.sys, pool_next);
+	printf("INFO records_sys after mm_init and two caches: %llu bytes; sys %llu bytes; pool used %zu bytes\n",
+	       (unsigned long long)st.records_sys, (unsigned long long)st.sys, pool_next);
 	if (st.arena_policy != MM_ARENA_CHUNKS) {
 		snprintf(err, sizeof err, "stats arena_policy %d, configured CHUNKS (%d)",
 			 st.arena_policy, MM_ARENA_CHUNKS);
@@ -373,8 +373,8 @@ static int case_basic(void)
 	{
 		struct mm_stats st;
 		mm_read_stats(&st);
-		printf("INFO meta_sys after the first allocations (13 sizes, 1 B to 1 MiB): %llu bytes\n",
-		       (unsigned long long)st.meta_sys);
+		printf("INFO records_sys after the first allocations (13 sizes, 1 B to 1 MiB): %llu bytes\n",
+		       (unsigned long long)st.records_sys);
 	}
 	mm_free(NULL);
 	if (mm_usable_size(NULL) != 0) {
@@ -396,8 +396,8 @@ static int case_stress(void)
 	mm_read_stats(&st);
 	printf("INFO stress: %ld allocs, %ld reallocs, %ld frees, %ld checks, peak live %zu bytes\n",
 	       res.nalloc, res.nrealloc, res.nfree, res.nchecks, res.peak_bytes);
-	printf("INFO meta_sys after stress: %llu bytes (heap_sys %llu, sys %llu, pool used %zu)\n",
-	       (unsigned long long)st.meta_sys, (unsigned long long)st.heap_sys,
+	printf("INFO records_sys after stress: %llu bytes (heap_sys %llu, sys %llu, pool used %zu)\n",
+	       (unsigned long long)st.records_sys, (unsigned long long)st.heap_sys,
 	       (unsigned long long)st.sys, pool_next);
 	/* Everything is freed: no objects, and in use at most the one free span
 	 * central keeps per class (central.c). */
