@@ -1,7 +1,9 @@
 /*
  * kernel.h - what the kernel's files provide to each other (like xv6's
- * defs.h): console, printf, panic, frames, paging, traps, timer, vm, shell
- * and self-tests.  Arch-specific constants are in arch/<arch>/arch.h.
+ * defs.h): console, printf, panic, frames, paging, traps, timer, vm, stats,
+ * the idle scavenger, clock, bench, shell and self-tests.  main.c calls the
+ * others and exports nothing; calls run one way (no file calls back a file
+ * that calls it).  Arch-specific constants are in arch/<arch>/arch.h.
  */
 #ifndef KERNEL_H
 #define KERNEL_H
@@ -113,13 +115,22 @@ extern size_t vm_frames_mapped;   /* frames mapped by mm_sys_map so far */
 int vm_is_released(uintptr_t va);
 int vm_is_mapped(uintptr_t va);
 
-/* main.c */
-extern int mm_trace;
 /* The kernel's heap is the core's: kmalloc/kfree are mm_malloc/mm_free. */
 #define kmalloc(n) mm_malloc(n)
 #define kfree(p) mm_free(p)
-void kernel_print_stats(void);
-void kernel_scavenge_idle(void); /* runs a due scavenger pass (idle loop only) */
+
+/* stats.c */
+void stats_print_layout(void); /* the address layout (boot banner) */
+void stats_print(void);        /* heap, arena, frames, mm_check */
+
+/* idle.c: the idle loop's scavenger passes. */
+extern int mm_trace; /* one line per pass (command line mm.trace=1, shell `trace on`) */
+void idle_init(void);      /* mm.trace, mm.scvg_period_ms, mm.scvg_idle_ms */
+void idle_scavenge(void);  /* runs a due scavenger pass (idle loop only) */
+
+/* clock.c: the benchmark clock. */
+uint64_t clock_nanos(void);   /* TSC (calibrated against the PIT once), else the PIT clock */
+uint64_t clock_tsc_khz(void); /* 0: no TSC */
 
 /* liballoc_like.c: the liballoc-style baseline the shell's `bench` compares
  * kmalloc with (first fit over major/minor block lists, one global lock);
@@ -135,7 +146,7 @@ size_t la_usable_size(void *p);
 void la_read_stats(struct la_stats *st);
 const char *la_check(void);
 
-/* shell.c: the `bench` workload, shared with the self-tests.  Runs the
+/* bench.c: the `bench` workload, shared with the self-tests.  Runs the
  * small, mixed and compiler-like phases (scale n) against one allocator,
  * writing a pattern into every block and checking it before each free
  * (every byte when full, else a word at each end); returns the number of
@@ -154,9 +165,9 @@ struct bench_result {
 	unsigned long phase_ops[3];
 };
 unsigned long bench_workload(const struct bench_alloc *a, unsigned long n, int full, struct bench_result *r);
-uint64_t bench_nanos(void); /* TSC (calibrated against the PIT once), else the PIT clock */
+void bench_run(unsigned long n); /* the shell's `bench N` */
 
-/* shell.c, selftest.c */
+/* shell.c, selftest.c, stress.c */
 void shell_run(void);
 void selftest_run(const char *which);
 int stress_run(unsigned long iterations, unsigned seed, int verbose);
