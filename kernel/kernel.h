@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "arch.h"
+#include "percpu.h"
 
 #define PAGE_SIZE 4096u
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1))
@@ -81,16 +82,57 @@ size_t pmm_free_count(void);
 size_t pmm_total_count(void);
 
 /* arch/<arch>: cpu.c and paging.c */
-void arch_cpu_init(void);    /* GDT, IDT (and TSS) */
+void arch_cpu_init(struct cpu *c); /* this CPU's GDT, TSS and %gs; the shared IDT */
 void arch_paging_init(void); /* the kernel's page tables; paging on */
 /* The leaf PTE for va, creating page tables from the PMM when create; NULL
  * when a table is missing (create == 0) or no frame is left. */
 pte_t *arch_pte(uintptr_t va, int create);
 int arch_has_nx(void);
 
-/* trap.c */
+/* trap.c (each CPU's irq_depth is in its struct cpu) */
 void trap(struct trapframe *tf);
-extern volatile int irq_depth; /* > 0 while in an interrupt or exception handler */
+
+/* spinlock.c: the kernel's lock (word: owner CPU id + 1); interrupts off
+ * while held, on while waiting if they were on. */
+struct spinlock {
+	volatile uintptr_t word;
+	uintptr_t saved;
+};
+uintptr_t spin_lock_word(volatile uintptr_t *word); /* returns the flags to restore */
+void spin_unlock_word(volatile uintptr_t *word, uintptr_t flags);
+int spin_held(volatile uintptr_t *word); /* by this CPU */
+void spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l);
+
+/* acpi.c: the enabled CPUs' local APIC IDs from the MADT; 0 and *why if none. */
+int acpi_cpus(int *apic_ids, int max, uintptr_t *lapic_pa, const char **why);
+
+/* lapic.c: this CPU's local APIC. */
+void lapic_init(uintptr_t base, int boot); /* enable; periodic timer at LAPIC_HZ */
+uintptr_t lapic_base(void);
+int lapic_id(void);
+void lapic_eoi(void);
+void lapic_start_cpu(int apic_id, uintptr_t page); /* INIT, STARTUP, STARTUP */
+void lapic_ipi(int apic_id, int vector);
+void lapic_ipi_others(int vector);
+
+/* smp.c: the other CPUs (percpu.h has struct cpu, cpus[], ncpu). */
+void percpu_init_boot(void); /* CPU 0's struct cpu and %gs: first thing in kmain */
+void smp_init(void);         /* start every CPU the MADT lists (up to NCPU) */
+void smp_run_all(void (*fn)(int cpu), int n); /* fn on CPUs 0..n-1 at once; waits */
+void smp_timer_irq(void);
+void smp_ipi(void);
+extern void (*volatile cpu_timer_hook)(int cpu); /* called by every CPU's local APIC timer (tests) */
+
+/* tlb.c: the TLB shootdown (generations; frames freed once all CPUs flushed). */
+void tlb_defer_frame(uintptr_t pa); /* its PTE is clear and invlpg'd here */
+void tlb_shootdown(void);           /* after a batch of tlb_defer_frame */
+void tlb_catch_up(void);            /* this CPU: flush if a newer generation exists */
+void tlb_reclaim(void);             /* free the frames every CPU has flushed */
+int tlb_wait(unsigned long spins);  /* bounded wait for every CPU, then reclaim */
+void tlb_sync(void);                /* wait until every unmapped frame is free (no lock held) */
+size_t tlb_pending(void);
+extern size_t tlb_frames_deferred;
 
 /* timer.c: PIC remapped to 32..47, PIT channel 0 at TIMER_HZ on IRQ0. */
 #define TIMER_HZ 1000
@@ -107,7 +149,9 @@ void pic_eoi(int irq);
 
 /* vm.c: the Sys layer of mm/sys.h on our page tables. */
 void vm_init(void);
-void vm_caches_init(void);
+void vm_caches_init(void); /* CPU 0's two kmalloc caches */
+uintptr_t vm_lock(void);   /* the page tables' lock (liballoc_like.c maps its own pages) */
+void vm_unlock(uintptr_t flags);
 /* Called on a page fault; panics if cr2 is a reserved but unmapped arena page. */
 void vm_page_fault(uintptr_t cr2, uintptr_t err, uintptr_t ip);
 extern size_t vm_frames_released; /* frames given back by mm_sys_unused so far */

@@ -17,7 +17,7 @@ KDIR      := $(LIB_DIR)
 KOBJ      := $(KDIR)/kobj
 K_CFLAGS   = $(KCFLAGS) -Ikernel -Iarch/$(ARCH) -Imm -fno-asynchronous-unwind-tables -MMD -MP
 K_SRCS    := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c)
-K_ASRCS   := boot/multiboot.S $(wildcard arch/$(ARCH)/*.S)
+K_ASRCS   := boot/multiboot.S boot/ap_trampoline.S $(wildcard arch/$(ARCH)/*.S)
 K_OBJS    := $(K_SRCS:%.c=$(KOBJ)/%.o) $(K_ASRCS:%.S=$(KOBJ)/%.o)
 
 K_LDEMU_x86    := elf_i386

@@ -1,7 +1,7 @@
 /*
  * main.c - kmain, where both arches' entry code lands: console, CPU tables,
  * paging, memory map, frame allocator, timer, then the allocator core
- * (mm_init with our arena hint) and either the shell or the self-tests
+ * (mm_init with our arena hint), the other CPUs (smp.c) and either the shell or the self-tests
  * (kernel command line "mode=test").  Only init calls, in order.
  */
 #include "kernel.h"
@@ -12,8 +12,8 @@ void kmain(uint32_t magic, uintptr_t info)
 {
 	char buf[64];
 
+	percpu_init_boot();
 	console_init();
-	arch_cpu_init();
 	multiboot_init(magic, info);
 	arch_paging_init();
 	kprintf("\nlibmm kernel (%s, %s) - cmdline: %s\n", ARCH_NAME,
@@ -41,6 +41,7 @@ void kmain(uint32_t magic, uintptr_t info)
 	if (mm_init(&cfg) != 0)
 		panic("mm_init refused the arena at %p", (void *)(uintptr_t)ARENA_HINT);
 	vm_caches_init();
+	smp_init();
 	stats_print_layout();
 	stats_print();
 
