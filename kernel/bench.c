@@ -1,164 +1,35 @@
 /*
- * bench.c - the shell's `bench`: one deterministic allocation workload run
- * on kmalloc (libmm), on the liballoc-like baseline and on a bump allocator
- * (the workload's own cost), timed phase by phase with clock.c.  The
- * workload itself (bench_workload, bench_phase) is shared with the
- * self-tests.
+ * bench.c - the shell's `bench`: the shared workload (tests/lib/workload.c)
+ * run on kmalloc (libmm), on the liballoc-like baseline and on a bump
+ * allocator (the workload's own cost), timed phase by phase with clock.c;
+ * then the small phase on 1, 2 and 4 CPUs at once, each CPU with its own
+ * slots, for kmalloc's and the baseline's throughput.  bench_workload (the
+ * three phases, untimed use) is shared with the self-tests.
  */
 #include "kernel.h"
 #include "mm.h"
 
-/*
- * The workload, deterministic (xorshift, a fixed seed per phase), in three
- * phases like the hosted `make bench` ones (same slot counts as small and
- * mixed there; smaller trees than its compiler, and far fewer steps):
- *   small     4096 slots replaced at random with 8..128 B blocks, n steps
- *   mixed     20000 slots, sizes 8 B..8 KiB skewed small, 1 in 64 from 8
- *             to 64 KiB, n / 2 steps
- *   compiler  trees of 20000 long-lived nodes (32..104 B), each node with
- *             1..4 temporaries (skewed up to 2 KiB) freed right away, then
- *             the tree freed; n / 2 nodes in all
- * Each phase ends with every block freed.
- */
+/* The kernel's scale (the hosted `make bench` runs larger ones): */
 #define BENCH_SLOTS 20000
-#define BENCH_SMALL_SLOTS 4096
-#define BENCH_MIXED_SLOTS 20000
-#define BENCH_NODES 20000
+#define BENCH_SMALL_SLOTS 4096 /* small: 4096 slots, n steps */
+#define BENCH_MIXED_SLOTS 20000 /* mixed: 20000 slots, n / 2 steps, 1 in 64 big */
+#define BENCH_BIG_ONE_IN 64
+#define BENCH_NODES 20000       /* compiler: 20000-node trees, n / 2 nodes */
 
-struct bslot {
-	unsigned char *p;
-	uint32_t size, seed;
-};
-static struct bslot bslots[BENCH_SLOTS];
-
-struct bctx {
-	const struct bench_alloc *a;
-	int full;
-	uint32_t rs;
-	unsigned long ops, errors;
-};
-
-static unsigned char bpat(uint32_t seed, size_t i) { return (unsigned char)(seed + i * 131 + (i >> 8)); }
-
-/* Write (check == 0) or check the block's pattern: every byte when full,
- * else a word at each end (blocks are at least 8 bytes).  Returns the
- * number of wrong bytes or words found when checking. */
-static size_t pattern(const struct bslot *s, int full, int check)
-{
-	size_t n = s->size, bad = 0;
-	if (!full) {
-		uint32_t w0 = s->seed, w1 = s->seed ^ n, v0, v1;
-		if (!check) {
-			__builtin_memcpy(s->p, &w0, 4);
-			__builtin_memcpy(s->p + n - 4, &w1, 4);
-			return 0;
-		}
-		__builtin_memcpy(&v0, s->p, 4);
-		__builtin_memcpy(&v1, s->p + n - 4, 4);
-		return (v0 != w0) + (v1 != w1);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!check)
-			s->p[i] = bpat(s->seed, i);
-		else if (s->p[i] != bpat(s->seed, i))
-			bad++;
-	}
-	return bad;
-}
-
-static void balloc(struct bctx *c, struct bslot *s, size_t size)
-{
-	s->p = c->a->alloc(size);
-	c->ops++;
-	if (!s->p) {
-		if (c->errors++ < 3 && !c->a->quiet)
-			kprintf("bench: %s: allocation of %lu bytes returned NULL\n", c->a->name, (unsigned long)size);
-		return;
-	}
-	s->size = (uint32_t)size;
-	s->seed = krand(&c->rs);
-	pattern(s, c->full, 0);
-}
-
-static void bfree(struct bctx *c, struct bslot *s)
-{
-	if (!s->p)
-		return;
-	if (pattern(s, c->full, 1) && c->errors++ < 3 && !c->a->quiet)
-		kprintf("bench: %s: block %p (%u bytes) lost its pattern\n", c->a->name, (void *)s->p, s->size);
-	c->a->free(s->p);
-	c->ops++;
-	s->p = NULL;
-}
-
-static void bfree_all(struct bctx *c, int nslots)
-{
-	for (int i = 0; i < nslots; i++)
-		bfree(c, &bslots[i]);
-}
-
-/* Mostly under 256 B, a tail of every power of two up to max. */
-static size_t skewed(uint32_t *rs, size_t max)
-{
-	uint32_t r = krand(rs);
-	if ((r >> 28) & 3)
-		return 8 + krand(rs) % 248;
-	size_t top = (size_t)8 << (r % 11), lim = top < max ? top : max;
-	return 8 + (r >> 8) % lim;
-}
-
-static void phase_small(struct bctx *c, unsigned long steps)
-{
-	for (unsigned long i = 0; i < steps; i++) {
-		struct bslot *s = &bslots[krand(&c->rs) % BENCH_SMALL_SLOTS];
-		bfree(c, s);
-		balloc(c, s, 8 + krand(&c->rs) % 121);
-	}
-	bfree_all(c, BENCH_SMALL_SLOTS);
-}
-
-static void phase_mixed(struct bctx *c, unsigned long steps)
-{
-	for (unsigned long i = 0; i < steps; i++) {
-		struct bslot *s = &bslots[krand(&c->rs) % BENCH_MIXED_SLOTS];
-		bfree(c, s);
-		if (krand(&c->rs) % 64 == 0)
-			balloc(c, s, 8 * KiB + krand(&c->rs) % (56 * KiB + 1));
-		else
-			balloc(c, s, skewed(&c->rs, 8 * KiB));
-	}
-	bfree_all(c, BENCH_MIXED_SLOTS);
-}
-
-static void phase_compiler(struct bctx *c, unsigned long nodes)
-{
-	struct bslot tmp[4];
-	while (nodes > 0) {
-		int tree = nodes < BENCH_NODES ? (int)nodes : BENCH_NODES;
-		for (int i = 0; i < tree; i++) {
-			balloc(c, &bslots[i], 24 + 8 + krand(&c->rs) % 73);
-			int ntmp = 1 + (int)(krand(&c->rs) % 4);
-			for (int t = 0; t < ntmp; t++)
-				balloc(c, &tmp[t], skewed(&c->rs, 2 * KiB));
-			for (int t = ntmp - 1; t >= 0; t--)
-				bfree(c, &tmp[t]);
-		}
-		bfree_all(c, tree);
-		nodes -= (unsigned long)tree;
-	}
-}
+static struct wl_slot bslots[BENCH_SLOTS];
 
 /* One phase (0 small, 1 mixed, 2 compiler) with its own seed, timed into r. */
 static void bench_phase(const struct bench_alloc *a, int ph, unsigned long n, int full, struct bench_result *r)
 {
-	struct bctx c = { a, full, 0x2545F491u + 0x9E3779B9u * (uint32_t)ph, 0, 0 };
+	struct wl_ctx c;
+	wl_init(&c, a, bslots, BENCH_SLOTS, full, 0x2545F491u + 0x9E3779B9u * (uint32_t)ph);
 	uint64_t t0 = clock_nanos();
 	if (ph == 0)
-		phase_small(&c, n);
+		wl_small(&c, n, BENCH_SMALL_SLOTS);
 	else if (ph == 1)
-		phase_mixed(&c, n / 2);
+		wl_mixed(&c, n / 2, BENCH_MIXED_SLOTS, BENCH_BIG_ONE_IN);
 	else
-		phase_compiler(&c, n / 2);
+		wl_compiler(&c, n / 2, BENCH_NODES);
 	r->ns[ph] = clock_nanos() - t0;
 	r->phase_ops[ph] = c.ops;
 	r->ops += c.ops;
@@ -208,6 +79,81 @@ static void ratio(char *buf, size_t n, uint64_t a, uint64_t b)
 
 static uint64_t total_ns(const struct bench_result *r) { return r->ns[0] + r->ns[1] + r->ns[2]; }
 
+/* ---- the small phase on several CPUs at once ------------------------------ */
+
+static struct {
+	const struct bench_alloc *a;
+	unsigned long steps;
+	struct wl_slot *slots[NCPU];
+	unsigned long ops[NCPU], errors[NCPU];
+} par;
+
+static void par_small(int cpu)
+{
+	struct wl_ctx c;
+	wl_init(&c, par.a, par.slots[cpu], BENCH_SMALL_SLOTS, 0, 0x2545F491u + 0x9E3779B9u * (uint32_t)cpu);
+	wl_small(&c, par.steps, BENCH_SMALL_SLOTS);
+	par.ops[cpu] = c.ops;
+	par.errors[cpu] = c.errors;
+}
+
+/* Thousands of operations a second on n CPUs together; errors added to *errors. */
+static uint64_t par_run(const struct bench_alloc *a, int n, unsigned long *errors)
+{
+	unsigned long ops = 0;
+	par.a = a;
+	uint64_t t0 = clock_nanos();
+	smp_run_all(par_small, n);
+	uint64_t ns = clock_nanos() - t0;
+	for (int i = 0; i < n; i++) {
+		ops += par.ops[i];
+		*errors += par.errors[i];
+	}
+	return (uint64_t)ops * 1000000 / (ns ? ns : 1);
+}
+
+/* The small phase, `steps` steps per CPU, on 1, 2 and 4 CPUs (as many as run). */
+static void bench_smp(unsigned long steps)
+{
+	static const int counts[3] = { 1, 2, 4 };
+	const struct bench_alloc *who[2] = { &bench_libmm, &bench_la };
+	unsigned long errors = 0;
+	char buf[16], x[16];
+	uint64_t one = 1;
+
+	par.steps = steps;
+	for (int i = 0; i < ncpu && i < NCPU; i++)
+		par.slots[i] = mm_malloc(BENCH_SMALL_SLOTS * sizeof(struct wl_slot));
+	for (int i = 0; i < ncpu && i < NCPU; i++)
+		if (!par.slots[i]) {
+			kprintf("bench: FAILED: no memory for cpu%d's slots\n", i);
+			goto out;
+		}
+	kprintf("bench: smp small phase, %lu steps per CPU (own slots), clock on cpu0:", steps);
+	for (int w = 0; w < 2; w++) {
+		kprintf("%s %s", w ? ";" : "", who[w]->name);
+		for (int k = 0; k < 3 && counts[k] <= ncpu; k++) {
+			uint64_t kops = par_run(who[w], counts[k], &errors);
+			ratio(buf, sizeof(buf), kops, 1000);
+			if (k == 0) {
+				one = kops ? kops : 1;
+				kprintf(" 1 CPU %s Mops/s", buf);
+			} else {
+				ratio(x, sizeof(x), kops, one);
+				kprintf(", %d CPUs %s Mops/s (%sx)", counts[k], buf, x);
+			}
+		}
+	}
+	kprintf("\n");
+	if (errors || la_check())
+		kprintf("bench: FAILED: %lu errors on several CPUs; la_check: %s\n", errors, la_check() ? la_check() : "ok");
+out:
+	for (int i = 0; i < ncpu && i < NCPU; i++) {
+		mm_free(par.slots[i]);
+		par.slots[i] = NULL;
+	}
+}
+
 /*
  * bench N: the workload on a bump allocator (its own cost), on kmalloc
  * (libmm) and on the liballoc-like baseline; one line per phase, one for
@@ -240,6 +186,14 @@ void bench_run(unsigned long n)
 		kprintf("bench: phase %-8s %8lu ops: libmm %lu ns/op, liballoc-like %lu ns/op (%sx)\n", names[ph],
 			rm.phase_ops[ph], per_op(rm.ns[ph], rm.phase_ops[ph]), per_op(rl.ns[ph], rl.phase_ops[ph]), buf);
 	}
+	/* One line for scripts (bench-kernel KICOUNT=1): liballoc-like / libmm time per phase. */
+	kprintf("bench: ratios");
+	for (int ph = 0; ph < 3; ph++) {
+		ratio(buf, sizeof(buf), rl.ns[ph], rm.ns[ph]);
+		kprintf(" %s %s", names[ph], buf);
+	}
+	ratio(buf, sizeof(buf), total_ns(&rl), total_ns(&rm));
+	kprintf(" total %s\n", buf);
 	uint64_t tb = total_ns(&rb), tm = total_ns(&rm), tl = total_ns(&rl);
 	kprintf("bench: the workload alone (bump allocator, no frees) %lu ns/op", per_op(tb, rb.ops));
 	if (tm > tb && tl > tb) {
@@ -257,5 +211,6 @@ void bench_run(unsigned long n)
 	if (rm.errors || rl.errors || rm.ops != rl.ops || bad)
 		kprintf("bench: FAILED: %lu errors in libmm, %lu in liballoc-like, ops %lu vs %lu; la_check: %s\n",
 			rm.errors, rl.errors, rm.ops, rl.ops, bad ? bad : "ok");
+	bench_smp(n / 2);
 }
 

@@ -14,6 +14,7 @@
 
 #include "arch.h"
 #include "percpu.h"
+#include "workload.h" /* tests/lib: struct bench_alloc */
 
 #define PAGE_SIZE 4096u
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1))
@@ -163,6 +164,9 @@ int vm_is_mapped(uintptr_t va);
 #define kmalloc(n) mm_malloc(n)
 #define kfree(p) mm_free(p)
 
+/* cpus.c: the shell's `cpus` (per-CPU counters and cache statistics). */
+void cpus_print(void);
+
 /* stats.c */
 void stats_print_layout(void); /* the address layout (boot banner) */
 void stats_print(void);        /* heap, arena, frames, mm_check */
@@ -190,18 +194,11 @@ size_t la_usable_size(void *p);
 void la_read_stats(struct la_stats *st);
 const char *la_check(void);
 
-/* bench.c: the `bench` workload, shared with the self-tests.  Runs the
- * small, mixed and compiler-like phases (scale n) against one allocator,
- * writing a pattern into every block and checking it before each free
+/* bench.c: the `bench` workload (tests/lib/workload.h: struct bench_alloc),
+ * shared with the self-tests.  bench_workload runs the small, mixed and
+ * compiler phases (scale n) against one allocator, checking every pattern
  * (every byte when full, else a word at each end); returns the number of
- * mismatches, failed allocations included.  bench_alloc.quiet: do not
- * print them. */
-struct bench_alloc {
-	const char *name;
-	void *(*alloc)(size_t);
-	void (*free)(void *);
-	int quiet;
-};
+ * mismatches, failed allocations included. */
 struct bench_result {
 	unsigned long ops;    /* mallocs + frees */
 	unsigned long errors; /* pattern mismatches and NULL returns */
@@ -211,10 +208,15 @@ struct bench_result {
 unsigned long bench_workload(const struct bench_alloc *a, unsigned long n, int full, struct bench_result *r);
 void bench_run(unsigned long n); /* the shell's `bench N` */
 
-/* shell.c, selftest.c, stress.c */
+/* stress.c: the shared shadow-model stress (tests/lib/stress.c) on kmalloc. */
+int stress_run(unsigned long iterations, unsigned seed, int verbose); /* this CPU; with mm_check */
+int stress_all(unsigned long iterations, uint32_t seed, int ncpus, int verbose); /* CPUs 0..ncpus-1 at once */
+
+/* string.c */
+uint32_t krand(uint32_t *state); /* xorshift32 */
+
+/* shell.c, selftest.c */
 void shell_run(void);
 void selftest_run(const char *which);
-int stress_run(unsigned long iterations, unsigned seed, int verbose);
-uint32_t krand(uint32_t *state);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * shell.c - the serial prompt: help, stats, stress N, grow, scavenge,
+ * shell.c - the serial prompt: help, stats, cpus, stress N, grow, scavenge,
  * bench [N], trace on|off, halt.  Input is polled from COM1; while waiting,
  * the idle loop runs a scavenger pass when the timer has marked one due,
  * then halts until the next interrupt.  The commands' work lives in
- * stats.c, stress.c, bench.c and idle.c.
+ * stats.c, cpus.c, stress.c, bench.c and idle.c.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -43,11 +43,14 @@ static void cmd_help(void)
 	kprintf("commands:\n"
 		"  help          this list\n"
 		"  stats         heap statistics (mm_stats), arena, frames free/total, mm_check\n"
-		"  stress N      N random mallocs/frees with pattern checks, then stats\n"
+		"  cpus          per CPU: APIC ID, timer ticks, IPIs, TLB flushes, its two caches\n"
+		"  stress N      N random mallocs/frees with pattern checks on every CPU at\n"
+		"                once, then mm_check and stats\n"
 		"  grow          allocate large spans until the arena passes 256 and 512 MiB\n"
 		"  scavenge      a scavenger pass with idle limit 0: bytes released, frames returned\n"
 		"  bench [N]     the same workload (scale N, default %lu) on kmalloc and on the\n"
-		"                liballoc-like baseline: ops, ms, ns/op each, and the ratio\n"
+		"                liballoc-like baseline: ops, ms, ns/op each, and the ratio;\n"
+		"                then kmalloc throughput on 1, 2 and 4 CPUs at once\n"
 		"  trace on|off  one line per scavenger pass (mm_trace_format)\n"
 		"  halt          leave QEMU (success exit code)\n",
 		BENCH_DEFAULT_N);
@@ -55,8 +58,10 @@ static void cmd_help(void)
 
 static void cmd_scavenge(void)
 {
+	tlb_sync();
 	size_t before = pmm_free_count();
 	uint64_t r = mm_scavenge(0);
+	tlb_sync(); /* every CPU flushed: the frames are back */
 	size_t after = pmm_free_count();
 	kprintf("scavenge: released %llu bytes (%llu pages); frames returned %lu (free %lu -> %lu)\n",
 		(unsigned long long)r, (unsigned long long)(r / PAGE_SIZE), (unsigned long)(after - before),
@@ -131,12 +136,15 @@ void shell_run(void)
 			stats_print();
 		} else if (!strncmp(line, "stress", 6) && (line[6] == 0 || line[6] == ' ')) {
 			unsigned long n = *arg ? (unsigned long)katou(arg) : 10000;
-			int bad = stress_run(n, (uint32_t)timer_ticks() | 1, 1);
-			kprintf("stress: %lu operations, %d errors\n", n, bad);
+			int bad = stress_all(n, (uint32_t)timer_ticks() | 1, ncpu, 1);
+			kprintf("stress: %lu operations on each of %d CPU%s, %d errors; mm_check %s\n", n, ncpu,
+				ncpu > 1 ? "s" : "", bad, mm_check() == 0 ? "ok" : mm_check_error());
 			stats_print();
 		} else if (!strncmp(line, "bench", 5) && (line[5] == 0 || line[5] == ' ')) {
 			unsigned long n = *arg ? (unsigned long)katou(arg) : BENCH_DEFAULT_N;
 			bench_run(n ? n : BENCH_DEFAULT_N);
+		} else if (!strcmp(line, "cpus")) {
+			cpus_print();
 		} else if (!strcmp(line, "grow")) {
 			cmd_grow();
 		} else if (!strcmp(line, "scavenge")) {
