@@ -1,7 +1,9 @@
 /*
  * kernel.h - what the kernel's files provide to each other (like xv6's
- * defs.h): console, printf, panic, frames, paging, traps, timer, vm, shell
- * and self-tests.  Arch-specific constants are in arch/<arch>/arch.h.
+ * defs.h): console, printf, panic, frames, paging, traps, timer, vm, stats,
+ * the idle scavenger, clock, bench, shell and self-tests.  main.c calls the
+ * others and exports nothing; calls run one way (no file calls back a file
+ * that calls it).  Arch-specific constants are in arch/<arch>/arch.h.
  */
 #ifndef KERNEL_H
 #define KERNEL_H
@@ -11,6 +13,8 @@
 #include <stdint.h>
 
 #include "arch.h"
+#include "percpu.h"
+#include "workload.h" /* tests/lib: struct bench_alloc */
 
 #define PAGE_SIZE 4096u
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1))
@@ -79,16 +83,57 @@ size_t pmm_free_count(void);
 size_t pmm_total_count(void);
 
 /* arch/<arch>: cpu.c and paging.c */
-void arch_cpu_init(void);    /* GDT, IDT (and TSS) */
+void arch_cpu_init(struct cpu *c); /* this CPU's GDT, TSS and %gs; the shared IDT */
 void arch_paging_init(void); /* the kernel's page tables; paging on */
 /* The leaf PTE for va, creating page tables from the PMM when create; NULL
  * when a table is missing (create == 0) or no frame is left. */
 pte_t *arch_pte(uintptr_t va, int create);
 int arch_has_nx(void);
 
-/* trap.c */
+/* trap.c (each CPU's irq_depth is in its struct cpu) */
 void trap(struct trapframe *tf);
-extern volatile int irq_depth; /* > 0 while in an interrupt or exception handler */
+
+/* spinlock.c: the kernel's lock (word: owner CPU id + 1); interrupts off
+ * while held, on while waiting if they were on. */
+struct spinlock {
+	volatile uintptr_t word;
+	uintptr_t saved;
+};
+uintptr_t spin_lock_word(volatile uintptr_t *word); /* returns the flags to restore */
+void spin_unlock_word(volatile uintptr_t *word, uintptr_t flags);
+int spin_held(volatile uintptr_t *word); /* by this CPU */
+void spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l);
+
+/* acpi.c: the enabled CPUs' local APIC IDs from the MADT; 0 and *why if none. */
+int acpi_cpus(int *apic_ids, int max, uintptr_t *lapic_pa, const char **why);
+
+/* lapic.c: this CPU's local APIC. */
+void lapic_init(uintptr_t base, int boot); /* enable; periodic timer at LAPIC_HZ */
+uintptr_t lapic_base(void);
+int lapic_id(void);
+void lapic_eoi(void);
+void lapic_start_cpu(int apic_id, uintptr_t page); /* INIT, STARTUP, STARTUP */
+void lapic_ipi(int apic_id, int vector);
+void lapic_ipi_others(int vector);
+
+/* smp.c: the other CPUs (percpu.h has struct cpu, cpus[], ncpu). */
+void percpu_init_boot(void); /* CPU 0's struct cpu and %gs: first thing in kmain */
+void smp_init(void);         /* start every CPU the MADT lists (up to NCPU) */
+void smp_run_all(void (*fn)(int cpu), int n); /* fn on CPUs 0..n-1 at once; waits */
+void smp_timer_irq(void);
+void smp_ipi(void);
+extern void (*volatile cpu_timer_hook)(int cpu); /* called by every CPU's local APIC timer (tests) */
+
+/* tlb.c: the TLB shootdown (generations; frames freed once all CPUs flushed). */
+void tlb_defer_frame(uintptr_t pa); /* its PTE is clear and invlpg'd here */
+void tlb_shootdown(void);           /* after a batch of tlb_defer_frame */
+void tlb_catch_up(void);            /* this CPU: flush if a newer generation exists */
+void tlb_reclaim(void);             /* free the frames every CPU has flushed */
+int tlb_wait(unsigned long spins);  /* bounded wait for every CPU, then reclaim */
+void tlb_sync(void);                /* wait until every unmapped frame is free (no lock held) */
+size_t tlb_pending(void);
+extern size_t tlb_frames_deferred;
 
 /* timer.c: PIC remapped to 32..47, PIT channel 0 at TIMER_HZ on IRQ0. */
 #define TIMER_HZ 1000
@@ -105,7 +150,9 @@ void pic_eoi(int irq);
 
 /* vm.c: the Sys layer of mm/sys.h on our page tables. */
 void vm_init(void);
-void vm_caches_init(void);
+void vm_caches_init(void); /* CPU 0's two kmalloc caches */
+uintptr_t vm_lock(void);   /* the page tables' lock (liballoc_like.c maps its own pages) */
+void vm_unlock(uintptr_t flags);
 /* Called on a page fault; panics if cr2 is a reserved but unmapped arena page. */
 void vm_page_fault(uintptr_t cr2, uintptr_t err, uintptr_t ip);
 extern size_t vm_frames_released; /* frames given back by mm_sys_unused so far */
@@ -113,13 +160,25 @@ extern size_t vm_frames_mapped;   /* frames mapped by mm_sys_map so far */
 int vm_is_released(uintptr_t va);
 int vm_is_mapped(uintptr_t va);
 
-/* main.c */
-extern int mm_trace;
 /* The kernel's heap is the core's: kmalloc/kfree are mm_malloc/mm_free. */
 #define kmalloc(n) mm_malloc(n)
 #define kfree(p) mm_free(p)
-void kernel_print_stats(void);
-void kernel_scavenge_idle(void); /* runs a due scavenger pass (idle loop only) */
+
+/* cpus.c: the shell's `cpus` (per-CPU counters and cache statistics). */
+void cpus_print(void);
+
+/* stats.c */
+void stats_print_layout(void); /* the address layout (boot banner) */
+void stats_print(void);        /* heap, arena, frames, mm_check */
+
+/* idle.c: the idle loop's scavenger passes. */
+extern int mm_trace; /* one line per pass (command line mm.trace=1, shell `trace on`) */
+void idle_init(void);      /* mm.trace, mm.scvg_period_ms, mm.scvg_idle_ms */
+void idle_scavenge(void);  /* runs a due scavenger pass (idle loop only) */
+
+/* clock.c: the benchmark clock. */
+uint64_t clock_nanos(void);   /* TSC (calibrated against the PIT once), else the PIT clock */
+uint64_t clock_tsc_khz(void); /* 0: no TSC */
 
 /* liballoc_like.c: the liballoc-style baseline the shell's `bench` compares
  * kmalloc with (first fit over major/minor block lists, one global lock);
@@ -135,18 +194,11 @@ size_t la_usable_size(void *p);
 void la_read_stats(struct la_stats *st);
 const char *la_check(void);
 
-/* shell.c: the `bench` workload, shared with the self-tests.  Runs the
- * small, mixed and compiler-like phases (scale n) against one allocator,
- * writing a pattern into every block and checking it before each free
+/* bench.c: the `bench` workload (tests/lib/workload.h: struct bench_alloc),
+ * shared with the self-tests.  bench_workload runs the small, mixed and
+ * compiler phases (scale n) against one allocator, checking every pattern
  * (every byte when full, else a word at each end); returns the number of
- * mismatches, failed allocations included.  bench_alloc.quiet: do not
- * print them. */
-struct bench_alloc {
-	const char *name;
-	void *(*alloc)(size_t);
-	void (*free)(void *);
-	int quiet;
-};
+ * mismatches, failed allocations included. */
 struct bench_result {
 	unsigned long ops;    /* mallocs + frees */
 	unsigned long errors; /* pattern mismatches and NULL returns */
@@ -154,12 +206,17 @@ struct bench_result {
 	unsigned long phase_ops[3];
 };
 unsigned long bench_workload(const struct bench_alloc *a, unsigned long n, int full, struct bench_result *r);
-uint64_t bench_nanos(void); /* TSC (calibrated against the PIT once), else the PIT clock */
+void bench_run(unsigned long n); /* the shell's `bench N` */
+
+/* stress.c: the shared shadow-model stress (tests/lib/stress.c) on kmalloc. */
+int stress_run(unsigned long iterations, unsigned seed, int verbose); /* this CPU; with mm_check */
+int stress_all(unsigned long iterations, uint32_t seed, int ncpus, int verbose); /* CPUs 0..ncpus-1 at once */
+
+/* string.c */
+uint32_t krand(uint32_t *state); /* xorshift32 */
 
 /* shell.c, selftest.c */
 void shell_run(void);
 void selftest_run(const char *which);
-int stress_run(unsigned long iterations, unsigned seed, int verbose);
-uint32_t krand(uint32_t *state);
 
 #endif

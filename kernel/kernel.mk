@@ -4,20 +4,26 @@
 #   make kernel       build/<arch>[-clang]/kernel.elf (links $(LIB_DIR)/libmm.a)
 #   make iso          build/<arch>[-clang]/kernel.iso (GRUB, Multiboot 1)
 #   make run          boot kernel.iso in QEMU, serial console on this terminal
-#                     (KMEM=1G, KARGS="mm.trace=1" adds to the kernel command line)
+#                     (KMEM=1G, SMP=2 CPUs, KARGS="mm.trace=1" adds to the kernel
+#                     command line; QEMU runs each CPU on its own thread)
 #   make test-kernel  the self-tests for ARCH, gcc and clang builds (tests/kernel/run.sh)
 #   make debug        QEMU halted with a gdb stub; gdb -x build/<arch>/kernel.gdb
 #   make bench-kernel boot kernel.iso with "bench" and "halt" piped in; print the
 #                     shell's `bench` lines (kmalloc against the liballoc-like
 #                     baseline); KBENCH_N=N for `bench N`.  Fails if QEMU does not
-#                     halt cleanly or the workload found an error.
+#                     halt cleanly or the workload found an error.  SMP=4 by
+#                     default here (the 1, 2 and 4 CPU throughput line).
+#                     KICOUNT=1: a second boot under -icount shift=0 (guest time
+#                     counts instructions: deterministic, immune to host load),
+#                     and a table of both ratios (liballoc-like / libmm) per phase.
 #   make bench-kernel-all   bench-kernel for ARCH=x86, then ARCH=x86_64
 
 KDIR      := $(LIB_DIR)
 KOBJ      := $(KDIR)/kobj
-K_CFLAGS   = $(KCFLAGS) -Ikernel -Iarch/$(ARCH) -Imm -fno-asynchronous-unwind-tables -MMD -MP
-K_SRCS    := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c)
-K_ASRCS   := boot/multiboot.S $(wildcard arch/$(ARCH)/*.S)
+K_CFLAGS   = $(KCFLAGS) -Ikernel -Iarch/$(ARCH) -Imm -Itests/lib -fno-asynchronous-unwind-tables -MMD -MP
+# tests/lib: the test tools shared with the hosted builds (one copy each).
+K_SRCS    := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) tests/lib/stress.c tests/lib/workload.c
+K_ASRCS   := boot/multiboot.S boot/ap_trampoline.S $(wildcard arch/$(ARCH)/*.S)
 K_OBJS    := $(K_SRCS:%.c=$(KOBJ)/%.o) $(K_ASRCS:%.S=$(KOBJ)/%.o)
 
 K_LDEMU_x86    := elf_i386
@@ -31,8 +37,14 @@ K_LIBGCC_x86_64 =
 
 KMEM      ?= 1G
 KARGS     ?=
-K_QEMU     = $(K_QEMU_$(ARCH)) -m $(KMEM) -boot d -nic none -display none -serial stdio -no-reboot \
-             -device isa-debug-exit,iobase=0xf4,iosize=0x04
+SMP       ?= 2
+# cores=1: one CPU per socket, so that even SeaBIOS's MP table would list them all
+# (our kernel reads the ACPI MADT, which lists them either way).
+K_ACCEL    = -accel tcg,thread=multi
+K_ICOUNT   = -accel tcg,thread=single -icount shift=0
+K_QEMU_BASE = $(K_QEMU_$(ARCH)) -m $(KMEM) -smp cpus=$(SMP),cores=1 -boot d -nic none -display none \
+             -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
+K_QEMU     = $(K_QEMU_BASE) $(K_ACCEL)
 K_GRUB_MODULES := multiboot normal iso9660 biosdisk
 K_COMMA   := ,
 # Extra kernel command line through QEMU fw_cfg (kernel/fwcfg.c reads it), no ISO rebuild.
@@ -93,20 +105,41 @@ run: iso
 	echo "run: QEMU exit status $$rc (33 = halt, 35 = panic or exception, 0 = triple fault)"; exit 1
 
 KBENCH_N  ?=
+KICOUNT   ?= 0
 K_BENCH_TIMEOUT ?= 300
-# The log keeps the whole boot; the bench lines are printed with the arch in front.
-bench-kernel: iso
-	@echo "bench-kernel: $(ARCH), $(notdir $(CC)) build, $(K_QEMU_$(ARCH)) (TCG: no KVM), bench$(if $(KBENCH_N), $(KBENCH_N))"
-	@printf 'bench$(if $(KBENCH_N), $(KBENCH_N))\nhalt\n' | timeout $(K_BENCH_TIMEOUT) $(K_QEMU) -monitor none \
-		-cdrom $(KDIR)/kernel.iso $(K_FWCFG) > $(KDIR)/bench.log 2>&1; \
-	rc=$$?; tr -d '\r' < $(KDIR)/bench.log | grep -a '^bench:' | sed 's/^/$(ARCH): /'; \
+# $(call k_bench,log,accel options,mode): one boot running `bench`, its bench lines
+# printed with the arch (and the mode) in front; fails unless it halted cleanly with
+# a result and no FAILED line.
+define k_bench
+	@printf 'bench$(if $(KBENCH_N), $(KBENCH_N))\nhalt\n' | timeout $(K_BENCH_TIMEOUT) $(K_QEMU_BASE) $(2) -monitor none \
+		-cdrom $(KDIR)/kernel.iso $(K_FWCFG) > $(1) 2>&1; \
+	rc=$$?; tr -d '\r' < $(1) | grep -a '^bench:' | sed 's/^/$(ARCH)$(3): /'; \
 	if [ $$rc -ne 33 ]; then \
-		echo "bench-kernel: QEMU exit status $$rc (33 = halt, 35 = panic or exception, 0 = triple fault, 124 = timeout); log $(KDIR)/bench.log"; \
-		tr -d '\r' < $(KDIR)/bench.log | tail -15; exit 1; \
+		echo "bench-kernel: QEMU exit status $$rc (33 = halt, 35 = panic or exception, 0 = triple fault, 124 = timeout); log $(1)"; \
+		tr -d '\r' < $(1) | tail -15; exit 1; \
 	fi; \
-	if grep -aq '^bench: FAILED' $(KDIR)/bench.log || ! grep -aq '^bench: libmm .* faster' $(KDIR)/bench.log; then \
-		echo "bench-kernel: the workload failed or printed no result; log $(KDIR)/bench.log"; exit 1; \
+	if grep -aq '^bench: FAILED' $(1) || ! grep -aq '^bench: libmm .* faster' $(1); then \
+		echo "bench-kernel: the workload failed or printed no result; log $(1)"; exit 1; \
 	fi
+endef
+
+# The kernel prints "bench: ratios small R mixed R compiler R total R"; KICOUNT=1 puts
+# the wall-clock and the instruction-count figures side by side.
+bench-kernel: SMP = 4
+bench-kernel: iso
+	@echo "bench-kernel: $(ARCH), $(notdir $(CC)) build, $(K_QEMU_$(ARCH)) (TCG: no KVM), $(SMP) CPUs, bench$(if $(KBENCH_N), $(KBENCH_N))"
+	$(call k_bench,$(KDIR)/bench.log,$(K_ACCEL),)
+ifeq ($(KICOUNT),1)
+	$(call k_bench,$(KDIR)/bench-icount.log,$(K_ICOUNT), icount)
+	@w=$$(tr -d '\r' < $(KDIR)/bench.log | grep -a '^bench: ratios'); \
+	i=$$(tr -d '\r' < $(KDIR)/bench-icount.log | grep -a '^bench: ratios'); \
+	echo "$(ARCH): liballoc-like / libmm per phase    wall-clock    instruction count (-icount shift=0)"; \
+	for ph in small mixed compiler total; do \
+		printf '$(ARCH):   %-10s %31sx %15sx\n' $$ph \
+			"$$(echo "$$w" | sed -n "s/.* $$ph \([0-9.]*\).*/\1/p")" \
+			"$$(echo "$$i" | sed -n "s/.* $$ph \([0-9.]*\).*/\1/p")"; \
+	done
+endif
 
 bench-kernel-all:
 	@$(MAKE) --no-print-directory bench-kernel ARCH=x86

@@ -55,16 +55,22 @@ static struct la_stats stats;
 
 /* ---- the page hook: runs of pages in the window, backed by frames ---------- */
 
+static struct spinlock la_lock;
+
+/* Unmap n pages (the page tables' lock held); their frames go through the
+ * TLB shootdown. */
 static void unmap_pages(uintptr_t va, size_t n)
 {
 	for (size_t i = 0; i < n; i++, va += PAGE_SIZE) {
 		pte_t *pte = arch_pte(va, 0);
 		if (!pte || !(*pte & PTE_P))
 			continue;
-		pmm_free(*pte & PTE_ADDR);
+		uintptr_t pa = *pte & PTE_ADDR;
 		*pte = 0;
 		invlpg(va);
+		tlb_defer_frame(pa);
 	}
+	tlb_shootdown();
 }
 
 static void mark(size_t first, size_t n, int used)
@@ -97,16 +103,19 @@ static uintptr_t alloc_pages(size_t n)
 		return 0;
 	size_t first = i - n;
 	uintptr_t va = window + first * PAGE_SIZE;
+	uintptr_t f = vm_lock();
 	for (size_t k = 0; k < n; k++) {
 		pte_t *pte = arch_pte(va + k * PAGE_SIZE, 1);
 		uintptr_t pa = pte ? pmm_alloc() : 0;
 		if (!pa) {
 			unmap_pages(va, k);
+			vm_unlock(f);
 			return 0;
 		}
 		*pte = pa | PTE_P | PTE_W | PTE_NX;
 		invlpg(va + k * PAGE_SIZE);
 	}
+	vm_unlock(f);
 	mark(first, n, 1);
 	stats.pages += n;
 	return va;
@@ -114,7 +123,9 @@ static uintptr_t alloc_pages(size_t n)
 
 static void free_pages(uintptr_t va, size_t n)
 {
+	uintptr_t f = vm_lock();
 	unmap_pages(va, n);
+	vm_unlock(f);
 	mark((va - window) / PAGE_SIZE, n, 0);
 	stats.pages -= n;
 }
@@ -192,7 +203,7 @@ void *la_malloc(size_t n)
 		return NULL;
 	size_t size = ROUND(n), need = MIN_HDR + size;
 	struct minor *got = NULL;
-	uintptr_t f = irq_save();
+	spin_lock(&la_lock);
 
 	if (!root && !new_major(NULL, size))
 		goto out;
@@ -220,7 +231,7 @@ void *la_malloc(size_t n)
 	stats.bytes += size;
 	stats.nmalloc++;
 out:
-	irq_restore(f);
+	spin_unlock(&la_lock);
 	return got ? (char *)got + MIN_HDR : NULL;
 }
 
@@ -238,7 +249,7 @@ void la_free(void *p)
 {
 	if (!p)
 		return;
-	uintptr_t f = irq_save();
+	spin_lock(&la_lock);
 	struct minor *n = minor_of(p, "la_free");
 	struct major *m = n->block;
 
@@ -268,7 +279,7 @@ void la_free(void *p)
 	} else if (!best_bet || room(m) > room(best_bet)) {
 		best_bet = m;
 	}
-	irq_restore(f);
+	spin_unlock(&la_lock);
 }
 
 size_t la_usable_size(void *p)
@@ -278,9 +289,9 @@ size_t la_usable_size(void *p)
 
 void la_read_stats(struct la_stats *st)
 {
-	uintptr_t f = irq_save();
+	spin_lock(&la_lock);
 	*st = stats;
-	irq_restore(f);
+	spin_unlock(&la_lock);
 }
 
 /* Walk every major and minor; NULL if consistent, else what is wrong. */
@@ -289,7 +300,7 @@ const char *la_check(void)
 	static char why[96];
 	const char *bad = NULL;
 	size_t majors = 0, objects = 0, bytes = 0, pages = 0;
-	uintptr_t f = irq_save();
+	spin_lock(&la_lock);
 
 	for (struct major *m = root; m && !bad; m = m->next) {
 		majors++;
@@ -319,6 +330,6 @@ const char *la_check(void)
 			  (unsigned long)stats.objects, (unsigned long)stats.pages);
 		bad = why;
 	}
-	irq_restore(f);
+	spin_unlock(&la_lock);
 	return bad;
 }

@@ -3,8 +3,8 @@
  * IDENT_END (the part of physical memory the kernel identity-maps), set
  * when the frame is free.  Fed by the multiboot memory map ("available"
  * regions), minus the first MiB (BIOS, VGA), the kernel image and the
- * multiboot structures and modules.  Callers may run with interrupts on or
- * off; each call masks interrupts itself.
+ * multiboot structures and modules.  Any CPU, any context: each call takes
+ * the frame lock (a spinlock, interrupts off while held).
  */
 #include "kernel.h"
 #include "x86.h"
@@ -56,9 +56,11 @@ void pmm_init(void)
 	ntotal = nfree;
 }
 
+static struct spinlock pmm_lock;
+
 uintptr_t pmm_alloc(void)
 {
-	uintptr_t flags = irq_save();
+	spin_lock(&pmm_lock);
 	uintptr_t pa = 0;
 
 	if (nfree) {
@@ -74,7 +76,7 @@ uintptr_t pmm_alloc(void)
 			}
 		}
 	}
-	irq_restore(flags);
+	spin_unlock(&pmm_lock);
 	return pa;
 }
 
@@ -84,12 +86,12 @@ void pmm_free(uintptr_t pa)
 
 	if (pa % PAGE_SIZE || pa < LOW_LIMIT || pa >= IDENT_END)
 		panic("pmm_free: %p is not a frame the allocator manages", (void *)pa);
-	uintptr_t flags = irq_save();
+	spin_lock(&pmm_lock);
 	if (is_free(f))
 		panic("pmm_free: frame %p freed twice", (void *)pa);
 	bitmap[f / 32] |= 1u << (f % 32);
 	nfree++;
-	irq_restore(flags);
+	spin_unlock(&pmm_lock);
 }
 
 size_t pmm_free_count(void) { return nfree; }

@@ -126,10 +126,18 @@ static void format(struct sink *s, const char *fmt, va_list ap)
 	}
 }
 
+/* One CPU prints at a time; a CPU that faults or panics while printing
+ * (it already holds the lock) prints on. */
+static volatile uintptr_t console_lock;
+
 int kvprintf(const char *fmt, va_list ap)
 {
 	struct sink s = { NULL, 0, 0 };
+	int mine = !spin_held(&console_lock);
+	uintptr_t f = mine ? spin_lock_word(&console_lock) : 0;
 	format(&s, fmt, ap);
+	if (mine)
+		spin_unlock_word(&console_lock, f);
 	return (int)s.n;
 }
 

@@ -473,7 +473,7 @@ static void case_idle(void)
 	unsigned long passes_before = 0;
 	while (timer_nanos() - t_free < 5000000000ull) {
 		uint64_t n = st0.nscavenge;
-		kernel_scavenge_idle(); /* what the shell's idle loop does */
+		idle_scavenge(); /* what the shell's idle loop does */
 		mm_read_stats(&st);
 		if (vm_is_released((uintptr_t)p)) {
 			t_rel = timer_nanos();
@@ -677,7 +677,7 @@ void selftest_run(const char *which)
 		kprintf("selftest: no case named '%s'\n", which);
 		failed++;
 	}
-	kernel_print_stats();
+	stats_print();
 	kprintf("TESTS DONE: %d passed, %d failed\n", passed, failed);
 	qemu_exit(failed ? EXIT_FAIL : EXIT_PASS);
 }

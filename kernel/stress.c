@@ -1,139 +1,96 @@
 /*
- * stress.c - random malloc/calloc/realloc/aligned_alloc/free against a
- * shadow model: every live object has a seed, its bytes follow a pattern
- * derived from it, and the pattern is checked before each free or realloc
- * and at the end.  Used by the shell's `stress N` and by the self-tests.
+ * stress.c - the shell's `stress N` and the self-tests' stress: the shared
+ * shadow-model driver (tests/lib/stress.c: patterns checked before every
+ * free and realloc, calloc zeroed, alignment, no overlap) on kmalloc, on
+ * this CPU alone (mm_check every quarter of the run too) or on several CPUs
+ * at once (each with its own table; mm_check once all are done, since it
+ * cannot run while other CPUs are inside their caches).
  */
 #include "kernel.h"
 #include "mm.h"
+#include "stress.h"
 
-#define NSLOTS 512
+#define STRESS_SLOTS 512
+#define STRESS_MAXLARGE (256 * 1024)
+#define MSG 200
 
-struct slot {
-	unsigned char *p;
-	size_t size;
+static void *k_malloc(size_t n) { return mm_malloc(n); }
+static void k_free(void *p) { mm_free(p); }
+static void *k_calloc(size_t c, size_t n) { return mm_calloc(c, n); }
+static void *k_realloc(void *p, size_t n) { return mm_realloc(p, n); }
+static void *k_aligned(size_t a, size_t n) { return mm_aligned_alloc(a, n); }
+static size_t k_usable(const void *p) { return mm_usable_size((void *)(uintptr_t)p); }
+
+static int k_check(char *err, size_t len)
+{
+	if (mm_check() == 0)
+		return 0;
+	ksnprintf(err, len, "mm_check: %s", mm_check_error());
+	return -1;
+}
+
+static const struct port_alloc kmalloc_checked = { k_malloc, k_free, k_calloc, k_realloc, k_aligned, k_usable, k_check };
+static const struct port_alloc kmalloc_plain = { k_malloc, k_free, k_calloc, k_realloc, k_aligned, k_usable, NULL };
+
+static struct {
+	unsigned long n;
 	uint32_t seed;
-};
-static struct slot slots[NSLOTS];
+	int failed[NCPU];
+	struct port_stress_result res[NCPU];
+	char msg[NCPU][MSG];
+} run;
 
-uint32_t krand(uint32_t *s)
+static struct port_stress_cfg config(unsigned long n, uint32_t seed, long check_every)
 {
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
+	struct port_stress_cfg cfg = { .seed = seed, .nops = (long)n, .nslots = STRESS_SLOTS,
+				       .maxlarge = STRESS_MAXLARGE, .check_every = check_every };
+	return cfg;
 }
 
-static unsigned char pat(uint32_t seed, size_t i) { return (unsigned char)(seed + i * 131 + (i >> 8)); }
-
-static void fill(struct slot *s)
-{
-	for (size_t i = 0; i < s->size; i++)
-		s->p[i] = pat(s->seed, i);
-}
-
-/* Check the first n bytes of s; returns 0 if intact. */
-static int verify(const struct slot *s, size_t n, int verbose)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (s->p[i] != pat(s->seed, i)) {
-			if (verbose)
-				kprintf("stress: object %p (%lu bytes) corrupt at +%lu: %02x, want %02x\n", (void *)s->p,
-					(unsigned long)s->size, (unsigned long)i, s->p[i], pat(s->seed, i));
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static size_t pick_size(uint32_t *rs)
-{
-	uint32_t r = krand(rs) % 100;
-	if (r < 70)
-		return 1 + krand(rs) % 256;
-	if (r < 90)
-		return 257 + krand(rs) % 3840;
-	if (r < 98)
-		return 4097 + krand(rs) % 28672;
-	return 32769 + krand(rs) % 229376;
-}
-
-/* Runs n random operations; returns the number of errors found (0: all good). */
+/* n operations on this CPU alone; returns the number of errors (0 or 1). */
 int stress_run(unsigned long n, unsigned seed, int verbose)
 {
-	uint32_t rs = seed ? seed : 1;
-	int bad = 0;
-	unsigned long nnull = 0;
+	char err[MSG];
+	struct port_stress_result res;
+	struct port_stress_cfg cfg = config(n, seed, n >= 4 ? (long)(n / 4) : 0);
+	if (port_stress(&kmalloc_checked, &cfg, &res, err, sizeof err) == 0)
+		return 0;
+	if (verbose)
+		kprintf("stress: %s\n", err);
+	return 1;
+}
 
-	for (unsigned long op = 0; op < n; op++) {
-		struct slot *s = &slots[krand(&rs) % NSLOTS];
-		uint32_t kind = krand(&rs) % 16;
-		if (s->p && kind < 3) { /* realloc: the common prefix survives */
-			size_t nsize = pick_size(&rs);
-			unsigned char *q = mm_realloc(s->p, nsize);
-			if (!q) {
-				nnull++;
-				continue;
-			}
-			s->p = q;
-			size_t keep = nsize < s->size ? nsize : s->size;
-			bad += verify(s, keep, verbose);
-			s->size = nsize;
-			fill(s);
-		} else if (s->p) {
-			bad += verify(s, s->size, verbose);
-			mm_free(s->p);
-			s->p = NULL;
-		} else {
-			size_t size = pick_size(&rs);
-			unsigned char *p;
-			if (kind < 2) {
-				p = mm_calloc(1, size);
-				for (size_t i = 0; p && i < size; i++)
-					if (p[i]) {
-						if (verbose)
-							kprintf("stress: calloc(%lu) = %p not zero at +%lu\n",
-								(unsigned long)size, (void *)p, (unsigned long)i);
-						bad++;
-						break;
-					}
-			} else if (kind < 4) {
-				size_t align = (size_t)16 << (krand(&rs) % 9); /* 16 .. 4096 */
-				p = mm_aligned_alloc(align, size);
-				if (p && ((uintptr_t)p & (align - 1))) {
-					if (verbose)
-						kprintf("stress: aligned_alloc(%lu, %lu) = %p misaligned\n",
-							(unsigned long)align, (unsigned long)size, (void *)p);
-					bad++;
-				}
-			} else {
-				p = mm_malloc(size);
-			}
-			if (!p) {
-				nnull++;
-				continue;
-			}
-			if (mm_usable_size(p) < size) {
-				if (verbose)
-					kprintf("stress: usable_size(%p) = %lu < %lu\n", (void *)p,
-						(unsigned long)mm_usable_size(p), (unsigned long)size);
-				bad++;
-			}
-			s->p = p;
-			s->size = size;
-			s->seed = krand(&rs);
-			fill(s);
-		}
+static void stress_cpu(int cpu)
+{
+	struct port_stress_cfg cfg = config(run.n, run.seed + 0x9E3779B9u * (uint32_t)cpu, 0);
+	run.failed[cpu] = port_stress(&kmalloc_plain, &cfg, &run.res[cpu], run.msg[cpu], MSG) < 0;
+}
+
+/*
+ * n operations on each of CPUs 0 .. ncpus-1 at once, then mm_check; one line
+ * per CPU when verbose.  Returns the number of CPUs that found an error,
+ * plus one if mm_check failed.
+ */
+int stress_all(unsigned long n, uint32_t seed, int ncpus, int verbose)
+{
+	int bad = 0;
+	if (ncpus > ncpu)
+		ncpus = ncpu;
+	run.n = n;
+	run.seed = seed;
+	smp_run_all(stress_cpu, ncpus);
+	for (int i = 0; i < ncpus; i++) {
+		bad += run.failed[i];
+		if (verbose && run.failed[i])
+			kprintf("stress: cpu%d: %s\n", i, run.msg[i]);
+		else if (verbose)
+			kprintf("stress: cpu%d: %ld mallocs, %ld reallocs, %ld frees, %ld NULL: patterns ok\n", i,
+				run.res[i].nalloc, run.res[i].nrealloc, run.res[i].nfree, run.res[i].noom);
 	}
-	for (int i = 0; i < NSLOTS; i++) {
-		if (!slots[i].p)
-			continue;
-		bad += verify(&slots[i], slots[i].size, verbose);
-		mm_free(slots[i].p);
-		slots[i].p = NULL;
+	if (mm_check() != 0) {
+		bad++;
+		if (verbose)
+			kprintf("stress: mm_check after the run: %s\n", mm_check_error());
 	}
-	if (nnull && verbose)
-		kprintf("stress: %lu allocations returned NULL\n", nnull);
 	return bad;
 }

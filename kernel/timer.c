@@ -4,6 +4,7 @@
  * nanoseconds (the scavenger's clock, see mm_sys_nanotime in vm.c), marks a
  * scavenger pass due every scavenge_period_ns (the idle loop runs it, never
  * this handler) and calls timer_hook when a self-test installed one.
+ * IRQ0 goes to the boot CPU only; each CPU's own timer is its local APIC's.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -71,19 +72,25 @@ void timer_irq(void)
 		timer_hook();
 }
 
+/* A 64-bit read is two loads on i386, and IRQ0 may run on the boot CPU
+ * meanwhile: read until two reads agree. */
+static uint64_t read64(volatile uint64_t *v)
+{
+	uint64_t a, b;
+	do {
+		a = *v;
+		b = *v;
+	} while (a != b);
+	return a;
+}
+
 uint64_t timer_ticks(void)
 {
-	uintptr_t f = irq_save(); /* a 64-bit read is two loads on i386 */
-	uint64_t t = ticks;
-	irq_restore(f);
-	return t;
+	return read64(&ticks);
 }
 
 /* Nanoseconds since timer_init, in steps of one timer interrupt. */
 uint64_t timer_nanos(void)
 {
-	uintptr_t f = irq_save();
-	uint64_t t = nanos;
-	irq_restore(f);
-	return t;
+	return read64(&nanos);
 }

@@ -9,15 +9,20 @@
  *                  every page of the range not already present (present
  *                  pages keep their contents); page tables come on demand.
  *                  Out of frames: -1, and the range is as it was.
- *  mm_sys_unused   unmaps the present pages, frees their frames, invlpg;
- *                  the PTE keeps PTE_REL so a later fault can say "released
- *                  by the scavenger".  Returns 1: pages come back zeroed.
- *  mm_sys_free     unmaps, frees the frames and releases the VA.
+ *  mm_sys_unused   unmaps the present pages, invlpg, and hands their frames
+ *                  to the TLB shootdown (tlb.c), which frees them once every
+ *                  CPU has flushed; the PTE keeps PTE_REL so a later fault
+ *                  can say "released by the scavenger".  Returns 1: pages
+ *                  come back zeroed.
+ *  mm_sys_free     the same, then releases the VA.
  *  mm_sys_nanotime the PIT's clock (1 ms steps), in nanoseconds.
- *  mm_sys_lock     spinlock that saves EFLAGS.IF in l->saved and cli's.
- *  mm_sys_cache_get/put (kcache.h)  CPU 0's cache, or a separate one inside interrupts.
+ *  mm_sys_lock     the kernel's spinlock (spinlock.c): interrupts off while
+ *                  held, EFLAGS.IF saved in l->saved.
+ *  mm_sys_cache_get/put (kcache.h)  this CPU's cache, or its separate one
+ *                  inside interrupts.
  *
- * One CPU: the vm state is guarded by masking interrupts.
+ * The ranges and the page tables are guarded by one spinlock, vm_lock
+ * (lock order: vm, then the shootdown queue, then the frames).
  */
 #include "kernel.h"
 #include "x86.h"
@@ -35,12 +40,15 @@ static int nranges;
 size_t vm_frames_released;
 size_t vm_frames_mapped;
 
-struct mm_cache *kcache_cpu, *kcache_irq; /* kcache.h */
+static struct spinlock vm_spin;
 
 void vm_init(void)
 {
 	nranges = 0;
 }
+
+uintptr_t vm_lock(void) { return spin_lock_word(&vm_spin.word); }
+void vm_unlock(uintptr_t flags) { spin_unlock_word(&vm_spin.word, flags); }
 
 /* Is [lo, hi) inside the reservable window and clear of every range? */
 static int va_is_free(uintptr_t lo, uintptr_t hi)
@@ -114,7 +122,7 @@ static int va_reserved(uintptr_t va)
 
 void *mm_sys_reserve(void *hint, size_t n)
 {
-	uintptr_t flags = irq_save(), lo = 0;
+	uintptr_t flags = vm_lock(), lo = 0;
 
 	n = PAGE_ROUND_UP(n);
 	if (n == 0)
@@ -140,7 +148,7 @@ void *mm_sys_reserve(void *hint, size_t n)
 	if (lo && va_insert(lo, lo + n) < 0)
 		lo = 0;
 out:
-	irq_restore(flags);
+	vm_unlock(flags);
 	return (void *)lo;
 }
 
@@ -167,9 +175,21 @@ static void map_rollback(uintptr_t v, uintptr_t end)
 	}
 }
 
+/* Frames for `missing` pages: what is free, else what the shootdown
+ * queue gives back (waiting a little for the other CPUs to flush). */
+static int frames_for(size_t missing)
+{
+	if (missing <= pmm_free_count())
+		return 1;
+	tlb_reclaim();
+	if (missing > pmm_free_count() && tlb_pending())
+		tlb_wait(2000000ul);
+	return missing <= pmm_free_count();
+}
+
 int mm_sys_map(void *v, size_t n)
 {
-	uintptr_t flags = irq_save();
+	uintptr_t flags = vm_lock();
 	uintptr_t start = (uintptr_t)v, end = start + PAGE_ROUND_UP(n), va;
 	size_t missing = 0;
 
@@ -183,8 +203,8 @@ int mm_sys_map(void *v, size_t n)
 			missing++;
 		}
 	}
-	if (missing > pmm_free_count()) {
-		irq_restore(flags);
+	if (!frames_for(missing)) {
+		vm_unlock(flags);
 		return -1;
 	}
 	for (va = start; va < end; va += PAGE_SIZE) {
@@ -205,17 +225,17 @@ int mm_sys_map(void *v, size_t n)
 		pte_t *pte = arch_pte(va, 0);
 		*pte &= ~(PTE_NEW | PTE_OLDREL);
 	}
-	irq_restore(flags);
+	vm_unlock(flags);
 	return 0;
 fail:
 	map_rollback(start, va);
-	irq_restore(flags);
+	vm_unlock(flags);
 	return -1;
 }
 
 int mm_sys_unused(void *v, size_t n)
 {
-	uintptr_t flags = irq_save();
+	uintptr_t flags = vm_lock();
 	uintptr_t start = (uintptr_t)v, end = start + PAGE_ROUND_UP(n);
 
 	for (uintptr_t va = start; va < end && va >= start; va += PAGE_SIZE) {
@@ -224,18 +244,20 @@ int mm_sys_unused(void *v, size_t n)
 			va = table_last_page(va);
 		if (!pte || !(*pte & PTE_P))
 			continue;
-		pmm_free(*pte & PTE_ADDR);
+		uintptr_t pa = *pte & PTE_ADDR;
 		*pte = PTE_REL;
 		invlpg(va);
+		tlb_defer_frame(pa);
 		vm_frames_released++;
 	}
-	irq_restore(flags);
+	tlb_shootdown();
+	vm_unlock(flags);
 	return 1;
 }
 
 void mm_sys_free(void *v, size_t n)
 {
-	uintptr_t flags = irq_save();
+	uintptr_t flags = vm_lock();
 	uintptr_t start = (uintptr_t)v, end = start + PAGE_ROUND_UP(n);
 
 	for (uintptr_t va = start; va < end && va >= start; va += PAGE_SIZE) {
@@ -244,14 +266,16 @@ void mm_sys_free(void *v, size_t n)
 			va = table_last_page(va);
 			continue;
 		}
-		if (*pte & PTE_P) {
-			pmm_free(*pte & PTE_ADDR);
-			invlpg(va);
-		}
+		uintptr_t old = *pte;
 		*pte = 0;
+		if (old & PTE_P) {
+			invlpg(va);
+			tlb_defer_frame(old & PTE_ADDR);
+		}
 	}
+	tlb_shootdown();
 	va_remove(start, end);
-	irq_restore(flags);
+	vm_unlock(flags);
 }
 
 uint64_t mm_sys_nanotime(void)
@@ -261,21 +285,13 @@ uint64_t mm_sys_nanotime(void)
 
 void mm_sys_lock(struct mm_lock *l)
 {
-	uintptr_t flags = irq_save();
-	/* One CPU with interrupts off: a held lock can never be released. */
-	for (unsigned spins = 0; __atomic_exchange_n(&l->word, 1, __ATOMIC_ACQUIRE); spins++) {
-		if (spins > 1000000)
-			panic("mm_sys_lock: lock %p already held (taken twice, or from an interrupt)", (void *)l);
-		cpu_relax();
-	}
+	uintptr_t flags = spin_lock_word(&l->word);
 	l->saved = flags;
 }
 
 void mm_sys_unlock(struct mm_lock *l)
 {
-	uintptr_t flags = l->saved;
-	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
-	irq_restore(flags);
+	spin_unlock_word(&l->word, l->saved);
 }
 
 void mm_sys_panic(const char *msg)
@@ -284,30 +300,31 @@ void mm_sys_panic(const char *msg)
 }
 
 
-/* Create CPU 0's two caches: one for normal code, one for interrupt handlers. */
+/* Create CPU 0's two caches: one for normal code, one for interrupt
+ * handlers (smp.c creates the other CPUs'). */
 void vm_caches_init(void)
 {
-	kcache_cpu = mm_cache_new();
-	kcache_irq = mm_cache_new();
-	if (!kcache_cpu || !kcache_irq)
+	cpus[0].cache = mm_cache_new();
+	cpus[0].cache_irq = mm_cache_new();
+	if (!cpus[0].cache || !cpus[0].cache_irq)
 		panic("vm: cannot create the CPU caches");
 }
 
 int vm_is_mapped(uintptr_t va)
 {
-	uintptr_t flags = irq_save();
+	uintptr_t flags = vm_lock();
 	pte_t *pte = arch_pte(va, 0);
 	int r = pte && (*pte & PTE_P);
-	irq_restore(flags);
+	vm_unlock(flags);
 	return r;
 }
 
 int vm_is_released(uintptr_t va)
 {
-	uintptr_t flags = irq_save();
+	uintptr_t flags = vm_lock();
 	pte_t *pte = arch_pte(va, 0);
 	int r = pte && !(*pte & PTE_P) && (*pte & PTE_REL);
-	irq_restore(flags);
+	vm_unlock(flags);
 	return r;
 }
 

@@ -66,6 +66,21 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+/* Reload CR3: every non-global TLB entry of this CPU goes. */
+static inline void tlb_flush_all(void) { write_cr3(read_cr3()); }
+
 #define CR0_WP (1u << 16)
 #define CR0_PG (1u << 31)
 #define CR4_PSE (1u << 4)

@@ -9,8 +9,10 @@
  *                         reached through this identity window.
  *   [1 GiB, 3 GiB)        the arena window: arena_start = 0x40000000,
  *                         grown in 256 MiB steps up to MaxArena32 (2 GiB).
- *   [3 GiB, 0xFF000000)   other reservations (hint 0: top down, e.g. the
+ *   [3 GiB, 0xFEC00000)   other reservations (hint 0: top down, e.g. the
  *                         core's fixalloc chunks).
+ *   [0xFEC00000, 4 GiB)   one identity 4 MiB page, uncached: the I/O APIC
+ *                         and the local APIC (0xFEE00000).
  */
 #ifndef ARCH_H
 #define ARCH_H
@@ -33,8 +35,16 @@ typedef uint32_t pte_t;
 
 #define IDENT_END     0x40000000u  /* identity window (and frames the PMM uses) */
 #define RESERVE_LO    0x40000000u  /* VA that mm_sys_reserve hands out */
-#define RESERVE_HI    0xFF000000u
+#define RESERVE_HI    0xFEC00000u  /* above: I/O APIC and local APIC (one 4 MiB page) */
 #define ARENA_HINT    0x40000000u  /* arena_start */
+
+/* Interrupt vectors: 32-47 the PIC's IRQs, then the local APIC's. */
+#define NVECTORS        64
+#define VEC_LAPIC_TIMER 48
+#define VEC_IPI         49   /* TLB shootdown, work for the idle loop */
+#define VEC_SPURIOUS    63
+#define LAPIC_VA        0xFEE00000u /* the local APIC's registers (identity) */
+#define LAPIC_HZ        1000
 
 /* The frame that trap() receives: pushed by isr.S and the CPU. */
 struct trapframe {

@@ -1,17 +1,20 @@
 /*
- * cpu.c (i386) - our own GDT (flat ring-0 code and data, and two TSSes) and
- * the IDT whose gates point at the stubs in isr.S (exceptions 0-31, IRQs
- * 32-47).  A double fault goes through a task gate to its own task and
- * stack (df_tss), so a kernel stack overflow is reported instead of
- * triple-faulting; the CPU saves the faulting state in main_tss.
+ * cpu.c (i386) - each CPU's own GDT (flat ring-0 code and data, two TSSes
+ * and the per-CPU segment whose base is the CPU's struct cpu, loaded in
+ * %gs: percpu.h) and the IDT all CPUs share, whose gates point at the
+ * stubs in isr.S (exceptions 0-31, IRQs 32-47, local APIC vectors 48-63).
+ * A double fault goes through a task gate to its own task and stack
+ * (df_tss), so a kernel stack overflow is reported instead of
+ * triple-faulting; the CPU saves the faulting state in its main_tss.
  */
 #include "kernel.h"
 #include "x86.h"
 
-#define SEG_KCODE 0x08
-#define SEG_KDATA 0x10
-#define SEG_TSS   0x18 /* the kernel's own task */
-#define SEG_DFTSS 0x20 /* the double fault task */
+#define SEG_KCODE  0x08
+#define SEG_KDATA  0x10
+#define SEG_TSS    0x18 /* the kernel's own task */
+#define SEG_DFTSS  0x20 /* the double fault task */
+#define SEG_PERCPU 0x28 /* %gs: this CPU's struct cpu */
 
 struct tss {
 	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2;
@@ -31,60 +34,35 @@ struct table_ptr {
 	uint32_t base;
 } __attribute__((packed));
 
-static uint64_t gdt[5];
-static struct tss main_tss, df_tss;
-static struct gate idt[48];
-static uint8_t df_stack[8192] __attribute__((aligned(16)));
-extern uint32_t isr_table[48];
+/* One CPU's tables. */
+static struct cpu_tables {
+	uint64_t gdt[6];
+	struct tss main_tss, df_tss;
+	uint8_t df_stack[8192] __attribute__((aligned(16)));
+} tables[NCPU];
+static struct gate idt[NVECTORS];
+extern uint32_t isr_table[NVECTORS];
 extern char df_task_entry[];
 extern pte_t kpgdir[];
 
-static uint64_t tss_descriptor(struct tss *t)
+static uint64_t segment(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
-	uint64_t base = (uint32_t)t, limit = sizeof(*t) - 1;
-	return (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ull << 40) |
-	       (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+	return (limit & 0xFFFF) | ((uint64_t)(base & 0xFFFFFF) << 16) | ((uint64_t)access << 40) |
+	       ((uint64_t)((limit >> 16) & 0xF) << 48) | ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
 }
 
-/* The double fault task: report what main_tss holds and leave QEMU. */
+/* The double fault task: report what this CPU's main_tss holds and leave QEMU. */
 void df_task(void)
 {
+	struct tss *t = &tables[this_cpu()->id].main_tss;
 	kprintf("\nEXCEPTION vector=8 (#DF double fault) err=0x0 cr2=%p ip=%p (esp=%p: kernel stack overflow?)\n",
-		(void *)read_cr2(), (void *)main_tss.eip, (void *)main_tss.esp);
+		(void *)read_cr2(), (void *)t->eip, (void *)t->esp);
 	qemu_exit(EXIT_FAIL);
 }
 
-void arch_cpu_init(void)
+static void idt_init(void)
 {
-	main_tss.iomap = df_tss.iomap = sizeof(struct tss);
-	df_tss.eip = (uint32_t)df_task_entry;
-	df_tss.esp = (uint32_t)(df_stack + sizeof(df_stack));
-	df_tss.cr3 = (uint32_t)kpgdir; /* paging.c's directory (harmless before paging is on) */
-	df_tss.eflags = 0x2;           /* interrupts off */
-	df_tss.cs = SEG_KCODE;
-	df_tss.ds = df_tss.es = df_tss.ss = df_tss.fs = df_tss.gs = SEG_KDATA;
-
-	gdt[0] = 0;
-	gdt[1] = 0x00CF9A000000FFFFull; /* code: base 0, limit 4 GiB, ring 0, 32-bit */
-	gdt[2] = 0x00CF92000000FFFFull; /* data */
-	gdt[3] = tss_descriptor(&main_tss);
-	gdt[4] = tss_descriptor(&df_tss);
-
-	struct table_ptr gp = { sizeof(gdt) - 1, (uint32_t)gdt };
-	__asm__ volatile("lgdt %0\n\t"
-			 "ljmp %1, $1f\n"
-			 "1:\n\t"
-			 "mov %2, %%ax\n\t"
-			 "mov %%ax, %%ds\n\t"
-			 "mov %%ax, %%es\n\t"
-			 "mov %%ax, %%ss\n\t"
-			 "mov %%ax, %%fs\n\t"
-			 "mov %%ax, %%gs\n\t"
-			 "mov %3, %%ax\n\t"
-			 "ltr %%ax\n\t"
-			 : : "m"(gp), "i"(SEG_KCODE), "i"(SEG_KDATA), "i"(SEG_TSS) : "eax", "memory");
-
-	for (int i = 0; i < 48; i++) {
+	for (int i = 0; i < NVECTORS; i++) {
 		idt[i].off_lo = isr_table[i] & 0xFFFF;
 		idt[i].off_hi = isr_table[i] >> 16;
 		idt[i].sel = SEG_KCODE;
@@ -94,6 +72,46 @@ void arch_cpu_init(void)
 	idt[8].off_lo = idt[8].off_hi = 0;
 	idt[8].sel = SEG_DFTSS;
 	idt[8].type = 0x85; /* present, task gate */
+}
+
+/* This CPU's GDT, TSSes and %gs; the shared IDT (built by the boot CPU). */
+void arch_cpu_init(struct cpu *c)
+{
+	struct cpu_tables *t = &tables[c->id];
+
+	t->main_tss.iomap = t->df_tss.iomap = sizeof(struct tss);
+	t->df_tss.eip = (uint32_t)df_task_entry;
+	t->df_tss.esp = (uint32_t)(t->df_stack + sizeof(t->df_stack));
+	t->df_tss.cr3 = (uint32_t)kpgdir; /* paging.c's directory (harmless before paging is on) */
+	t->df_tss.eflags = 0x2;           /* interrupts off */
+	t->df_tss.cs = SEG_KCODE;
+	t->df_tss.ds = t->df_tss.es = t->df_tss.ss = t->df_tss.fs = SEG_KDATA;
+	t->df_tss.gs = SEG_PERCPU;
+
+	t->gdt[0] = 0;
+	t->gdt[1] = 0x00CF9A000000FFFFull; /* code: base 0, limit 4 GiB, ring 0, 32-bit */
+	t->gdt[2] = 0x00CF92000000FFFFull; /* data */
+	t->gdt[3] = segment((uint32_t)&t->main_tss, sizeof(struct tss) - 1, 0x89, 0);
+	t->gdt[4] = segment((uint32_t)&t->df_tss, sizeof(struct tss) - 1, 0x89, 0);
+	t->gdt[5] = segment((uint32_t)c, sizeof(*c) - 1, 0x92, 0x4); /* data, byte granular, 32-bit */
+
+	struct table_ptr gp = { sizeof(t->gdt) - 1, (uint32_t)t->gdt };
+	__asm__ volatile("lgdt %0\n\t"
+			 "ljmp %1, $1f\n"
+			 "1:\n\t"
+			 "mov %2, %%ax\n\t"
+			 "mov %%ax, %%ds\n\t"
+			 "mov %%ax, %%es\n\t"
+			 "mov %%ax, %%ss\n\t"
+			 "mov %%ax, %%fs\n\t"
+			 "mov %4, %%ax\n\t"
+			 "mov %%ax, %%gs\n\t"
+			 "mov %3, %%ax\n\t"
+			 "ltr %%ax\n\t"
+			 : : "m"(gp), "i"(SEG_KCODE), "i"(SEG_KDATA), "i"(SEG_TSS), "i"(SEG_PERCPU) : "eax", "memory");
+
+	if (c->id == 0)
+		idt_init();
 	struct table_ptr ip = { sizeof(idt) - 1, (uint32_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(ip));
 }

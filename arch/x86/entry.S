@@ -24,6 +24,34 @@ _start:
 	hlt
 	jmp 1b
 
+/*
+ * A started CPU arrives here from boot/ap_trampoline.S: 32-bit protected
+ * mode, flat segments, paging off.  The boot CPU's page directory (with
+ * 4 MiB pages, and CR0.WP as paging.c sets it), then ap_main on the stack
+ * smp.c put in ap_stack_top.
+ */
+	.globl ap_start32
+ap_start32:
+	mov $0x10, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov %ax, %fs
+	mov %ax, %gs
+	mov %cr4, %eax
+	or $0x10, %eax			/* PSE */
+	mov %eax, %cr4
+	mov $kpgdir, %eax
+	mov %eax, %cr3
+	mov %cr0, %eax
+	or $0x80010000, %eax		/* PG, WP */
+	mov %eax, %cr0
+	mov ap_stack_top, %esp
+	call ap_main
+2:	cli
+	hlt
+	jmp 2b
+
 	.section .bss
 	.align 4096
 	.globl boot_stack_guard, boot_stack

@@ -4,7 +4,8 @@
  * pages (page 0 absent, kernel text read-only), the rest with 4 MiB pages.
  * Above that, arch_pte creates page tables on demand for vm.c; they come
  * from the frame allocator, so they sit below 1 GiB and are reached through
- * the identity map.  No PAE, hence no NX on i386.
+ * the identity map.  The 4 MiB at 0xFEC00000 (I/O APIC, local APIC) are
+ * one uncached identity page.  No PAE, hence no NX on i386.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -33,6 +34,9 @@ void arch_paging_init(void)
 	kpgdir[0] = (uint32_t)kpt0 | PTE_P | PTE_W;
 	for (uint32_t i = 1; i < IDENT_END >> 22; i++)
 		kpgdir[i] = (i << 22) | PTE_P | PTE_W | PTE_PS;
+
+	/* The I/O APIC and local APIC page, uncached (PCD | PWT). */
+	kpgdir[RESERVE_HI >> 22] = RESERVE_HI | PTE_P | PTE_W | PTE_PS | 0x18u;
 
 	write_cr4(read_cr4() | CR4_PSE);
 	write_cr3((uintptr_t)kpgdir);

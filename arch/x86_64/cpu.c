@@ -1,8 +1,9 @@
 /*
- * cpu.c (x86_64) - our own 64-bit GDT (code, data and a TSS whose IST1
- * stack catches double faults, so a kernel stack overflow is reported
- * instead of triple-faulting) and the IDT with 48 gates pointing at the
- * stubs in isr.S (exceptions 0-31, IRQs 32-47).
+ * cpu.c (x86_64) - each CPU's own 64-bit GDT (code, data and a TSS whose
+ * IST1 stack catches double faults, so a kernel stack overflow is reported
+ * instead of triple-faulting), its GS base (the MSR points at its struct
+ * cpu: percpu.h), and the IDT all CPUs share, with gates pointing at the
+ * stubs in isr.S (exceptions 0-31, IRQs 32-47, local APIC vectors 48-63).
  */
 #include "kernel.h"
 #include "x86.h"
@@ -10,6 +11,7 @@
 #define SEG_KCODE 0x08
 #define SEG_KDATA 0x10
 #define SEG_TSS   0x18
+#define MSR_GS_BASE 0xC0000101u
 
 struct tss {
 	uint32_t reserved0;
@@ -32,26 +34,45 @@ struct table_ptr {
 	uint64_t base;
 } __attribute__((packed));
 
-static uint64_t gdt[5];
-static struct tss tss;
-static struct gate idt[48];
-static uint8_t df_stack[8192] __attribute__((aligned(16)));
-extern uint64_t isr_table[48];
+/* One CPU's tables. */
+static struct cpu_tables {
+	uint64_t gdt[5];
+	struct tss tss;
+	uint8_t df_stack[8192] __attribute__((aligned(16)));
+} tables[NCPU];
+static struct gate idt[NVECTORS];
+extern uint64_t isr_table[NVECTORS];
 
-void arch_cpu_init(void)
+static void idt_init(void)
 {
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+	for (int i = 0; i < NVECTORS; i++) {
+		uint64_t off = isr_table[i];
+		idt[i].off_lo = off & 0xFFFF;
+		idt[i].off_mid = (off >> 16) & 0xFFFF;
+		idt[i].off_hi = off >> 32;
+		idt[i].sel = SEG_KCODE;
+		idt[i].ist = i == 8 ? 1 : 0; /* double fault on its own stack */
+		idt[i].type = 0x8E;          /* present, ring 0, interrupt gate */
+		idt[i].zero = 0;
+	}
+}
 
-	tss.ist[0] = (uint64_t)(df_stack + sizeof(df_stack));
-	tss.iomap = sizeof(tss);
-	gdt[0] = 0;
-	gdt[1] = 0x00AF9A000000FFFFull; /* 64-bit code, ring 0 */
-	gdt[2] = 0x00CF92000000FFFFull; /* data */
-	gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ull << 40) |
-		 (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
-	gdt[4] = base >> 32;
+/* This CPU's GDT, TSS and GS base; the shared IDT (built by the boot CPU). */
+void arch_cpu_init(struct cpu *c)
+{
+	struct cpu_tables *t = &tables[c->id];
+	uint64_t base = (uint64_t)&t->tss, limit = sizeof(t->tss) - 1;
 
-	struct table_ptr gp = { sizeof(gdt) - 1, (uint64_t)gdt };
+	t->tss.ist[0] = (uint64_t)(t->df_stack + sizeof(t->df_stack));
+	t->tss.iomap = sizeof(t->tss);
+	t->gdt[0] = 0;
+	t->gdt[1] = 0x00AF9A000000FFFFull; /* 64-bit code, ring 0 */
+	t->gdt[2] = 0x00CF92000000FFFFull; /* data */
+	t->gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ull << 40) |
+		    (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+	t->gdt[4] = base >> 32;
+
+	struct table_ptr gp = { sizeof(t->gdt) - 1, (uint64_t)t->gdt };
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -64,17 +85,10 @@ void arch_cpu_init(void)
 			 "mov %%ax, %%ss\n\t"
 			 "ltr %w3\n\t"
 			 : : "m"(gp), "i"(SEG_KCODE), "i"(SEG_KDATA), "r"(SEG_TSS) : "rax", "memory");
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
 
-	for (int i = 0; i < 48; i++) {
-		uint64_t off = isr_table[i];
-		idt[i].off_lo = off & 0xFFFF;
-		idt[i].off_mid = (off >> 16) & 0xFFFF;
-		idt[i].off_hi = off >> 32;
-		idt[i].sel = SEG_KCODE;
-		idt[i].ist = i == 8 ? 1 : 0; /* double fault on its own stack */
-		idt[i].type = 0x8E;          /* present, ring 0, interrupt gate */
-		idt[i].zero = 0;
-	}
+	if (c->id == 0)
+		idt_init();
 	struct table_ptr ip = { sizeof(idt) - 1, (uint64_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(ip));
 }

@@ -82,6 +82,36 @@ _start:
 	lgdt gdt64_ptr
 	ljmp $0x08, $long_mode
 
+/*
+ * A started CPU arrives here from boot/ap_trampoline.S: 32-bit protected
+ * mode, flat segments, paging off.  The boot CPU's page tables (paging.c
+ * refined them), long mode as above, then ap_main on the stack smp.c put
+ * in ap_stack_top.
+ */
+	.globl ap_start32
+ap_start32:
+	mov $0x10, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov %cr4, %eax
+	or $(1 << 5), %eax		/* PAE */
+	mov %eax, %cr4
+	mov $boot_pml4, %eax
+	mov %eax, %cr3
+	mov $EFER, %ecx
+	rdmsr
+	or $(1 << 8), %eax		/* LME */
+	cmpl $0, boot_has_nx
+	je 8f
+	or $(1 << 11), %eax		/* NXE */
+8:	wrmsr
+	mov %cr0, %eax
+	or $0x80010001, %eax		/* PG, WP, PE */
+	mov %eax, %cr0
+	lgdt gdt64_ptr
+	ljmp $0x08, $ap_long_mode
+
 no_long_mode:
 	mov $no_long_msg, %esi
 	mov $0xb8000, %edi
@@ -116,6 +146,20 @@ long_mode:
 7:	cli
 	hlt
 	jmp 7b
+
+ap_long_mode:
+	mov $0x10, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	xor %ax, %ax
+	mov %ax, %fs
+	mov %ax, %gs
+	mov ap_stack_top(%rip), %rsp
+	call ap_main
+9:	cli
+	hlt
+	jmp 9b
 
 	.section .rodata
 no_long_msg:

@@ -1,6 +1,6 @@
 /*
- * isr.S (x86_64) - interrupt entry stubs for vectors 0-47 (exceptions and
- * the remapped PIC IRQs).  Each pushes a zero error code when the CPU does
+ * isr.S (x86_64) - interrupt entry stubs for vectors 0-63 (exceptions, the
+ * remapped PIC IRQs, the local APIC timer, the IPI and the spurious vector).  Each pushes a zero error code when the CPU does
  * not, then its vector, saves the general registers and calls
  * trap(struct trapframe *).  The frame keeps the stack 16-byte aligned.
  */
@@ -15,7 +15,7 @@ isr\n:
 	jmp trap_common
 .endm
 
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	ISR \n
 .endr
 
@@ -60,7 +60,7 @@ trap_common:
 	.globl isr_table
 	.align 8
 isr_table:
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	.quad isr\n
 .endr
 

@@ -1,52 +1,5 @@
 /*
- * stress.h - the shadow-model stress shared by the port hosts: random
- * malloc/calloc/realloc/aligned/free against a table that remembers every
- * live block, its size and the pattern written into it.
+ * stress.h - the port hosts' view of the shared stress driver: the
+ * interface and how to call it are in tests/lib/stress.h.
  */
-#ifndef PORT_STRESS_H
-#define PORT_STRESS_H
-
-#include <stddef.h>
-#include <stdint.h>
-
-/* The allocator under test.  aligned, usable and check may be NULL. */
-struct port_alloc {
-	void *(*malloc)(size_t n);
-	void (*free)(void *p);
-	void *(*calloc)(size_t count, size_t size);
-	void *(*realloc)(void *p, size_t n);
-	void *(*aligned)(size_t align, size_t n);
-	size_t (*usable)(const void *p);
-	int (*check)(char *err, size_t len); /* 0: the allocator's invariants hold */
-};
-
-struct port_stress_cfg {
-	uint64_t seed;
-	long nops;        /* operations */
-	int nslots;       /* live blocks at most */
-	size_t maxlarge;  /* largest size drawn (rarely); small sizes dominate */
-	long check_every; /* call a->check and the overlap check every so many ops */
-	int allow_oom;    /* 1: a NULL result is counted, not a failure */
-	int keep;         /* 1: leave the blocks allocated at the end (caller frees) */
-};
-
-struct port_stress_result {
-	long nalloc, nfree, nrealloc, noom, nchecks;
-	size_t peak_bytes;
-};
-
-/* Runs the stress; 0 on success, -1 with a message in err on the first failure. */
-int port_stress(const struct port_alloc *a, const struct port_stress_cfg *cfg,
-		struct port_stress_result *res, char *err, size_t errlen);
-
-/* Frees what a run with keep=1 left behind, checking every pattern first. */
-int port_stress_release(const struct port_alloc *a, char *err, size_t errlen);
-
-/* One result line: "PASS name[: detail]" or "FAIL name: detail". */
-void port_report(const char *name, int ok, const char *detail);
-int port_failures(void); /* FAIL lines so far */
-
-/* A small deterministic generator (xorshift64*), shared with the hosts. */
-uint64_t port_rand(uint64_t *s);
-
-#endif
+#include "../lib/stress.h"
