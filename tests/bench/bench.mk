@@ -8,7 +8,7 @@ BENCH_DIR    := $(B)/bench
 # keeps GCC from deleting free(malloc(n)) pairs.
 BENCH_CFLAGS := $(WARN) -O2 -g -D_GNU_SOURCE -fno-builtin-malloc -pthread
 
-.PHONY: bench bench-host bench-build
+.PHONY: bench bench-host bench-build bench-instr
 
 bench: bench-host bench-kernel-all
 
@@ -19,6 +19,20 @@ bench-build: $(BENCH_DIR)/workloads $(BENCH_DIR)/runner $(BENCH_DIR)/liballoc_li
 
 $(BENCH_DIR)/workloads: tests/bench/workloads.c | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
+
+# `make bench-instr`: callgrind's instructions per malloc+free pair (ring.c).
+bench-instr: $(BENCH_DIR)/ring $(BENCH_DIR)/ring-mm $(BENCH_DIR)/ring-noop $(MALLOC_SO)
+	@bash tests/bench/bench-instr.sh $(BENCH_DIR) $(MALLOC_SO)
+
+$(BENCH_DIR)/ring: tests/bench/ring.c | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) $< -o $@
+
+$(BENCH_DIR)/ring-noop: tests/bench/ring.c | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -DRING_NOOP $< -o $@
+
+# The inline API: mm_malloc/mm_free from the hosted libmm.a, linked statically.
+$(BENCH_DIR)/ring-mm: tests/bench/ring.c $(HOST_DIR)/libmm.a | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -DRING_MM -Imm $< $(HOST_DIR)/libmm.a -o $@
 
 $(BENCH_DIR)/runner: tests/bench/runner.c | $(BENCH_DIR)
 	$(CC) $(WARN) -O2 $< -o $@

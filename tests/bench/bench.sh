@@ -25,49 +25,11 @@ slow_timeout=${BENCH_SLOW_TIMEOUT:-20}
 workloads=${BENCH_WORKLOADS:-"small mixed large realloc xthread churn2 churn4 compiler larson"}
 
 # ---- which allocators -------------------------------------------------------
-multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-libdir=/usr/lib/$multiarch
-others="mimalloc:libmimalloc2.0:libmimalloc.so.2 tcmalloc:libtcmalloc-minimal4:libtcmalloc_minimal.so.4 jemalloc:libjemalloc2:libjemalloc.so.2"
-
-missing=""
-for o in $others; do
-	IFS=: read -r _ pkg so <<<"$o"
-	[ -f "$libdir/$so" ] || missing="$missing $pkg"
-done
-if [ -n "$missing" ] && [ "${BENCH_INSTALL:-1}" != 0 ] && command -v apt-get >/dev/null; then
-	SUDO=""
-	[ "$(id -u)" = 0 ] || SUDO="sudo -n"
-	echo "bench: installing$missing (for comparison only; nothing else needs them)" >&2
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing \
-		>/tmp/libmm-bench-apt.log 2>&1 ||
-		echo "bench: could not install some of$missing; those columns are left out" >&2
-fi
-
-names=(glibc)
-libs=(-)
-if [ -f "$libmm" ]; then
-	names+=(libmm)
-	libs+=("$libmm")
-else
-	echo "bench: $libmm not built; libmm column left out" >&2
-fi
-for o in $others; do
-	IFS=: read -r name _ so <<<"$o"
-	if [ -f "$libdir/$so" ]; then
-		names+=("$name")
-		libs+=("$libdir/$so")
-	fi
-done
+LIBMM_SO=$libmm
+. "$(dirname "$0")/allocators.sh"
 names+=(liballoc-like)
 libs+=("$dir/liballoc_like.so")
-
-if [ -n "${BENCH_ALLOCATORS:-}" ]; then
-	keep_n=() keep_l=()
-	for i in "${!names[@]}"; do
-		case " glibc $BENCH_ALLOCATORS " in *" ${names[$i]} "*) keep_n+=("${names[$i]}") keep_l+=("${libs[$i]}") ;; esac
-	done
-	names=("${keep_n[@]}") libs=("${keep_l[@]}")
-fi
+keep_allocators
 
 # ---- run --------------------------------------------------------------------
 out=$dir/results.txt
