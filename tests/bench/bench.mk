@@ -15,7 +15,7 @@ bench: bench-host bench-kernel-all
 bench-host: bench-build $(MALLOC_SO)
 	@bash tests/bench/bench.sh $(BENCH_DIR) $(MALLOC_SO)
 
-bench-build: $(BENCH_DIR)/workloads $(BENCH_DIR)/runner $(BENCH_DIR)/liballoc_like.so
+bench-build: $(BENCH_DIR)/workloads $(BENCH_DIR)/workloads2 $(BENCH_DIR)/runner $(BENCH_DIR)/liballoc_like.so
 
 $(BENCH_DIR)/workloads: tests/bench/workloads.c | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
@@ -33,6 +33,9 @@ $(BENCH_DIR)/ring-noop: tests/bench/ring.c | $(BENCH_DIR)
 # The inline API: mm_malloc/mm_free from the hosted libmm.a, linked statically.
 $(BENCH_DIR)/ring-mm: tests/bench/ring.c $(HOST_DIR)/libmm.a | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -DRING_MM -Imm $< $(HOST_DIR)/libmm.a -o $@
+
+$(BENCH_DIR)/workloads2: tests/bench/workloads2.c | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) $< -o $@
 
 $(BENCH_DIR)/runner: tests/bench/runner.c | $(BENCH_DIR)
 	$(CC) $(WARN) -O2 $< -o $@
