@@ -1,7 +1,9 @@
-# bench.mk - `make bench`: allocation workloads under glibc, libmm, mimalloc,
-# tcmalloc, jemalloc and a liballoc-like baseline, then kmalloc against the
-# liballoc-like allocator inside both kernels.  Included by the root Makefile;
-# uses its CC, B, WARN and HOST_DIR.
+# bench.mk - `make bench`: allocation workloads (workloads.c, workloads2.c) under
+# glibc, libmm, mimalloc, tcmalloc, jemalloc and a liballoc-like baseline, a
+# report with charts (build/bench/report.md), then kmalloc against the
+# liballoc-like allocator inside both kernels.  `make bench-instr`: callgrind's
+# instructions per malloc+free pair on a cache-hit ring (ring.c).  Included by
+# the root Makefile; uses its CC, B, WARN, HOST_DIR and MALLOC_SO.
 
 BENCH_DIR    := $(B)/bench
 # Benchmarks call malloc through the C library names: -fno-builtin-malloc

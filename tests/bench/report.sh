@@ -6,7 +6,8 @@
 #   report.sh BENCH_DIR TABLE_FILE NAME=LIB...
 #
 # Reads BENCH_DIR/results.txt (bench.sh's raw lines), runs `workloads2 burst`
-# once under each NAME=LIB (LIB "-": glibc) and writes BENCH_DIR/report.md,
+# once under each NAME=LIB (LIB "-": glibc; libmm also as libmm-nobound, with
+# MM_RETAIN=0 MM_RETAIN_PCT=0: the idle limit alone) and writes BENCH_DIR/report.md,
 # time.png, rss.png, burst.png and the data files behind them.  Without
 # gnuplot the report has the tables and no pictures.
 set -u
@@ -55,13 +56,22 @@ for nl in "$@"; do
 		LD_PRELOAD=$l timeout 60 "$dir/workloads2" burst "$burst_mb" >"$dir/burst-$n.dat" 2>/dev/null
 	fi || echo "report: burst run under $n failed" >&2
 done
+# libmm once more with the idle bound off (idle limit only): what the bound gives back
+for nl in "$@"; do
+	if [ "${nl%%=*}" = libmm ]; then
+		MM_RETAIN=0 MM_RETAIN_PCT=0 LD_PRELOAD=${nl#*=} timeout 60 "$dir/workloads2" burst "$burst_mb" \
+			>"$dir/burst-libmm-nobound.dat" 2>/dev/null || echo "report: burst run under libmm (no bound) failed" >&2
+		set -- "$@" "libmm-nobound=${nl#*=}"
+		break
+	fi
+done
 
-# RSS at the end of the free phase and at the end of the run, per allocator.
+# RSS right after the frees (the first sample of the idle phase) and at the end.
 burst_table() {
-	printf '| allocator | peak MB | after the frees MB | after 3 s idle MB |\n|---|---|---|---|\n'
+	printf '| allocator | peak MiB | right after the frees MiB | after 3 s of small churn MiB |\n|---|---|---|---|\n'
 	for nl in "$@"; do
 		n=${nl%%=*}
-		awk -v n="$n" '{ if ($2 > peak) peak = $2 } $3 == "free" { freed = $2 } $3 == "idle" && !idle1 { idle1 = $2; if (!freed) freed = $2 }
+		awk -v n="$n" '{ if ($2 > peak) peak = $2 } $3 == "idle" && !freed { freed = $2 }
 			END { printf "| %s | %.0f | %.0f | %.0f |\n", n, peak / 1024, freed / 1024, $2 / 1024 }' "$dir/burst-$n.dat"
 	done
 }
@@ -94,7 +104,9 @@ GP
 	for nl in "$@"; do
 		n=${nl%%=*}
 		[ -s "$dir/burst-$n.dat" ] || continue
-		plots="$plots${plots:+, }\"$dir/burst-$n.dat\" using (\$1/1000):(\$2/1024) with lines lw 2 title \"$n\""
+		dash=1
+		[ "$n" = libmm-nobound ] && dash=2
+		plots="$plots${plots:+, }\"$dir/burst-$n.dat\" using (\$1/1000):(\$2/1024) with lines lw 2 dt $dash title \"$n\""
 	done
 	gnuplot <<GP || pics=0
 set terminal pngcairo size 1100,480 font ",10"
@@ -103,7 +115,8 @@ set title "RSS over time: allocate $burst_mb MiB in 64 KiB - 4 MiB blocks, free 
 set xlabel "seconds"
 set ylabel "RSS (MiB)"
 set grid
-set key top right
+set key outside right top
+set yrange [0:*]
 plot $plots
 GP
 else
@@ -133,6 +146,7 @@ fi
 	echo "## Burst then idle"
 	echo
 	echo "\`workloads2 burst $burst_mb\`: RSS sampled every 50 ms (the process never calls malloc_trim)."
+	echo "libmm-nobound is libmm with its idle bound off (\`MM_RETAIN=0 MM_RETAIN_PCT=0\`): the idle limit alone."
 	echo
 	burst_table "$@"
 	if [ $pics = 1 ]; then
