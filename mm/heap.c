@@ -396,8 +396,7 @@ void mm_heap_free_locked(struct mm_span *s)
 	s->npreleased = 0;
 	s->unused_since = now;
 	insert_free(s);
-	if (mm_heap.auto_idle_ns && now - mm_heap.last_pass >= mm_heap.auto_idle_ns / 2)
-		mm_scavenge_locked(now, mm_heap.auto_idle_ns);
+	mm_scavenge_policy_locked(now);
 }
 
 void mm_heap_free(struct mm_span *s)

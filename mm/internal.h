@@ -213,6 +213,10 @@ struct mm_heap {
 	uint64_t nscavenge;
 	uint64_t auto_idle_ns;              /* mm_auto_scavenge: 0 or the idle limit */
 	uint64_t last_pass;                 /* when the last pass ran */
+	uintptr_t retain_floor;             /* mm_scavenge_bound: backed idle pages always kept, */
+	uint32_t retain_pct, bound_on;      /* ... plus this % of the pages in use; on/off */
+	uint64_t released_idle, released_bound; /* pages released by idle passes, by the bound */
+	uint64_t nbound;                    /* passes the bound started */
 	/* counts folded in from released caches: allocations, objects still out */
 	uint64_t class_nmalloc[MM_NUM_CLASSES_MAX], class_out[MM_NUM_CLASSES_MAX];
 	const char *error;                  /* last non-fatal error (arena refusal) */
@@ -395,6 +399,8 @@ void mm_read_stats_locked(struct mm_stats *st);
 
 /* ---- scavenger (scavenge.c) ---- */
 uint64_t mm_scavenge_locked(uint64_t now, uint64_t idle_ns);
+void mm_scavenge_policy_locked(uint64_t now); /* after a span was freed: limit and bound */
+uint64_t mm_scavenge_bound_bytes(void);       /* the idle bound now (0: none); heap locked */
 
 /* ---- errors and formatting (print.c) ---- */
 /* Format into buf: %s %p %x %u %d (uintptr_t-sized for p/x/u, int for d). */

@@ -25,7 +25,11 @@ struct mm_stats {
 	uint64_t nfree;         /* frees so far */
 	uint64_t records_sys;      /* bytes used for the allocator's own records */
 	uint64_t cache_bytes;   /* bytes of free objects sitting in caches */
-	uint64_t nscavenge;     /* scavenger passes */
+	uint64_t nscavenge;     /* scavenger passes (idle limit, mm_scavenge, auto) */
+	uint64_t released_idle; /* bytes those passes released (cumulative) */
+	uint64_t released_bound;/* bytes the idle bound released (cumulative, mm_scavenge_bound) */
+	uint64_t nbound;        /* passes the idle bound started */
+	uint64_t idle_bound;    /* backed idle bytes allowed now (0: no bound) */
 	uintptr_t arena_start;  /* first byte of the arena */
 	uintptr_t arena_used;   /* end of the mapped part of the current region */
 	uintptr_t arena_end;    /* end of the reserved range */
@@ -53,6 +57,13 @@ void mm_read_stats(struct mm_stats *st);
 uint64_t mm_scavenge(uint64_t idle_ns); /* release spans idle > idle_ns; returns bytes */
 /* Let the heap run a pass itself, from its slow path, every idle_ns / 2 (0: never, the default). */
 void mm_auto_scavenge(uint64_t idle_ns);
+/*
+ * Bound backed idle memory: when a freed span leaves more than floor_bytes +
+ * percent % of heap_inuse bytes of free pages still backed, release the
+ * largest free spans at once, down to half the floor above the percent part
+ * (0, 0: no bound, the default in the core; the hosted build sets one).
+ */
+void mm_scavenge_bound(uint64_t floor_bytes, uint32_t percent);
 int mm_check(void);                     /* 0: all invariants hold */
 const char *mm_check_error(void);       /* the first violation mm_check found */
 const char *mm_last_error(void);        /* last non-fatal error (arena refusal), or NULL */

@@ -41,6 +41,10 @@ void mm_read_stats_locked(struct mm_stats *st)
 	st->heap_released = (uint64_t)mm_heap.pages_released << MM_PAGE_SHIFT;
 	st->records_sys = st->sys - st->heap_sys;
 	st->nscavenge = mm_heap.nscavenge;
+	st->released_idle = mm_heap.released_idle << MM_PAGE_SHIFT;
+	st->released_bound = mm_heap.released_bound << MM_PAGE_SHIFT;
+	st->nbound = mm_heap.nbound;
+	st->idle_bound = mm_scavenge_bound_bytes();
 	mm_arena_stats(st);
 }
 
@@ -72,7 +76,9 @@ size_t mm_trace_format(char *buf, size_t len, uint64_t released)
 	struct mm_stats st;
 	mm_read_stats(&st);
 	return mm_format(buf, len,
-			 "mm: scvg %u: %u MB released; inuse: %u, idle: %u, sys: %u, released: %u, consumed: %u (MB)",
+			 "mm: scvg %u: %u MB released; inuse: %u, idle: %u, sys: %u, released: %u, consumed: %u (MB); "
+			 "by limit: %u, by bound: %u in %u passes, bound: %u (MB)",
 			 (uintptr_t)st.nscavenge, mb(released), mb(st.heap_inuse), mb(st.heap_idle),
-			 mb(st.sys), mb(st.heap_released), mb(st.sys - st.heap_released));
+			 mb(st.sys), mb(st.heap_released), mb(st.sys - st.heap_released),
+			 mb(st.released_idle), mb(st.released_bound), (uintptr_t)st.nbound, mb(st.idle_bound));
 }

@@ -1,9 +1,10 @@
 /*
  * hosted/thread.c - the hosted build's per-thread caches (an initial-exec
  * TLS slot, returned by a pthread key destructor), its fork handlers, and
- * the scavenger's settings: idle limit MM_SCAVENGE seconds (default 300, 0
- * turns it off; setting it also starts a background thread), MM_TRACE=1
- * prints a line a pass.
+ * the scavenger's settings: the idle limit MM_SCAVENGE seconds (default 10,
+ * 0 turns scavenging off; setting it also starts a background thread), the
+ * idle bound MM_RETAIN MB plus MM_RETAIN_PCT % of the heap in use (default
+ * 64 MB + 100 %), MM_TRACE=1 prints a line a pass.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,7 +38,7 @@ uint64_t mm_hosted_scavenge(uint64_t idle_ns)
 {
 	uint64_t r = mm_scavenge(idle_ns);
 	if (trace) {
-		char line[200];
+		char line[320];
 		size_t n = mm_trace_format(line, sizeof line - 1, r);
 		if (n > sizeof line - 2)
 			n = sizeof line - 2;
@@ -62,29 +63,41 @@ static void *scavenger(void *arg)
 	return 0;
 }
 
+/* A decimal environment variable, or def when it is unset or not a number. */
+static uint64_t env_num(const char *name, uint64_t def)
+{
+	const char *s = getenv(name);
+	if (!s || *s < '0' || *s > '9')
+		return def;
+	uint64_t v = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (uint64_t)(*s - '0');
+	return v;
+}
+
 /*
  * Once a process: the cache key, the fork handlers and the scavenger.  By
- * default the heap runs a scavenger pass itself, from its slow path, every
- * half idle limit (no thread: a drop-in malloc must not add threads, which
- * unshare(CLONE_NEWUSER) and others notice).  MM_SCAVENGE=seconds sets the
- * idle limit and also starts a background thread, for processes that go
- * idle with memory to give back; MM_SCAVENGE=0 turns both off.
+ * default the heap runs the scavenger itself, from its slow path (no thread:
+ * a drop-in malloc must not add threads, which unshare(CLONE_NEWUSER) and
+ * others notice): a pass every half idle limit (10 s, as jemalloc's decay),
+ * and the idle bound (64 MB + 100 % of the heap in use) when a free passes
+ * it.  MM_SCAVENGE=seconds sets the idle limit and also starts a background
+ * thread, for processes that go idle with memory to give back;
+ * MM_SCAVENGE=0 turns both policies off.  MM_RETAIN=MB and MM_RETAIN_PCT=%
+ * set the bound (both 0: no bound).
  */
 static void setup(void)
 {
-	const char *s = getenv("MM_SCAVENGE"), *t = getenv("MM_TRACE");
+	const char *t = getenv("MM_TRACE");
+	int thread = getenv("MM_SCAVENGE") != NULL;
 	pthread_key_create(&cache_key, cache_destructor);
 	pthread_atfork(mm_lock_all, mm_unlock_all, fork_child);
 	trace = t && t[0] == '1';
-	scavenge_limit_ns = 300ull * 1000000000u;
-	if (s && *s >= '0' && *s <= '9') {
-		uint64_t v = 0;
-		for (; *s >= '0' && *s <= '9'; s++)
-			v = v * 10 + (uint64_t)(*s - '0');
-		scavenge_limit_ns = v * 1000000000u;
-	}
+	scavenge_limit_ns = env_num("MM_SCAVENGE", 10) * 1000000000u;
 	mm_auto_scavenge(scavenge_limit_ns);
-	if (s && scavenge_limit_ns) {
+	if (scavenge_limit_ns)
+		mm_scavenge_bound(env_num("MM_RETAIN", 64) << 20, (uint32_t)env_num("MM_RETAIN_PCT", 100));
+	if (thread && scavenge_limit_ns) {
 		pthread_t th;
 		pthread_attr_t a;
 		pthread_attr_init(&a);

@@ -1,23 +1,42 @@
-# bench.mk - `make bench`: allocation workloads under glibc, libmm, mimalloc,
-# tcmalloc, jemalloc and a liballoc-like baseline, then kmalloc against the
-# liballoc-like allocator inside both kernels.  Included by the root Makefile;
-# uses its CC, B, WARN and HOST_DIR.
+# bench.mk - `make bench`: allocation workloads (workloads.c, workloads2.c) under
+# glibc, libmm, mimalloc, tcmalloc, jemalloc and a liballoc-like baseline, a
+# report with charts (build/bench/report.md), then kmalloc against the
+# liballoc-like allocator inside both kernels.  `make bench-instr`: callgrind's
+# instructions per malloc+free pair on a cache-hit ring (ring.c).  Included by
+# the root Makefile; uses its CC, B, WARN, HOST_DIR and MALLOC_SO.
 
 BENCH_DIR    := $(B)/bench
 # Benchmarks call malloc through the C library names: -fno-builtin-malloc
 # keeps GCC from deleting free(malloc(n)) pairs.
 BENCH_CFLAGS := $(WARN) -O2 -g -D_GNU_SOURCE -fno-builtin-malloc -pthread
 
-.PHONY: bench bench-host bench-build
+.PHONY: bench bench-host bench-build bench-instr
 
 bench: bench-host bench-kernel-all
 
 bench-host: bench-build $(MALLOC_SO)
 	@bash tests/bench/bench.sh $(BENCH_DIR) $(MALLOC_SO)
 
-bench-build: $(BENCH_DIR)/workloads $(BENCH_DIR)/runner $(BENCH_DIR)/liballoc_like.so
+bench-build: $(BENCH_DIR)/workloads $(BENCH_DIR)/workloads2 $(BENCH_DIR)/runner $(BENCH_DIR)/liballoc_like.so
 
 $(BENCH_DIR)/workloads: tests/bench/workloads.c | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) $< -o $@
+
+# `make bench-instr`: callgrind's instructions per malloc+free pair (ring.c).
+bench-instr: $(BENCH_DIR)/ring $(BENCH_DIR)/ring-mm $(BENCH_DIR)/ring-noop $(MALLOC_SO)
+	@bash tests/bench/bench-instr.sh $(BENCH_DIR) $(MALLOC_SO)
+
+$(BENCH_DIR)/ring: tests/bench/ring.c | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) $< -o $@
+
+$(BENCH_DIR)/ring-noop: tests/bench/ring.c | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -DRING_NOOP $< -o $@
+
+# The inline API: mm_malloc/mm_free from the hosted libmm.a, linked statically.
+$(BENCH_DIR)/ring-mm: tests/bench/ring.c $(HOST_DIR)/libmm.a | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -DRING_MM -Imm $< $(HOST_DIR)/libmm.a -o $@
+
+$(BENCH_DIR)/workloads2: tests/bench/workloads2.c | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
 
 $(BENCH_DIR)/runner: tests/bench/runner.c | $(BENCH_DIR)

@@ -4,7 +4,8 @@
 #
 #   bench.sh BENCH_DIR LIBMM_SO
 #
-# BENCH_DIR holds workloads, runner and liballoc_like.so (built by bench.mk).
+# BENCH_DIR holds workloads, workloads2, runner and liballoc_like.so (built by
+# bench.mk).
 # Allocators: glibc (nothing preloaded), libmm (LIBMM_SO), mimalloc, tcmalloc
 # and jemalloc when their Debian packages are installed (this script tries to
 # install missing ones with apt-get; the bench runs without them otherwise),
@@ -22,52 +23,16 @@ libmm=$(realpath -m "$2")
 runs=${BENCH_RUNS:-3}
 timeout=${BENCH_TIMEOUT:-60}
 slow_timeout=${BENCH_SLOW_TIMEOUT:-20}
-workloads=${BENCH_WORKLOADS:-"small mixed large realloc xthread churn2 churn4 compiler larson"}
+workloads=${BENCH_WORKLOADS:-"small mixed large realloc xthread churn2 churn4 compiler larson bulk prodcons falseshr"}
+# the workloads of workloads2.c; the others are in workloads.c
+prog_of() { case $1 in bulk | prodcons | falseshr | burst) echo "$dir/workloads2" ;; *) echo "$dir/workloads" ;; esac; }
 
 # ---- which allocators -------------------------------------------------------
-multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-libdir=/usr/lib/$multiarch
-others="mimalloc:libmimalloc2.0:libmimalloc.so.2 tcmalloc:libtcmalloc-minimal4:libtcmalloc_minimal.so.4 jemalloc:libjemalloc2:libjemalloc.so.2"
-
-missing=""
-for o in $others; do
-	IFS=: read -r _ pkg so <<<"$o"
-	[ -f "$libdir/$so" ] || missing="$missing $pkg"
-done
-if [ -n "$missing" ] && [ "${BENCH_INSTALL:-1}" != 0 ] && command -v apt-get >/dev/null; then
-	SUDO=""
-	[ "$(id -u)" = 0 ] || SUDO="sudo -n"
-	echo "bench: installing$missing (for comparison only; nothing else needs them)" >&2
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing \
-		>/tmp/libmm-bench-apt.log 2>&1 ||
-		echo "bench: could not install some of$missing; those columns are left out" >&2
-fi
-
-names=(glibc)
-libs=(-)
-if [ -f "$libmm" ]; then
-	names+=(libmm)
-	libs+=("$libmm")
-else
-	echo "bench: $libmm not built; libmm column left out" >&2
-fi
-for o in $others; do
-	IFS=: read -r name _ so <<<"$o"
-	if [ -f "$libdir/$so" ]; then
-		names+=("$name")
-		libs+=("$libdir/$so")
-	fi
-done
+LIBMM_SO=$libmm
+. "$(dirname "$0")/allocators.sh"
 names+=(liballoc-like)
 libs+=("$dir/liballoc_like.so")
-
-if [ -n "${BENCH_ALLOCATORS:-}" ]; then
-	keep_n=() keep_l=()
-	for i in "${!names[@]}"; do
-		case " glibc $BENCH_ALLOCATORS " in *" ${names[$i]} "*) keep_n+=("${names[$i]}") keep_l+=("${libs[$i]}") ;; esac
-	done
-	names=("${keep_n[@]}") libs=("${keep_l[@]}")
-fi
+keep_allocators
 
 # ---- run --------------------------------------------------------------------
 out=$dir/results.txt
@@ -83,7 +48,7 @@ for w in $workloads; do
 				[ "$r" = 1 ] || continue
 				t=$slow_timeout
 			fi
-			res=$("$dir/runner" "$t" "${libs[$i]}" "$dir/workloads" "$w")
+			res=$("$dir/runner" "$t" "${libs[$i]}" "$(prog_of "$w")" "$w")
 			echo "$w $n $res" >>"$out"
 		done
 	done
@@ -92,6 +57,7 @@ done
 
 # ---- table ------------------------------------------------------------------
 # results.txt lines: workload allocator status seconds maxrss_kb
+table_awk() {
 awk -v names="${names[*]}" -v slow="$slow_timeout" -v tmax="$timeout" '
 BEGIN { na = split(names, an, " ") }
 {
@@ -143,4 +109,13 @@ END {
 	for (a = 2; a <= na; a++)
 		if (tmo[a]) printf "note: %s geomean over %d workloads; %d timed out or failed\n", an[a], cnt[a], tmo[a]
 }' "$out"
+}
+table_awk | tee "$dir/table.txt"
+
+# ---- report.md and charts (not the liballoc-like baseline) --------------------
+pairs=()
+for i in "${!names[@]}"; do
+	[ "${names[$i]}" = liballoc-like ] || pairs+=("${names[$i]}=${libs[$i]}")
+done
+bash "$(dirname "$0")/report.sh" "$dir" "$dir/table.txt" "${pairs[@]}"
 echo "bench: total $(($(date +%s) - start))s; raw results in $out" >&2

@@ -3,7 +3,9 @@
  * releases really leaves the process (RSS and mincore), heap_released
  * matches what it returned, released and unreleased neighbours coalesce
  * with exact accounting, splitting a partly released span keeps counting
- * its released pages, and the idle limit is respected.
+ * its released pages, and the idle limit is respected; the idle bound
+ * (mm_scavenge_bound) gives a heap that shrank back at free time, follows
+ * the heap in use, and leaves churn within its floor alone.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,8 +30,18 @@ static void *small_churn(void *arg)
 	return NULL;
 }
 
+/* The hosted defaults on (the first cache sets them up), then the idle bound off:
+ * these tests look at the idle limit's passes alone. */
+static void idle_limit_only(void)
+{
+	mm_free(mm_malloc(16));
+	mm_scavenge_bound(0, 0);
+	ck_assert_uint_eq(stats().idle_bound, 0);
+}
+
 START_TEST(scavenge_after_freeing_256_mib_really_drops_rss)
 {
+	idle_limit_only();
 	enum { N = 256 };
 	static char *blk[N];
 	uint64_t rss0 = rss_bytes();
@@ -91,6 +103,7 @@ END_TEST
 
 START_TEST(released_and_unreleased_neighbours_coalesce_with_exact_accounting)
 {
+	idle_limit_only();
 	free_region(16 * MiB);
 	size_t v = 64 * PAGE;
 	char *s[3];
@@ -130,6 +143,7 @@ END_TEST
 
 START_TEST(splitting_a_partly_released_span_keeps_its_released_pages_counted)
 {
+	idle_limit_only();
 	free_region(16 * MiB);
 	size_t v = 64 * PAGE;
 	char *s[3];
@@ -160,6 +174,7 @@ END_TEST
 
 START_TEST(scavenge_leaves_recently_freed_spans_alone)
 {
+	idle_limit_only();
 	mm_scavenge(0);
 	char *p = mm_malloc(8 * MiB);
 	memset(p, 1, 8 * MiB);
@@ -216,6 +231,128 @@ START_TEST(background_scavenger_releases_idle_memory_and_traces_each_pass)
 }
 END_TEST
 
+/* Backed idle bytes: free pages not given back. */
+static uint64_t backed_idle(const struct mm_stats *st)
+{
+	return st->heap_idle - st->heap_released;
+}
+
+START_TEST(idle_bound_is_on_by_default_in_the_hosted_build)
+{
+	mm_free(mm_malloc(16)); /* sets the hosted backend up */
+	struct mm_stats st = stats();
+	REQUIRE(st.idle_bound >= 64 * MiB, "hosted default idle bound %llu B, want 64 MiB + the heap in use",
+		(unsigned long long)st.idle_bound);
+	STEP();
+}
+END_TEST
+
+START_TEST(idle_bound_gives_a_shrunken_heap_back_when_it_frees)
+{
+	enum { N = 128 };
+	static char *blk[N];
+	mm_free(mm_malloc(16));
+	mm_scavenge_bound(8 * MiB, 100);
+	for (int i = 0; i < N; i++) {
+		blk[i] = mm_malloc(MiB + (size_t)i * PAGE); /* sizes vary: spans of many lengths */
+		ck_assert_ptr_nonnull(blk[i]);
+		memset(blk[i], 0x33, MiB);
+	}
+	struct mm_stats st0 = stats();
+	uint64_t rss0 = rss_bytes();
+	STEP();
+	for (int i = 0; i < N; i++) {
+		mm_free(blk[i]);
+		struct mm_stats st = stats();
+		REQUIRE(backed_idle(&st) <= st.idle_bound + MiB + (size_t)i * PAGE,
+			"after free %d: %llu B idle and backed, over the bound %llu B", i,
+			(unsigned long long)backed_idle(&st), (unsigned long long)st.idle_bound);
+	}
+	STEP(); /* no mm_scavenge call anywhere: the frees themselves gave memory back */
+	struct mm_stats st1 = stats();
+	uint64_t rss1 = rss_bytes();
+	uint64_t given = st1.released_bound - st0.released_bound;
+	REQUIRE(given >= 128 * MiB - 8 * MiB, "the bound released only %llu B of 128 MiB freed",
+		(unsigned long long)given);
+	REQUIRE(st1.nbound > st0.nbound, "no bound pass counted");
+	REQUIRE(st1.nscavenge == st0.nscavenge, "an idle-limit pass ran (the limit is 10 s)");
+	REQUIRE(rss0 >= rss1 + 128 * MiB - 16 * MiB, "RSS went only from %llu to %llu",
+		(unsigned long long)rss0, (unsigned long long)rss1);
+	uint64_t resident = 0;
+	for (int i = 0; i < N; i++)
+		resident += resident_in(blk[i], MiB);
+	REQUIRE(resident <= 8 * MiB, "%llu B of the freed blocks still resident", (unsigned long long)resident);
+	char buf[400];
+	mm_trace_format(buf, sizeof buf, 0);
+	REQUIRE(strstr(buf, "by bound: ") && strtoul(strstr(buf, "by bound: ") + 10, NULL, 10) >= 120,
+		"trace line does not show the bound's releases: \"%s\"", buf);
+	/* the pages come back zeroed when used again */
+	char *p = mm_calloc(1, 64 * MiB);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(all_zero(p, 64 * MiB));
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(idle_bound_follows_the_heap_in_use)
+{
+	enum { N = 64 };
+	static char *live[N], *tmp[N];
+	mm_free(mm_malloc(16));
+	mm_scavenge_bound(8 * MiB, 100);
+	for (int i = 0; i < N; i++) {
+		live[i] = mm_malloc(MiB);
+		tmp[i] = mm_malloc(MiB / 2);
+		ck_assert_ptr_nonnull(live[i]);
+		ck_assert_ptr_nonnull(tmp[i]);
+		memset(live[i], 1, MiB);
+		memset(tmp[i], 2, MiB / 2);
+	}
+	struct mm_stats st0 = stats();
+	for (int i = 0; i < N; i++)
+		mm_free(tmp[i]); /* 32 MiB idle under 64 MiB in use: within 8 MiB + 100 % */
+	struct mm_stats st1 = stats();
+	REQUIRE(st1.released_bound == st0.released_bound,
+		"freeing 32 MiB beside 64 MiB in use released %llu B",
+		(unsigned long long)(st1.released_bound - st0.released_bound));
+	ck_assert_uint_ge(resident_in(tmp[0], MiB / 2), MiB / 2 - 64 * KiB);
+	STEP();
+	for (int i = 0; i < N; i++)
+		mm_free(live[i]); /* now the heap shrank to nothing */
+	struct mm_stats st2 = stats();
+	REQUIRE(backed_idle(&st2) <= 8 * MiB, "%llu B left backed after the heap shrank",
+		(unsigned long long)backed_idle(&st2));
+	REQUIRE(st2.released_bound - st1.released_bound >= 80 * MiB, "the bound released %llu B of 96 MiB",
+		(unsigned long long)(st2.released_bound - st1.released_bound));
+	STEP();
+}
+END_TEST
+
+START_TEST(idle_bound_leaves_churn_within_the_floor_alone)
+{
+	mm_free(mm_malloc(16));
+	mm_scavenge_bound(64 * MiB, 100);
+	struct mm_stats st0 = stats();
+	for (int r = 0; r < 20; r++) {
+		char *p[32];
+		for (int i = 0; i < 32; i++) {
+			p[i] = mm_malloc(MiB);
+			ck_assert_ptr_nonnull(p[i]);
+			memset(p[i], r, MiB);
+		}
+		for (int i = 0; i < 32; i++)
+			mm_free(p[i]);
+	}
+	struct mm_stats st1 = stats();
+	REQUIRE(st1.released_bound == st0.released_bound && st1.nbound == st0.nbound,
+		"churning 32 MiB under a 64 MiB floor started %llu bound passes",
+		(unsigned long long)(st1.nbound - st0.nbound));
+	ck_assert_uint_ge(backed_idle(&st1), 32 * MiB);
+	STEP();
+}
+END_TEST
+
 Suite *scavenge_suite(void)
 {
 	Suite *s = suite_create("scavenge");
@@ -225,6 +362,10 @@ Suite *scavenge_suite(void)
 	tcase_add_test(tc, splitting_a_partly_released_span_keeps_its_released_pages_counted);
 	tcase_add_test(tc, scavenge_leaves_recently_freed_spans_alone);
 	tcase_add_test(tc, background_scavenger_releases_idle_memory_and_traces_each_pass);
+	tcase_add_test(tc, idle_bound_is_on_by_default_in_the_hosted_build);
+	tcase_add_test(tc, idle_bound_gives_a_shrunken_heap_back_when_it_frees);
+	tcase_add_test(tc, idle_bound_follows_the_heap_in_use);
+	tcase_add_test(tc, idle_bound_leaves_churn_within_the_floor_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -256,10 +256,10 @@ static void foreign(void)
 static void tuning(void)
 {
 	CHECK(mallopt(M_ARENA_MAX, 1) == 1);
-	void *big = do_malloc(64 << 20);
-	memset(big, 1, 64 << 20);
+	void *big = do_malloc(16 << 20);
+	memset(big, 1, 16 << 20);
 	do_free(big);
-	CHECK(malloc_trim(0) == 1); /* 64 MiB just became free: some goes back */
+	CHECK(malloc_trim(0) == 1); /* 16 MiB just became free (within libmm's idle bound): some goes back */
 	struct mallinfo2 mi = mallinfo2();
 	CHECK(mi.arena > 0);
 	void *(*cf)(void *) = (void *(*)(void *))dlsym(RTLD_DEFAULT, "cfree");
