@@ -87,14 +87,14 @@ struct fz_world {
 	uint64_t nmalloc0;      /* the heap's nmalloc when the input began */
 	uint64_t nmalloc;       /* successful allocations since then */
 	int alone;              /* the only thread: mm_check and exact stats at any time */
-	/* May (n, align) fail?  NULL: never (the real host has memory for all we ask). */
-	int (*may_fail)(size_t n, size_t align);
+	/* May (n, align) fail now?  NULL: never (the real host has memory for all we ask). */
+	int (*may_fail)(const struct fz_world *w, size_t n, size_t align);
 	uint64_t ops;
 };
 
 /* Operations every harness has (the rest are the harness's own). */
 enum {
-	FZ_MALLOC, FZ_CALLOC, FZ_REALLOC, FZ_ALIGNED, FZ_FREE, FZ_FREE2, FZ_USABLE,
+	FZ_MALLOC, FZ_CALLOC, FZ_REALLOC, FZ_ALIGNED, FZ_FREE, FZ_FREE_IF_OURS, FZ_USABLE,
 	FZ_SCAVENGE, FZ_STATS, FZ_CHECK, FZ_IMPOSSIBLE, FZ_VERIFY_ALL,
 	FZ_NOPS
 };

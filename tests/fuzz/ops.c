@@ -98,7 +98,7 @@ static void took(struct fz_world *w, struct fz_block *b)
 /* A request returned NULL: legal only if the harness says it may fail. */
 static void got_null(struct fz_world *w, const char *op, size_t n, size_t align)
 {
-	if (!w->may_fail || !w->may_fail(n, align))
+	if (!w->may_fail || !w->may_fail(w, n, align))
 		fz_fail("%s(%zu, align %zu) returned NULL, but the host has memory for it",
 			op, n, align);
 	if (w->alone)
@@ -200,6 +200,26 @@ static void op_aligned(struct fz_world *w, struct fz_in *in)
 	took(w, b);
 }
 
+/* mm_free_if_ours: frees a block of ours (0), leaves anything else alone (-1). */
+static void op_free_if_ours(struct fz_world *w, struct fz_in *in)
+{
+	struct fz_block *b = slot(w, in);
+	int local;
+	char *foreign = malloc(16); /* libc's */
+	if (mm_free_if_ours(&local) != -1 || mm_free_if_ours(foreign) != -1)
+		fz_fail("mm_free_if_ours took a pointer the heap never handed out");
+	free(foreign);
+	if (!b->p)
+		return;
+	fz_verify(b, b->usable, "free_if_ours");
+	fz_registry_remove(b);
+	if (mm_free_if_ours(b->p) != 0)
+		fz_fail("mm_free_if_ours(%p) did not free a live block", (void *)b->p);
+	w->live--;
+	w->live_bytes -= b->n;
+	memset(b, 0, sizeof *b);
+}
+
 static void op_usable(struct fz_world *w, struct fz_in *in)
 {
 	struct fz_block *b = slot(w, in);
@@ -272,8 +292,8 @@ void fz_op(struct fz_world *w, struct fz_in *in, unsigned op)
 	case FZ_CALLOC: op_calloc(w, in); break;
 	case FZ_REALLOC: op_realloc(w, in); break;
 	case FZ_ALIGNED: op_aligned(w, in); break;
-	case FZ_FREE:
-	case FZ_FREE2: release(w, slot(w, in)); break;
+	case FZ_FREE: release(w, slot(w, in)); break;
+	case FZ_FREE_IF_OURS: op_free_if_ours(w, in); break;
 	case FZ_USABLE: op_usable(w, in); break;
 	case FZ_SCAVENGE: op_scavenge(w, in); break;
 	case FZ_STATS: {

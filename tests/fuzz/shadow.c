@@ -180,8 +180,9 @@ void fz_adopt(struct fz_block *b, char *p, size_t n, size_t align, int zero, con
 	size_t want = align ? align : n > 8 ? 16 : 8;
 	if ((uintptr_t)p & (want - 1))
 		fz_fail("%s(%zu) = %p: not aligned to %zu", op, n, (void *)p, want);
-	if (!mm_owns(p))
-		fz_fail("%s(%zu) = %p: mm_owns says it is not a live object", op, n, (void *)p);
+	if (!mm_owns(p) || mm_owns(p + 1))
+		fz_fail("%s(%zu) = %p: mm_owns is wrong about it or about %p", op, n, (void *)p,
+			(void *)(p + 1));
 	if (zero)
 		fz_verify_zero(p, n, op);
 	b->p = p;
