@@ -4,8 +4,9 @@
  * Besides the common operations (fuzz.h) the input can make the host refuse
  * reservations or mappings for a few operations (or cap the memory it maps),
  * take address ranges away (at the arena's end, or anywhere), switch between
- * an explicit cache and none, flush or replace the cache, move the clock, and
- * make released pages keep their contents (as Darwin's MADV_FREE does).
+ * an explicit cache and none, flush or replace the cache, move the clock, let
+ * the heap run scavenger passes itself (mm_auto_scavenge), and make released
+ * pages keep their contents (as Darwin's MADV_FREE does).
  * Out of memory must give NULL and lose nothing: the heap stays whole, every
  * live block keeps its contents, the host's mapped bytes equal the core's
  * sys - heap_released, and once the refusal ends a small allocation works.
@@ -21,7 +22,7 @@
 
 #define MiB ((uint64_t)1 << 20)
 
-enum { OP_REFUSE = FZ_NOPS, OP_TAKE_END, OP_TAKE_ANY, OP_CACHE, OP_CLOCK, OP_KEEPS_DATA, NOPS };
+enum { OP_REFUSE = FZ_NOPS, OP_TAKE_END, OP_TAKE_ANY, OP_CACHE, OP_CLOCK, OP_KEEPS_DATA, OP_AUTO, NOPS };
 
 static struct mm_cache *cache;
 static int refusing;            /* operations left with the host refusing */
@@ -156,6 +157,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_CACHE: cache_op(&in); break;
 		case OP_CLOCK: fake.now += (uint64_t)fz_u32(&in) * 1000; break;
 		case OP_KEEPS_DATA: fake.unused_keeps_data = fz_u8(&in) & 1; break;
+		case OP_AUTO: /* passes from the heap's own slow path (0: none) */
+			mm_auto_scavenge(fz_u8(&in) & 1 ? 0 : (uint64_t)fz_u16(&in) * 1000000);
+			break;
 		default: fz_op(&w, &in, op); break;
 		}
 		if (refusing && --refusing == 0)

@@ -101,6 +101,9 @@ static void got_null(struct fz_world *w, const char *op, size_t n, size_t align)
 	if (!w->may_fail || !w->may_fail(w, n, align))
 		fz_fail("%s(%zu, align %zu) returned NULL, but the host has memory for it",
 			op, n, align);
+	const char *e = mm_last_error();
+	if (e && strncmp(e, "mm: ", 4) != 0)
+		fz_fail("%s returned NULL; mm_last_error() is not a message: \"%.40s\"", op, e);
 	if (w->alone)
 		fz_check_heap(w, "after a NULL");
 }
@@ -247,6 +250,17 @@ static void op_scavenge(struct fz_world *w, struct fz_in *in)
 		fz_check_heap(w, "after mm_scavenge");
 }
 
+/* mm_trace_format into a buffer of exactly len bytes (ASan sees a byte too many). */
+static void trace_line(struct fz_in *in)
+{
+	size_t len = fz_u8(in) % 160;
+	char *buf = malloc(len ? len : 1);
+	size_t n = mm_trace_format(buf, len, (uint64_t)fz_u32(in) << 12);
+	if (n < 20 || (len && strlen(buf) != (n < len ? n : len - 1)))
+		fz_fail("mm_trace_format(buf, %zu) = %zu, but wrote \"%s\"", len, n, len ? buf : "");
+	free(buf);
+}
+
 /* Requests that cannot be met: NULL, and nothing else may change. */
 static void op_impossible(struct fz_world *w, struct fz_in *in)
 {
@@ -297,6 +311,7 @@ void fz_op(struct fz_world *w, struct fz_in *in, unsigned op)
 	case FZ_USABLE: op_usable(w, in); break;
 	case FZ_SCAVENGE: op_scavenge(w, in); break;
 	case FZ_STATS: {
+		trace_line(in);
 		int alone = w->alone;
 		w->alone = 0; /* the stats part only */
 		fz_check_heap(w, "mm_read_stats");
