@@ -89,6 +89,8 @@ deps:
 run: deps
 
 -include tests/tests.mk
+-include tests/sanitize.mk
+-include tests/fuzz/fuzz.mk
 -include tests/preload/preload.mk
 -include tests/port/port.mk
 -include tests/bench/bench.mk

@@ -53,7 +53,9 @@ test-host:
 test:
 	@$(MAKE) --no-print-directory deps || echo "test: 'make deps' failed (see above); running the suites that can run"
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug \
-		test-host-m32 test-preload test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
+		test-host-m32 test-host-ubsan-gcc test-host-ubsan-clang test-host-asan \
+		fuzz-host fuzz-fake fuzz-fake-chunks fuzz-threads \
+		test-preload test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
 
 test-host-gcc:
 	@$(MAKE) --no-print-directory CC=gcc DEBUG=0 test-host-run
