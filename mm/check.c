@@ -36,17 +36,22 @@ static void check_free_span(struct mm_span *s, void *arg)
 	t->released += s->npreleased;
 }
 
-static void check_treap(struct mm_span *n, const struct mm_span *lo, const struct mm_span *hi)
+/*
+ * The treap's order and priorities, without recursion: mm_heap_walk_free
+ * visits its spans in order (after the lists), so each must sort after the
+ * one before, and neither child may outrank it.
+ */
+static void check_treap_node(struct mm_span *n, void *arg)
 {
-	if (!n)
+	const struct mm_span **prev = arg;
+	if (!n->intree)
 		return;
-	if ((lo && !(lo->npages < n->npages || (lo->npages == n->npages && lo->start < n->start))) ||
-	    (hi && !(n->npages < hi->npages || (n->npages == hi->npages && n->start < hi->start))))
+	const struct mm_span *lo = *prev;
+	*prev = n;
+	if (lo && !(lo->npages < n->npages || (lo->npages == n->npages && lo->start < n->start)))
 		FAIL("treap out of order at span %p", (void *)mm_span_base(n));
 	if ((n->left && n->left->prio > n->prio) || (n->right && n->right->prio > n->prio))
 		FAIL("treap priorities broken at span %p", (void *)mm_span_base(n));
-	check_treap(n->left, lo, n);
-	check_treap(n->right, n, hi);
 }
 
 static void check_pages(struct mm_span *s)
@@ -111,7 +116,8 @@ static void check_all(struct tally *t)
 	mm_heap_walk_free(check_free_span, t);
 	if (bad)
 		return;
-	check_treap(mm_heap.large, 0, 0);
+	const struct mm_span *prev = 0;
+	mm_heap_walk_free(check_treap_node, &prev);
 	for (uintptr_t i = 1; i < MM_HEAP_LISTS; i++)
 		if ((int)(mm_heap.nonempty[i >> 5] >> (i & 31) & 1) == mm_span_list_empty(&mm_heap.free[i]))
 			FAIL("free list %u: its bit in the nonempty map is wrong", i);

@@ -52,21 +52,31 @@ static void rotate_left(struct mm_span **root)
 	*root = r;
 }
 
+/*
+ * Insert s: walk down while the nodes' priorities are at least s's, then
+ * split the subtree found there around s's key into s's two children.  A
+ * loop, not recursion: the core's stack stays bounded whatever the treap's
+ * depth (lib-check measures it).
+ */
 static void treap_insert(struct mm_span **root, struct mm_span *s)
 {
-	struct mm_span *t = *root;
-	if (!t) {
-		s->left = s->right = 0;
-		*root = s;
-	} else if (treap_less(s, t)) {
-		treap_insert(&t->left, s);
-		if (t->left->prio > t->prio)
-			rotate_right(root);
-	} else {
-		treap_insert(&t->right, s);
-		if (t->right->prio > t->prio)
-			rotate_left(root);
+	struct mm_span **pp = root;
+	while (*pp && (*pp)->prio >= s->prio)
+		pp = treap_less(s, *pp) ? &(*pp)->left : &(*pp)->right;
+	struct mm_span *t = *pp, **l = &s->left, **r = &s->right;
+	while (t) {
+		if (treap_less(t, s)) {
+			*l = t;
+			l = &t->right;
+			t = t->right;
+		} else {
+			*r = t;
+			r = &t->left;
+			t = t->left;
+		}
 	}
+	*l = *r = 0;
+	*pp = s;
 }
 
 static void treap_remove(struct mm_span **root, struct mm_span *s)
@@ -142,6 +152,21 @@ static void free_remove(struct mm_span *s)
 	s->intree = 0;
 }
 
+/*
+ * Index of the lowest set bit of x (x != 0), without __builtin_ctz: on CPUs
+ * without a bit-scan instruction (rv64gc) that becomes a call to libgcc's
+ * __ctzdi2, which a kernel does not have.  x & -x isolates the bit; a de
+ * Bruijn multiply maps each of the 32 powers of two to a distinct top 5 bits.
+ */
+static uint32_t lowest_bit(uint32_t x)
+{
+	static const uint8_t pos[32] = {
+		0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8,
+		31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9,
+	};
+	return pos[((x & -x) * 0x077CB531u) >> 27];
+}
+
 /* Best fit: the first non-empty exact list from npages up (a bitmap scan), else the treap. */
 static struct mm_span *free_find(uintptr_t npages)
 {
@@ -150,7 +175,7 @@ static struct mm_span *free_find(uintptr_t npages)
 		if (w == npages >> 5)
 			bits &= ~0u << (npages & 31);
 		if (bits)
-			return mm_heap.free[w * 32 + (uintptr_t)__builtin_ctz(bits)].next;
+			return mm_heap.free[w * 32 + lowest_bit(bits)].next;
 	}
 	return treap_best_fit(mm_heap.large, npages);
 }
@@ -485,14 +510,26 @@ void *mm_heap_alloc_records(uintptr_t npages)
 	return v;
 }
 
+/*
+ * In order, without recursion: the stack of spans whose left subtree is being
+ * walked is linked through their `next` field, which a span in the treap does
+ * not otherwise use (it is on no list).
+ */
 static void walk_treap(struct mm_span *t, void (*fn)(struct mm_span *, void *), void *arg)
 {
-	if (!t)
-		return;
-	walk_treap(t->left, fn, arg);
-	struct mm_span *r = t->right; /* fn may not change the structure; be safe anyway */
-	fn(t, arg);
-	walk_treap(r, fn, arg);
+	struct mm_span *up = 0;
+	while (t || up) {
+		for (; t; t = t->left) {
+			t->next = up;
+			up = t;
+		}
+		t = up;
+		up = t->next;
+		t->next = 0;
+		struct mm_span *r = t->right; /* fn may not change the structure; be safe anyway */
+		fn(t, arg);
+		t = r;
+	}
 }
 
 /* Call fn on every free span, lists first, then the treap in order.  Heap locked. */

@@ -117,7 +117,10 @@ struct mm_span {
 	uint32_t prio;               /* treap priority */
 	struct mm_span *left, *right;/* treap children */
 #ifdef MM_DEBUG
-	uint8_t allocbits[64];       /* debug: objects handed out (nelems <= 512) */
+	/* debug: objects handed out, a bit each; words, so that no one-byte atomics
+	 * (libatomic on RISC-V) are needed.  The most objects a span has is
+	 * MM_PAGE_SIZE / 8 (the 8-byte class, one page). */
+	uintptr_t allocbits[MM_PAGE_SIZE / 8 / (8 * sizeof(uintptr_t))];
 #endif
 };
 
@@ -141,12 +144,20 @@ static inline uint32_t mm_span_index(const struct mm_span *s, uintptr_t off)
 }
 
 /* ---- pagemap (pagemap.c) ---- */
+/*
+ * Page numbers have MM_PM_BITS bits: 48-bit addresses on 64-bit (x86_64,
+ * aarch64 with 48-bit VA, RISC-V Sv39/Sv48), 32 on 32-bit, less the page
+ * shift.  Leaves and middle nodes have 2^MM_PM_LEVEL entries; the root
+ * takes the bits left over (64-bit: 4096, 1024 or 256 entries for 4, 16 or
+ * 64 KiB pages; 32-bit: 1024, 256 or 64).
+ */
 #if UINTPTR_MAX > 0xffffffffu
-#define MM_PM_BITS 36    /* 48-bit addresses, 4 KiB pages */
-#define MM_PM_LEVEL 12   /* three levels of 4096 entries */
+#define MM_PM_BITS (48 - MM_PAGE_SHIFT)
+#define MM_PM_LEVEL 12   /* leaf and middle levels of 4096 entries */
+#define MM_PM_ROOT (1 << (MM_PM_BITS - 2 * MM_PM_LEVEL))
 struct mm_pm_leaf { struct mm_span *span[1 << MM_PM_LEVEL]; };
 struct mm_pm_mid { struct mm_pm_leaf *leaf[1 << MM_PM_LEVEL]; };
-extern struct mm_pm_mid *mm_pm_root[1 << MM_PM_LEVEL];
+extern struct mm_pm_mid *mm_pm_root[MM_PM_ROOT];
 static inline struct mm_span *mm_pagemap_get(uintptr_t pn)
 {
 	pn &= ((uintptr_t)1 << MM_PM_BITS) - 1;
@@ -159,13 +170,14 @@ static inline struct mm_span *mm_pagemap_get(uintptr_t pn)
 	return leaf->span[pn & ((1 << MM_PM_LEVEL) - 1)];
 }
 #else
-#define MM_PM_BITS 20    /* 32-bit addresses, 4 KiB pages */
-#define MM_PM_LEVEL 10   /* two levels of 1024 entries */
+#define MM_PM_BITS (32 - MM_PAGE_SHIFT)
+#define MM_PM_LEVEL 10   /* leaves of 1024 entries */
+#define MM_PM_ROOT (1 << (MM_PM_BITS - MM_PM_LEVEL))
 struct mm_pm_leaf { struct mm_span *span[1 << MM_PM_LEVEL]; };
-extern struct mm_pm_leaf *mm_pm_root[1 << MM_PM_LEVEL];
+extern struct mm_pm_leaf *mm_pm_root[MM_PM_ROOT];
 static inline struct mm_span *mm_pagemap_get(uintptr_t pn)
 {
-	struct mm_pm_leaf *leaf = mm_pm_root[(pn >> MM_PM_LEVEL) & ((1 << MM_PM_LEVEL) - 1)];
+	struct mm_pm_leaf *leaf = mm_pm_root[(pn >> MM_PM_LEVEL) & (MM_PM_ROOT - 1)];
 	if (mm_unlikely(!leaf))
 		return 0;
 	return leaf->span[pn & ((1 << MM_PM_LEVEL) - 1)];

@@ -53,13 +53,14 @@ int mm_init_once(void)
 /* Debug builds: track every small object handed out, catch double frees, poison freed memory. */
 void mm_debug_mark(struct mm_span *s, void *p, int alloc)
 {
+	const uint32_t wbits = 8 * sizeof(uintptr_t);
 	uint32_t i = mm_span_index(s, (uintptr_t)p - mm_span_base(s));
-	uint8_t bit = (uint8_t)(1u << (i & 7));
+	uintptr_t bit = (uintptr_t)1 << (i % wbits), *w = &s->allocbits[i / wbits];
 	if (alloc) {
-		if (__atomic_fetch_or(&s->allocbits[i >> 3], bit, __ATOMIC_RELAXED) & bit)
+		if (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)
 			mm_throw("mm: malloc: object %p handed out twice (free list corrupted)", p);
 	} else {
-		if (!(__atomic_fetch_and(&s->allocbits[i >> 3], (uint8_t)~bit, __ATOMIC_RELAXED) & bit))
+		if (!(__atomic_fetch_and(w, ~bit, __ATOMIC_RELAXED) & bit))
 			mm_throw("mm: free(%p): double free of a %u-byte object", p, (uintptr_t)s->elemsize);
 		if (s->elemsize > sizeof(void *))
 			mm_memset((char *)p + sizeof(void *), POISON, s->elemsize - sizeof(void *));

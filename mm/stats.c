@@ -70,15 +70,31 @@ static uintptr_t mb(uint64_t bytes)
 	return (uintptr_t)(bytes >> 20);
 }
 
-/* One trace line for a scavenger pass that released `released` bytes. */
+/*
+ * One trace line for a scavenger pass that released `released` bytes.  Reads
+ * the heap's counters under its lock rather than filling a struct mm_stats
+ * (2 KiB) on the caller's stack: a kernel calls this on a small stack.
+ */
 size_t mm_trace_format(char *buf, size_t len, uint64_t released)
 {
-	struct mm_stats st;
-	mm_read_stats(&st);
+	uint64_t n = 0, inuse = 0, idle = 0, sys = 0, rel = 0, by_idle = 0, by_bound = 0, nbound = 0;
+	uint64_t bound = 0;
+	if (mm_init_once() == 0) {
+		mm_sys_lock(&mm_heap.lock);
+		n = mm_heap.nscavenge;
+		inuse = (uint64_t)mm_heap.pages_inuse << MM_PAGE_SHIFT;
+		idle = (uint64_t)mm_heap.pages_idle << MM_PAGE_SHIFT;
+		sys = mm_heap.sys;
+		rel = (uint64_t)mm_heap.pages_released << MM_PAGE_SHIFT;
+		by_idle = mm_heap.released_idle << MM_PAGE_SHIFT;
+		by_bound = mm_heap.released_bound << MM_PAGE_SHIFT;
+		nbound = mm_heap.nbound;
+		bound = mm_scavenge_bound_bytes();
+		mm_sys_unlock(&mm_heap.lock);
+	}
 	return mm_format(buf, len,
 			 "mm: scvg %u: %u MB released; inuse: %u, idle: %u, sys: %u, released: %u, consumed: %u (MB); "
 			 "by limit: %u, by bound: %u in %u passes, bound: %u (MB)",
-			 (uintptr_t)st.nscavenge, mb(released), mb(st.heap_inuse), mb(st.heap_idle),
-			 mb(st.sys), mb(st.heap_released), mb(st.sys - st.heap_released),
-			 mb(st.released_idle), mb(st.released_bound), (uintptr_t)st.nbound, mb(st.idle_bound));
+			 (uintptr_t)n, mb(released), mb(inuse), mb(idle), mb(sys), mb(rel), mb(sys - rel),
+			 mb(by_idle), mb(by_bound), (uintptr_t)nbound, mb(bound));
 }

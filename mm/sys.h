@@ -10,8 +10,9 @@
  * names the archive's one member, libmm.o: and then only the hooks below.
  *
  * General rules
- *  - All sizes are multiples of MM_PAGE_SIZE (4096) and all addresses are
- *    page aligned, unless a hook says otherwise.
+ *  - All sizes are multiples of MM_PAGE_SIZE (4096 unless built with a larger
+ *    MM_PAGE_SHIFT) and all addresses are page aligned, unless a hook says
+ *    otherwise.
  *  - While calling reserve, map, unused, free and nanotime the core holds the
  *    heap lock and possibly one central lock, never more; these hooks must
  *    not call into libmm.  mm_check and mm_lock_all hold every lock but call
@@ -57,7 +58,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The page: the heap's unit and the granule of every hook call.  4 KiB unless
+ * the core and the host's hooks are both built with -DMM_PAGE_SHIFT=14 (16 KiB)
+ * or 16 (64 KiB) (`make lib PAGE_SHIFT=14`), for systems whose MMU maps no
+ * smaller page (aarch64 16/64 KiB granules, Apple silicon).
+ */
+#ifndef MM_PAGE_SHIFT
 #define MM_PAGE_SHIFT 12
+#endif
+#if MM_PAGE_SHIFT < 12 || MM_PAGE_SHIFT > 16
+#error "MM_PAGE_SHIFT must be 12 (4 KiB), 14 (16 KiB) or 16 (64 KiB)"
+#endif
 #define MM_PAGE_SIZE  ((uintptr_t)1 << MM_PAGE_SHIFT)
 
 struct mm_cache;

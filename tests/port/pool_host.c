@@ -254,6 +254,14 @@ void mm_sys_cache_put(struct mm_cache *c)
 
 /* ---- test helpers ---- */
 
+/* POOL_OPS_DIV=n divides the stress lengths (other arches under qemu-user are slower). */
+static long ops(long n)
+{
+	const char *d = getenv("POOL_OPS_DIV");
+	long k = d ? atol(d) : 1;
+	return k > 1 ? n / k : n;
+}
+
 static size_t chunk_size = 1 << 20; /* mm_config.arena_size; "chunks" mode: 8 MiB */
 
 
@@ -386,7 +394,7 @@ static int case_basic(void)
 
 static int case_stress(void)
 {
-	struct port_stress_cfg cfg = { .seed = 42, .nops = 300000, .nslots = 2000,
+	struct port_stress_cfg cfg = { .seed = 42, .nops = ops(300000), .nslots = 2000,
 				       .maxlarge = 1 << 20, .check_every = 20000 };
 	struct port_stress_result res;
 	struct mm_stats st;
@@ -504,7 +512,7 @@ static int case_interrupts(void)
 {
 	struct sigaction sa;
 	struct itimerval it = { { 0, 200 }, { 0, 200 } };
-	struct port_stress_cfg cfg = { .seed = 5, .nops = 150000, .nslots = 500,
+	struct port_stress_cfg cfg = { .seed = 5, .nops = ops(150000), .nslots = 500,
 				       .maxlarge = 256 << 10, .check_every = 50000 };
 	struct port_stress_result res;
 	int ok;
@@ -547,7 +555,7 @@ struct worker {
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct port_stress_cfg cfg = { .seed = w->seed, .nops = 150000, .nslots = 800,
+	struct port_stress_cfg cfg = { .seed = w->seed, .nops = ops(150000), .nslots = 800,
 				       .maxlarge = 512 << 10, .check_every = 0 };
 	struct port_alloc a = mm_alloc;
 	struct port_stress_result res;
@@ -919,7 +927,7 @@ int main(int argc, char **argv)
 	}
 	report("pool: mm_init with MM_ARENA_CHUNKS on a static pool", 1);
 	report("pool: basic sizes live inside the pool, usable size and ownership", case_basic());
-	report("pool: shadow-model stress (300k ops) with mm_check", case_stress());
+	report("pool: shadow-model stress (300k ops, POOL_OPS_DIV divides) with mm_check", case_stress());
 	report("pool: scavenged pages are poisoned, calloc still returns zeros", case_scavenge());
 	report("pool: interrupt handler allocates while the lock hook masks it", case_interrupts());
 	report("pool: two threads with their own caches", case_threads());

@@ -17,7 +17,7 @@ PORT_DIR    := $(B)/port/$(notdir $(LIB_DIR))
 PORT_M_x86_64 := -m64
 PORT_M_x86    := -m32
 PORT_RUN_x86  := $(shell command -v qemu-i386-static 2>/dev/null)
-PORT_CFLAGS := $(WARN) -O2 -g -pthread $(PORT_M_$(ARCH))
+PORT_CFLAGS = $(WARN) -O2 -g -pthread $(PORT_M_$(ARCH)) $(KPAGE)
 PORT_RUN    := $(PORT_RUN_$(ARCH))
 
 .PHONY: liballoc lib-check test-port port-lib-dir
@@ -26,20 +26,20 @@ port-lib-dir:
 	@echo $(LIB_DIR)
 
 liballoc: $(LIB_DIR)/liballoc_compat.o $(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm-liballoc.a \
-	$(LIB_DIR)/example_glue.o
+	$(if $(filter x86 x86_64,$(ARCH)),$(LIB_DIR)/example_glue.o)
 
 # The README's minimal port, built as a kernel would (lib-check links it).
 $(LIB_DIR)/example_glue.o: tests/port/example_glue.c mm/mm.h mm/sys.h
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -Imm -c $< -o $@
+	$(KCC) $(KCFLAGS) -Imm -c $< -o $@
 
 $(LIB_DIR)/liballoc_compat.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	$(KCC) $(KCFLAGS) -c $< -o $@
 
 $(LIB_DIR)/liballoc_compat_k.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -DMM_LIBALLOC_PREFIX=k -c $< -o $@
+	$(KCC) $(KCFLAGS) -DMM_LIBALLOC_PREFIX=k -c $< -o $@
 
 $(LIB_DIR)/libmm-liballoc.a: $(LIB_DIR)/liballoc_compat.o $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -49,7 +49,7 @@ $(LIB_DIR)/libmm-liballoc.a: $(LIB_DIR)/liballoc_compat.o $(LIB_OBJS)
 $(PORT_DIR)/pool_host: tests/port/pool_host.c tests/port/stress.c tests/port/stress.h \
 		$(LIB_DIR)/libmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(PORT_CFLAGS) -no-pie tests/port/pool_host.c tests/port/stress.c $(LIB_DIR)/libmm.a -o $@
+	$(PORT_CC) $(PORT_CFLAGS) -no-pie tests/port/pool_host.c tests/port/stress.c $(LIB_DIR)/libmm.a -o $@
 
 $(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/port/stress.h \
 		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a
@@ -68,6 +68,31 @@ PORT_DIRS      := $(PORT_DIR) $(if $(filter 1,$(DEBUG)),,$(PORT_DIR_DEBUG))
 .PHONY: port-hosts
 port-hosts: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
 
-test-port: port-hosts
+# ---- other architectures: the fixed-pool host under qemu-user ----------------------
+# pool_host built with Debian's cross gcc, -static, linked against the riscv64 and
+# aarch64 archives (riscv64: the lp64d build, since Debian's riscv64 libc uses the
+# double-float ABI; a kernel chooses with RISCV_MABI), run by qemu-<arch>-static.
+# `make test-port` runs them after the native hosts (PORT_CROSS= to skip).
+PORT_CROSS ?= riscv64 aarch64
+PORT_CC_riscv64 := riscv64-linux-gnu-gcc
+PORT_CC_aarch64 := aarch64-linux-gnu-gcc
+PORT_M_riscv64  := -static
+PORT_M_aarch64  := -static
+PORT_RUN_riscv64 := $(shell command -v qemu-riscv64-static 2>/dev/null)
+PORT_RUN_aarch64 := $(shell command -v qemu-aarch64-static 2>/dev/null)
+PORT_CC := $(or $(PORT_CC_$(ARCH)),$(CC))
+# One token per cross host directory for run.sh: dir@runner.
+port_cross_dir = $(B)/port/$(notdir $(call lib_dir_for,$(1)))
+lib_dir_for = $(B)/$(1)$(if $(filter riscv64,$(1)),-lp64d)
+PORT_CROSS_RUNS := $(foreach a,$(PORT_CROSS),$(if $(PORT_RUN_$(a)),$(call port_cross_dir,$(a))@$(PORT_RUN_$(a))))
+
+.PHONY: port-cross-hosts
+port-cross-hosts:
+	@for a in $(PORT_CROSS); do \
+		$(MAKE) -s --no-print-directory $(B)/port/$$a$$( [ $$a = riscv64 ] && echo -lp64d)/pool_host \
+			ARCH=$$a CC=gcc DEBUG=0 $$( [ $$a = riscv64 ] && echo RISCV_MABI=lp64d) || exit 1; \
+	done
+
+test-port: port-hosts $(if $(PORT_CROSS_RUNS),port-cross-hosts)
 	$(if $(filter 1,$(DEBUG)),,@$(MAKE) -s --no-print-directory port-hosts DEBUG=1)
-	@B="$(B)" MAKE="$(MAKE)" sh tests/port/run.sh "$(PORT_DIRS)" "$(PORT_RUN)"
+	@B="$(B)" MAKE="$(MAKE)" sh tests/port/run.sh "$(PORT_DIRS) $(PORT_CROSS_RUNS)" "$(PORT_RUN)"

@@ -3,16 +3,26 @@
 # final "N passed, N failed"; exits 1 if anything failed.  A host that dies
 # (any exit status but 0, or 1 after its own FAIL lines) counts as one more failure.
 # Usage: sh tests/port/run.sh [BINDIRS [RUNNER]]   (no BINDIRS: lib-check only)
-# BINDIRS is a space-separated list (e.g. build/port/x86_64 build/port/x86_64-debug);
+# BINDIRS is a space-separated list (e.g. build/port/x86_64 build/port/x86_64-debug),
+# an entry dir@runner runs that directory's hosts with its own runner;
 # each host's lines are tagged with its directory's name.
 dirs=$1
-runner=$2
+default_runner=$2
 log=$(mktemp)
 trap 'rm -f $log $log.one' EXIT
 sh tests/port/lib-check.sh | tee -a $log
-for dir in $dirs; do
+for entry in $dirs; do
+	# dir@runner: a host directory with its own runner (qemu-riscv64-static, ...)
+	dir=${entry%%@*}
+	runner=$default_runner
 	tag=$(basename $dir)
-	for host in pool_host "pool_host chunks" "pool_host refusals" liballoc_host; do
+	hosts="pool_host \"pool_host chunks\" \"pool_host refusals\" liballoc_host"
+	case $entry in *@*)
+		runner="env POOL_OPS_DIV=4 ${entry#*@}" # a quarter of the stress under qemu-user
+		hosts="pool_host \"pool_host chunks\" \"pool_host refusals\"" ;; # other arches: the pool host
+	esac
+	eval "set -- $hosts"
+	for host in "$@"; do
 		$runner $dir/$host >$log.one 2>&1
 		rc=$?
 		sed "s/^\(PASS\|FAIL\) /\1 [$tag] /" $log.one | tee -a $log
