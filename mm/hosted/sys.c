@@ -18,16 +18,24 @@
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
 #endif
-#ifndef MAP_NORESERVE
-#define MAP_NORESERVE 0
-#endif
-
+/*
+ * Reserved without MAP_NORESERVE, on purpose: a PROT_NONE private mapping
+ * is not charged against the commit limit, and Linux charges its pages when
+ * mprotect makes them writable, so mm_sys_map meets the kernel's overcommit
+ * check (vm.overcommit_memory 0 and 2) and an impossible request (malloc of
+ * 1 TiB on a 23 GiB machine) fails there with ENOMEM, as with glibc, instead
+ * of succeeding and getting the process OOM-killed later.  With
+ * MAP_NORESERVE the pages would never be charged.  mprotect leaves the
+ * contents of pages still backed as they are (mm/sys.h), which mmap(MAP_FIXED)
+ * over the range would not.
+ */
 void *mm_sys_reserve(void *hint, size_t n)
 {
-	void *p = mmap(hint, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p = mmap(hint, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? 0 : p;
 }
 
+/* -1 (errno ENOMEM) when the kernel refuses to commit n more bytes. */
 int mm_sys_map(void *v, size_t n)
 {
 	return mprotect(v, n, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
