@@ -25,6 +25,12 @@
 /* The class map (mm/classmap.c), declared here so the test does not depend on internal.h. */
 extern uint16_t *mm_classmap;
 
+/*
+ * The first three tests are for 64-bit processes: a 32-bit one uses the
+ * 32-bit arena (no class map), cannot ask for 1 TiB, and runs under
+ * qemu-user here, whose own address space RLIMIT_AS would limit.
+ */
+#if UINTPTR_MAX > 0xffffffffu
 struct mapping {
 	uintptr_t lo, hi;
 	char perms[5];
@@ -80,7 +86,6 @@ static int overcommit_mode(void)
 	return m;
 }
 
-#if UINTPTR_MAX > 0xffffffffu
 #define TiB ((size_t)1 << 40)
 #define GiB ((size_t)1 << 30)
 #define WINDOW ((size_t)64 << 30) /* what the class map describes (mm/arena.c) */
