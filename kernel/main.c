@@ -36,7 +36,9 @@ void kmain(uint32_t magic, uintptr_t info)
 	struct mm_config cfg = {
 		.arena_policy = sizeof(void *) == 8 ? MM_ARENA_64 : MM_ARENA_32,
 		.arena_hint = ARENA_HINT,
-		.arena_size = 0,
+		/* x86_64: one reservation for the whole 64 GiB class map window
+		 * (our page tables make address space free; selftest checks it) */
+		.arena_size = (size_t)(UINTPTR_MAX > 0xffffffffu ? 64ull << 30 : 0),
 	};
 	if (mm_init(&cfg) != 0)
 		panic("mm_init refused the arena at %p", (void *)(uintptr_t)ARENA_HINT);

@@ -4,9 +4,15 @@
  *
  * The arena is a current region [region, end) mapped up to `used`; the heap
  * takes pages at `used`.  Three policies (mm.h):
- *  64-bit  one reservation of arena.step (64 GiB) at a fixed hint; if that is
- *          refused (ulimit -v), fall back to the 32-bit policy.  When it is
- *          used up, a new region is reserved, contiguous if possible.
+ *  64-bit  reservations of arena.step (64 MiB, Go's heap arena) as the heap
+ *          needs them, the first at a fixed hint, each next one right at the
+ *          end of the current region if the host allows, else wherever it
+ *          puts it (a new region).  Address space follows the heap, so a
+ *          process that lowers RLIMIT_AS after its first malloc can still
+ *          map and start threads.  If the first is refused, fall back to the
+ *          32-bit policy.  The class map describes the first 64 GiB from the
+ *          first reservation (ARENA64_WINDOW); regions outside take the
+ *          pagemap path in free.
  *  32-bit  a first reservation of 256 MiB (without a hint: at the start of a
  *          hole big enough for the whole window); when a request does not fit,
  *          extend contiguously at `end` in 256 MiB steps (the need rounded
@@ -23,11 +29,12 @@
 
 static struct mm_arena arena;
 
+#define ARENA64_STEP  ((uintptr_t)64 << 20) /* one reservation of the 64-bit policy */
 #if UINTPTR_MAX > 0xffffffffu
-#define ARENA64_SIZE  ((uintptr_t)64 << 30)
+#define ARENA64_WINDOW ((uintptr_t)64 << 30) /* what the class map describes */
 #define ARENA64_HINT  ((uintptr_t)0x00c0 << 32)
 #else
-#define ARENA64_SIZE  ((uintptr_t)1 << 30) /* the 64-bit policy, forced on 32-bit */
+#define ARENA64_WINDOW ((uintptr_t)1 << 30) /* the 64-bit policy, forced on 32-bit */
 #define ARENA64_HINT  ((uintptr_t)0)
 #endif
 #define CHUNK_SIZE    ((uintptr_t)1 << 20)
@@ -67,12 +74,16 @@ int mm_arena_init(const struct mm_config *cfg)
 
 	if (arena.policy == MM_ARENA_64) {
 		if (!arena.step)
-			arena.step = ARENA64_SIZE;
+			arena.step = ARENA64_STEP;
+		while (arena.step & (arena.step - 1)) /* a power of two, for round_up */
+			arena.step += arena.step & -arena.step;
+		if (arena.step < MM_PAGE_SIZE)
+			arena.step = MM_PAGE_SIZE;
 		uintptr_t hint = arena.hint ? arena.hint : ARENA64_HINT;
 		void *p = mm_sys_reserve((void *)hint, arena.step);
 		if (p) {
 			set_region((uintptr_t)p, arena.step);
-			mm_classmap_init((uintptr_t)p, arena.step);
+			mm_classmap_init((uintptr_t)p, ARENA64_WINDOW);
 			return 0;
 		}
 		arena.policy = MM_ARENA_32; /* refused: behave like a 32-bit system */
@@ -157,11 +168,19 @@ static int extend(uintptr_t need)
 		set_region((uintptr_t)p, size);
 		return 0;
 	case MM_ARENA_64:
-		size = need > arena.step ? round_up(need, MM_ARENA_STEP32) : arena.step;
-		if (grow_at_end(size, &p) == 0)
-			return 0;
-		if (!p) /* else the host put it elsewhere: a new region */
-			p = mm_sys_reserve(0, size);
+		/* At the end: only what the region lacks, in whole steps. */
+		size = round_up(need - (arena.end - arena.used), arena.step);
+		if (size >= need - (arena.end - arena.used) && arena.end + size > arena.end) {
+			if (grow_at_end(size, &p) == 0)
+				return 0;
+			if (p)
+				mm_sys_free(p, size);
+		}
+		/* Taken (another mapping is there): a new region wherever the host likes. */
+		size = round_up(need, arena.step);
+		if (size < need)
+			return -1;
+		p = mm_sys_reserve(0, size);
 		if (!p)
 			return -1;
 		set_region((uintptr_t)p, size);
@@ -207,8 +226,8 @@ void *mm_arena_grow(uintptr_t npages, uintptr_t *got)
 	arena.used += n;
 	mm_heap.sys += n;
 	*got = n >> MM_PAGE_SHIFT;
-	if (arena.region == mm_classmap_base)
-		mm_classmap_cover(arena.used);
+	if (arena.policy == MM_ARENA_64 && arena.region - arena.start < ARENA64_WINDOW)
+		mm_classmap_cover(arena.used); /* capped at the map's reservation */
 	return v;
 }
 

@@ -73,8 +73,9 @@ size_t mm_trace_format(char *buf, size_t len, uint64_t released);
 
 /* Configuration, optional: call before the first allocation, or never. */
 /*
- * Arena policies.  64: one large reservation up front (arena_size, default
- * 64 GiB), falling back to 32 if it is refused.  32: 256 MiB steps grown
+ * Arena policies.  64: reservations of arena_size (default 64 MiB) as the
+ * heap grows, contiguous from a fixed hint where possible, falling back to 32
+ * if the first is refused (a kernel may ask for one big reservation).  32: 256 MiB steps grown
  * contiguously up to MaxArena32 (2 GiB) from the first reservation.
  * CHUNKS: for hosts without virtual memory (a fixed pool, liballoc's
  * page hooks): reserve chunks of max(request, arena_size) (default 1 MiB)

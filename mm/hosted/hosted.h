@@ -28,5 +28,8 @@ static inline void mm_sys_cache_put(struct mm_cache *c)
 /* Test and tool hooks of the hosted backend (mm/hosted/). */
 extern void (*mm_hosted_panic_hook)(const char *msg); /* called instead of abort() if set */
 uint64_t mm_hosted_scavenge(uint64_t idle_ns);         /* a pass, traced when MM_TRACE=1 */
+/* Fork handlers' lock modes (sys.c): 1 before mm_lock_all / mm_unlock_all, 0 after. */
+void mm_hosted_fork_locking(int on);
+void mm_hosted_fork_unlocking(int on);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "../mm.h"
 #include "../sys.h"
+#include "hosted.h"
 
 __thread struct mm_cache *mm_hosted_cache __attribute__((tls_model("initial-exec")));
 static __thread int cache_busy; /* 1: creating one (no recursion), 2: thread exiting */
@@ -26,9 +27,59 @@ static void cache_destructor(void *c)
 	mm_cache_release(c);
 }
 
+/*
+ * Fork.  Two ways a fork handler that just takes every libmm lock hangs
+ * (glibc's tst-malloc-fork-deadlock and tst-mallocfork2):
+ *  - Lock order against stdio.  glibc's fork runs the prepare handlers,
+ *    then takes stdio's list lock (_IO_list_lock), then its own malloc's
+ *    locks; stdio's own order is list lock -> FILE lock -> malloc (fflush(NULL)
+ *    holds the list lock and waits for a FILE lock, whose holder, getline,
+ *    waits for malloc).  A prepare handler holding libmm's locks and then
+ *    waiting in fork for the list lock closes the circle.  So ours takes the
+ *    list lock first (it is recursive: fork takes it again), then libmm's:
+ *    the same order as stdio.  The parent handler gives both back; in the
+ *    child glibc has reset the list lock (the handler resets it again, for
+ *    a single-threaded fork that left it alone).  Weak references: on
+ *    another libc, or a static link without stdio, they are NULL.
+ *  - Fork from a signal handler that interrupted malloc in this very thread
+ *    (async-signal-safe in glibc).  The interrupted code holds a libmm lock
+ *    and cannot release it until the handler returns.  The locks know their
+ *    owner (sys.c): prepare skips those this thread holds; the child's copy
+ *    of the thread holds them too and releases them when its handler
+ *    returns.  While inside libmm, prepare also gives up (after a bounded
+ *    wait) on a lock another thread holds, since that thread may be waiting
+ *    for ours; the child then must not call malloc, which POSIX already
+ *    forbids after fork from a signal handler in a threaded process.
+ */
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+extern void _IO_list_resetlock(void) __attribute__((weak));
+
+static void fork_prepare(void)
+{
+	if (_IO_list_lock)
+		_IO_list_lock();
+	mm_hosted_fork_locking(1);
+	mm_lock_all();
+	mm_hosted_fork_locking(0);
+}
+
+static void fork_parent(void)
+{
+	mm_hosted_fork_unlocking(1);
+	mm_unlock_all();
+	mm_hosted_fork_unlocking(0);
+	if (_IO_list_unlock)
+		_IO_list_unlock();
+}
+
 static void fork_child(void)
 {
+	mm_hosted_fork_unlocking(1);
 	mm_unlock_all();
+	mm_hosted_fork_unlocking(0);
+	if (_IO_list_resetlock)
+		_IO_list_resetlock();
 }
 
 static uint64_t scavenge_limit_ns;
@@ -91,7 +142,7 @@ static void setup(void)
 	const char *t = getenv("MM_TRACE");
 	int thread = getenv("MM_SCAVENGE") != NULL;
 	pthread_key_create(&cache_key, cache_destructor);
-	pthread_atfork(mm_lock_all, mm_unlock_all, fork_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	trace = t && t[0] == '1';
 	scavenge_limit_ns = env_num("MM_SCAVENGE", 10) * 1000000000u;
 	mm_auto_scavenge(scavenge_limit_ns);

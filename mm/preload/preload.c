@@ -28,8 +28,13 @@
 
 #define PUBLIC __attribute__((visibility("default")))
 
-/* malloc's guaranteed alignment (glibc: 16 on x86_64, 16 on i386 too). */
-#define MIN_ALIGN 16
+/*
+ * What every object malloc returns is aligned to, whatever its size: the
+ * smallest class is 8 bytes, so an 8-byte object is only 8-aligned.  Larger
+ * alignments, 16 included, go through mm_aligned_alloc, which picks a class
+ * whose size is a multiple of the alignment.
+ */
+#define MALLOC_ALIGN 8
 
 /*
  * Arena bounds as last read from mm_read_stats.  A pointer inside them is
@@ -196,7 +201,7 @@ static void *alloc_aligned(size_t align, size_t n)
 {
 	if (n == 0)
 		n = 1;
-	void *p = align <= MIN_ALIGN ? mm_malloc(n) : mm_aligned_alloc(align, n);
+	void *p = align <= MALLOC_ALIGN ? mm_malloc(n) : mm_aligned_alloc(align, n);
 	if (p == NULL)
 		errno = ENOMEM;
 	return p;
@@ -233,7 +238,7 @@ PUBLIC void *aligned_alloc(size_t align, size_t n)
 /* glibc's memalign rounds an alignment that is not a power of two up to one. */
 PUBLIC void *memalign(size_t align, size_t n)
 {
-	if (align <= MIN_ALIGN)
+	if (align <= MALLOC_ALIGN)
 		return malloc(n);
 	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;

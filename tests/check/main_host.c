@@ -18,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, errors_suite());
 	srunner_add_suite(sr, internal_suite());
 	srunner_add_suite(sr, stress_suite());
+	srunner_add_suite(sr, process_suite());
 	srunner_set_fork_status(sr, CK_FORK); /* every test needs a fresh allocator */
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

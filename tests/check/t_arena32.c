@@ -333,7 +333,9 @@ END_TEST
 
 START_TEST(policy_64_falls_back_to_32_when_its_reservation_is_refused)
 {
-	/* no mm_init: AUTO on a 64-bit host asks for 64 GiB, which 4 GiB cannot give */
+	/* a 64-bit reservation of 8 GiB, which 4 GiB cannot give */
+	struct mm_config cfg = {.arena_policy = MM_ARENA_64, .arena_size = 2 * (size_t)FAKE_SPACE};
+	ck_assert_int_eq(mm_init(&cfg), 0);
 	void *p = mm_malloc(100);
 	ck_assert_ptr_nonnull(p);
 	REQUIRE(fake.ncalls > 0 && fake.calls[0].op == FAKE_RESERVE && fake.calls[0].v == 0 &&

@@ -91,6 +91,7 @@ Suite *scavenge_suite(void);
 Suite *errors_suite(void);
 Suite *stress_suite(void);
 Suite *internal_suite(void);
+Suite *process_suite(void); /* t_process.c: limits and neighbours of a real process */
 
 Suite *arena32_suite(void);
 Suite *fake_suite(void);

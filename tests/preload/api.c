@@ -293,7 +293,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "wildfree") == 0) {
 		char *p = do_malloc(100);
-		do_free(p + (64 << 20)); /* unmapped part of the arena: not foreign */
+		do_free(p + (32 << 20)); /* unmapped part of the first 64 MiB reservation: not foreign */
 		printf("api: wild free returned\n");
 		return 0;
 	}

@@ -4,7 +4,8 @@
 
 PRELOAD_DIR  := $(B)/preload
 .PHONY: test-preload
-PRELOAD_PROGS := $(PRELOAD_DIR)/threads $(PRELOAD_DIR)/api
+PRELOAD_PROGS := $(PRELOAD_DIR)/threads $(PRELOAD_DIR)/api $(PRELOAD_DIR)/align $(PRELOAD_DIR)/limits \
+                 $(PRELOAD_DIR)/forkstdio $(PRELOAD_DIR)/forksignal
 # The debug build too: it must report foreign pointers on stderr.
 DEBUG_MALLOC_SO := $(call host_dir,$(call variant,1,$(CC)))/libmm-malloc.so
 

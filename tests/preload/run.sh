@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # run.sh - `make test-preload`: real programs of the base system run with
 # and without LD_PRELOAD=libmm-malloc.so; their output and exit status must
-# be the same.  Plus our threaded program (threads.c, compared the same way),
+# be the same.  Plus our programs, compared the same way: threads.c, align.c
+# (aligned entry points), limits.c (a 1 TiB request, a lowered RLIMIT_AS),
+# forkstdio.c and forksignal.c (fork against stdio's locks, fork from a
+# signal handler; each turns a hang into a failure with an alarm),
 # the interface checks (api.c, under the preload only), a bad free that the
 # core must stop, and, when a debug build is given, its foreign-pointer note.
 #
@@ -117,6 +120,11 @@ has xz xz gzip && same "xz -T2 and gzip" 'head -100000 data.txt >d100k; xz -T2 -
 
 # ---- our programs ----
 same "threads: exchange, churn, fork+exec" "$progs/threads"
+same "aligned entry points: every alignment 1 B..1 MiB, sizes 0..80 and more" "$progs/align"
+same "malloc/calloc/realloc of 1 TiB: NULL and ENOMEM, heap still works" "$progs/limits huge"
+same "RLIMIT_AS lowered after the first malloc: threads, mmap, malloc to the limit" "$progs/limits rlimit"
+same "fork vs stdio locks: getline, fflush(NULL), realloc, fork in 8 threads" "$progs/forkstdio"
+same "fork from a signal handler interrupting malloc/free" "$progs/forksignal"
 
 LD_PRELOAD=$so timeout "$cap" "$progs/api" >"$work/api.out" 2>"$work/api.err"
 rc=$?
