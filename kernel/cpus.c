@@ -15,7 +15,7 @@ static void cache_line(const char *what, const struct mm_cache *c)
 		kprintf("    %-6s none\n", what);
 		return;
 	}
-	for (int i = 0; i < MM_NCLASS_MAX; i++) {
+	for (int i = 0; i < MM_NUM_CLASSES_MAX; i++) {
 		taken += c->taken[i];
 		returned += c->returned[i];
 	}
