@@ -6,8 +6,9 @@
  * takes pages at `used`.  Three policies (mm.h):
  *  64-bit  reservations of arena.step (64 MiB, Go's heap arena) as the heap
  *          needs them, the first at a fixed hint, each next one right at the
- *          end of the current region if the host allows, else wherever it
- *          puts it (a new region).  Address space follows the heap, so a
+ *          end of the current region if the host allows, else a new region
+ *          a few steps past what is in the way (extend64), else wherever the
+ *          host puts it.  Address space follows the heap, so a
  *          process that lowers RLIMIT_AS after its first malloc can still
  *          map and start threads.  If the first is refused, fall back to the
  *          32-bit policy.  The class map describes the first 64 GiB from the
