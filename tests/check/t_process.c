@@ -5,8 +5,9 @@
  * contents while the arena grows past the map's window), an impossible
  * request (1 TiB) fails with ENOMEM instead of being overcommitted, the
  * address space the heap reserves follows its size (RLIMIT_AS lowered after
- * the first malloc leaves room for threads and mmap), and mm_aligned_alloc
- * keeps every alignment for every small size.
+ * the first malloc leaves room for threads and mmap), mm_aligned_alloc
+ * keeps every alignment for every small size, and a thread that forks while
+ * it holds libmm's locks (a signal handler inside malloc) does not hang.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -324,6 +326,45 @@ START_TEST(aligned_alloc_aligns_every_small_size)
 }
 END_TEST
 
+/*
+ * Failure 5, the signal-handler case made deterministic: this thread holds
+ * every libmm lock (as code that a signal handler interrupted inside malloc
+ * may) and forks.  The prepare handler must skip the locks this thread
+ * holds instead of waiting for them forever; the child, a copy of this
+ * thread, holds them too; the parent gives them back itself.
+ */
+START_TEST(fork_while_this_thread_holds_the_locks)
+{
+	mm_free(mm_malloc(16)); /* this thread's cache: the fork handlers are in place */
+	void *keep = mm_malloc(5000);
+	ck_assert_ptr_nonnull(keep);
+	mm_lock_all();
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	mm_unlock_all();
+	REQUIRE(pid > 0, "fork failed: %s", strerror(errno));
+	int st = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Every lock is free again: large objects take the heap lock, small ones central's. */
+	void *big = mm_malloc(200 * KiB), *small = mm_malloc(40);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_ptr_nonnull(small);
+	mm_free(big);
+	mm_free(small);
+	mm_free(keep);
+	STEP();
+	pid = fork(); /* and a plain fork still works */
+	if (pid == 0) {
+		void *p = mm_malloc(100000);
+		_exit(p && mm_check() == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
 Suite *process_suite(void)
 {
 	Suite *s = suite_create("process");
@@ -335,6 +376,9 @@ Suite *process_suite(void)
 	tcase_add_test(tc, arena_grows_past_a_foreign_mapping);
 #endif
 	tcase_add_test(tc, aligned_alloc_aligns_every_small_size);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("fork", 20); /* a hang is the failure */
+	tcase_add_test(tc, fork_while_this_thread_holds_the_locks);
 	suite_add_tcase(s, tc);
 	return s;
 }
