@@ -6,8 +6,9 @@
  * takes pages at `used`.  Three policies (mm.h):
  *  64-bit  reservations of arena.step (64 MiB, Go's heap arena) as the heap
  *          needs them, the first at a fixed hint, each next one right at the
- *          end of the current region if the host allows, else wherever it
- *          puts it (a new region).  Address space follows the heap, so a
+ *          end of the current region if the host allows, else a new region
+ *          a few steps past what is in the way (extend64), else wherever the
+ *          host puts it.  Address space follows the heap, so a
  *          process that lowers RLIMIT_AS after its first malloc can still
  *          map and start threads.  If the first is refused, fall back to the
  *          32-bit policy.  The class map describes the first 64 GiB from the
@@ -127,6 +128,48 @@ static int grow_at_end(uintptr_t size, void **other)
 	return 0;
 }
 
+/*
+ * The 64-bit policy's next reservation: at the region's end (only what the
+ * region lacks, in whole steps); if something else is mapped there, a new
+ * region past it, at hints that skip 1, 2, 4, ... steps ahead (staying close
+ * keeps the heap inside the class map's window and the arena's bounds
+ * tight); else wherever the host puts it.
+ */
+#define SKIP_TRIES 16
+
+static int extend64(uintptr_t need)
+{
+	uintptr_t lack = need - (arena.end - arena.used);
+	uintptr_t size = round_up(lack, arena.step);
+	void *p;
+	if (size >= lack && arena.end + size > arena.end) {
+		if (grow_at_end(size, &p) == 0)
+			return 0;
+		if (p)
+			mm_sys_free(p, size);
+	}
+	size = round_up(need, arena.step);
+	if (size < need)
+		return -1;
+	p = 0;
+	for (uintptr_t i = 0, gap = arena.step; i < SKIP_TRIES && !p; i++, gap <<= 1) {
+		uintptr_t hint = arena.end + gap;
+		if (hint < arena.end || hint + size < hint)
+			break;
+		p = mm_sys_reserve((void *)hint, size);
+		if (p && p != (void *)hint) {
+			mm_sys_free(p, size);
+			p = 0;
+		}
+	}
+	if (!p)
+		p = mm_sys_reserve(0, size);
+	if (!p)
+		return -1;
+	set_region((uintptr_t)p, size);
+	return 0;
+}
+
 /* A new region of at least `need` bytes past the current one.  0 on success. */
 static int extend(uintptr_t need)
 {
@@ -168,23 +211,7 @@ static int extend(uintptr_t need)
 		set_region((uintptr_t)p, size);
 		return 0;
 	case MM_ARENA_64:
-		/* At the end: only what the region lacks, in whole steps. */
-		size = round_up(need - (arena.end - arena.used), arena.step);
-		if (size >= need - (arena.end - arena.used) && arena.end + size > arena.end) {
-			if (grow_at_end(size, &p) == 0)
-				return 0;
-			if (p)
-				mm_sys_free(p, size);
-		}
-		/* Taken (another mapping is there): a new region wherever the host likes. */
-		size = round_up(need, arena.step);
-		if (size < need)
-			return -1;
-		p = mm_sys_reserve(0, size);
-		if (!p)
-			return -1;
-		set_region((uintptr_t)p, size);
-		return 0;
+		return extend64(need);
 	default:
 		size = need > arena.step ? round_up(need, MM_PAGE_SIZE) : arena.step;
 		p = mm_sys_reserve(0, size);

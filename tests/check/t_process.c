@@ -5,8 +5,9 @@
  * contents while the arena grows past the map's window), an impossible
  * request (1 TiB) fails with ENOMEM instead of being overcommitted, the
  * address space the heap reserves follows its size (RLIMIT_AS lowered after
- * the first malloc leaves room for threads and mmap), and mm_aligned_alloc
- * keeps every alignment for every small size.
+ * the first malloc leaves room for threads and mmap), mm_aligned_alloc
+ * keeps every alignment for every small size, and a thread that forks while
+ * it holds libmm's locks (a signal handler inside malloc) does not hang.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -161,6 +163,58 @@ START_TEST(class_map_stays_inside_its_reservation)
 }
 END_TEST
 
+/*
+ * Failure 3, the sparse side: another mapping right at the end of the
+ * arena's reservation.  The heap grows past it in a new region, close
+ * enough to stay inside the class map's window; objects there are freed
+ * correctly and the other mapping is untouched.
+ */
+START_TEST(arena_grows_past_a_foreign_mapping)
+{
+	mm_free(mm_malloc(16));
+	struct mm_stats st = stats();
+	uintptr_t end = st.arena_end;
+	unsigned char *wall = mmap((void *)end, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	REQUIRE(wall == (void *)end, "could not map a page at the arena's end %#lx", (unsigned long)end);
+	memset(wall, 0x77, PAGE);
+	ck_assert_int_eq(mprotect(wall, PAGE, PROT_READ), 0);
+
+	/* More than the first reservation holds, in large and small objects. */
+	static char *big[8], *small[3000];
+	for (int i = 0; i < 8; i++) {
+		big[i] = mm_malloc(20 * MiB);
+		ck_assert_ptr_nonnull(big[i]);
+		pattern_fill(big[i], 20 * MiB, (uint32_t)i);
+		REQUIRE((uintptr_t)big[i] + 20 * MiB <= end || (uintptr_t)big[i] >= end + PAGE,
+			"block %p overlaps the foreign page at %#lx", (void *)big[i], (unsigned long)end);
+	}
+	for (int i = 0; i < 3000; i++) {
+		small[i] = mm_malloc((size_t)(i % 500) * 8 + 1);
+		ck_assert_ptr_nonnull(small[i]);
+		memset(small[i], i & 0xff, (size_t)(i % 500) * 8 + 1);
+	}
+	st = stats();
+	REQUIRE(st.arena_end > end + PAGE, "the arena did not grow past %#lx", (unsigned long)end);
+	REQUIRE(st.arena_end - st.arena_start <= WINDOW,
+		"the new region went far away: arena %#lx-%#lx", (unsigned long)st.arena_start,
+		(unsigned long)st.arena_end);
+	STEP();
+	for (int i = 0; i < 3000; i++) {
+		for (size_t j = 0; j < (size_t)(i % 500) * 8 + 1; j++)
+			REQUIRE((unsigned char)small[i][j] == (i & 0xff), "small object %d changed", i);
+		mm_free(small[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		REQUIRE(pattern_check(big[i], 20 * MiB, (uint32_t)i) == -1, "block %d changed", i);
+		mm_free(big[i]);
+	}
+	STEP();
+	for (size_t i = 0; i < PAGE; i++)
+		REQUIRE(wall[i] == 0x77, "the foreign page changed at byte %zu", i);
+}
+END_TEST
+
 /* Failure 2: pages that can never be backed are refused now, not OOM-killed later. */
 START_TEST(impossible_request_fails_with_enomem)
 {
@@ -272,6 +326,45 @@ START_TEST(aligned_alloc_aligns_every_small_size)
 }
 END_TEST
 
+/*
+ * Failure 5, the signal-handler case made deterministic: this thread holds
+ * every libmm lock (as code that a signal handler interrupted inside malloc
+ * may) and forks.  The prepare handler must skip the locks this thread
+ * holds instead of waiting for them forever; the child, a copy of this
+ * thread, holds them too; the parent gives them back itself.
+ */
+START_TEST(fork_while_this_thread_holds_the_locks)
+{
+	mm_free(mm_malloc(16)); /* this thread's cache: the fork handlers are in place */
+	void *keep = mm_malloc(5000);
+	ck_assert_ptr_nonnull(keep);
+	mm_lock_all();
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	mm_unlock_all();
+	REQUIRE(pid > 0, "fork failed: %s", strerror(errno));
+	int st = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Every lock is free again: large objects take the heap lock, small ones central's. */
+	void *big = mm_malloc(200 * KiB), *small = mm_malloc(40);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_ptr_nonnull(small);
+	mm_free(big);
+	mm_free(small);
+	mm_free(keep);
+	STEP();
+	pid = fork(); /* and a plain fork still works */
+	if (pid == 0) {
+		void *p = mm_malloc(100000);
+		_exit(p && mm_check() == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
 Suite *process_suite(void)
 {
 	Suite *s = suite_create("process");
@@ -280,8 +373,12 @@ Suite *process_suite(void)
 	tcase_add_test(tc, class_map_stays_inside_its_reservation);
 	tcase_add_test(tc, impossible_request_fails_with_enomem);
 	tcase_add_test(tc, address_space_follows_the_heap);
+	tcase_add_test(tc, arena_grows_past_a_foreign_mapping);
 #endif
 	tcase_add_test(tc, aligned_alloc_aligns_every_small_size);
+	suite_add_tcase(s, tc);
+	tc = tcase_new("fork", 20); /* a hang is the failure */
+	tcase_add_test(tc, fork_while_this_thread_holds_the_locks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -167,6 +167,7 @@ if [ -n "$dbg" ]; then
 		bad "debug bad free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/bs.err")"
 	fi
 	same "debug build: threads" "$progs/threads" "$dbg"
+	same "debug build: fork vs stdio locks, fork from a signal handler" "$progs/forkstdio && $progs/forksignal" "$dbg"
 	has "debug python3" /usr/bin/python3 && same "debug build: sort, python3" 'sort data.txt | sha256sum; /usr/bin/python3 -c "print(sum(len(str(i) * 3) for i in range(200000)))"' "$dbg"
 fi
 
