@@ -35,6 +35,7 @@ T_COMMON    := tests/check/testutil.c
 T_HOST_SRCS := tests/check/main_host.c tests/check/t_sizeclass.c tests/check/t_heap.c \
                tests/check/t_cache.c tests/check/t_api.c tests/check/t_stats.c \
                tests/check/t_scavenge.c tests/check/t_errors.c tests/check/t_internal.c \
+               tests/check/t_misuse.c \
                tests/stress/stress.c $(T_COMMON)
 T_FAKE_SRCS := tests/check/main_fake.c tests/check/t_arena32.c tests/check/t_fake.c \
                tests/fakesys/fakesys.c $(T_COMMON)
