@@ -4,7 +4,8 @@
 #                         gcc, clang, DEBUG=1, and -m32 under qemu-i386-static;
 #                         ends with one "N passed, N failed" line.
 #   make test             make deps, then every suite the repo has (test-host's four,
-#                         test-preload, test-port, test-kernel ARCH=x86 and x86_64),
+#                         test-preload, test-misuse, test-port, test-kernel ARCH=x86
+#                         and x86_64),
 #                         through tests/summary.sh: one final "N passed, N failed".
 #   make test-host-gcc | test-host-clang | test-host-debug | test-host-m32
 #                         one variant.  Each runs two binaries:
@@ -54,7 +55,7 @@ test-host:
 test:
 	@$(MAKE) --no-print-directory deps || echo "test: 'make deps' failed (see above); running the suites that can run"
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug \
-		test-host-m32 test-preload test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
+		test-host-m32 test-preload test-misuse test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
 
 test-host-gcc:
 	@$(MAKE) --no-print-directory CC=gcc DEBUG=0 test-host-run
@@ -114,3 +115,4 @@ $(M32_DIR)/tests/check_host: $(T_HOST_SRCS) $(T_HDRS) $(M32_DIR)/libmm.a
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -static $(T_CFLAGS) $(T_HOST_DEFS) -o $@ $(T_HOST_SRCS) $(M32_DIR)/libmm.a $(CHECK_LIBS32)
 
+-include tests/misuse/misuse.mk
