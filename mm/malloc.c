@@ -269,6 +269,53 @@ static void debug_resize(struct mm_span *s, void *p, size_t n)
 	set_req(s, i, (uint32_t)n);
 }
 
+/*
+ * Large objects: a canary of up to LARGE_CANARY bytes after the size asked
+ * for, within the span's last page (no page the caller does not touch is
+ * touched).  Checked at free (with the end of the span before) and by
+ * mm_check; realloc in place and usable_size move it.
+ */
+#define LARGE_CANARY 64
+
+static uintptr_t large_canary_end(const struct mm_span *s)
+{
+	uintptr_t end = s->npages << MM_PAGE_SHIFT;
+	return s->reqlarge + LARGE_CANARY < end ? s->reqlarge + LARGE_CANARY : end;
+}
+
+static void debug_large(struct mm_span *s, uintptr_t n)
+{
+	s->reqlarge = n;
+	mm_memset((char *)mm_span_base(s) + n, CANARY, large_canary_end(s) - n);
+}
+
+static int large_broken(char *buf, size_t len, const char *op, const void *p, struct mm_span *s)
+{
+	const unsigned char *o = (const unsigned char *)mm_span_base(s);
+	for (uintptr_t k = s->reqlarge; k < large_canary_end(s); k++)
+		if (o[k] != CANARY) {
+			mm_format(buf, len, "mm: %s(%p): heap overflow: the large block at %p (%u bytes "
+				  "asked for, %u pages) was written past its end: byte %u is 0x%x, not the "
+				  "canary 0x%x", op, p, (void *)o, s->reqlarge, s->npages, k, (uintptr_t)o[k],
+				  (uintptr_t)CANARY);
+			return 1;
+		}
+	return 0;
+}
+
+static void debug_free_large(struct mm_span *s, void *p)
+{
+	char buf[320];
+	if (large_broken(buf, sizeof buf, "free", p, s))
+		mm_throw("%s", buf);
+	check_before("free", p, s, 0);
+}
+
+int mm_debug_check_large(struct mm_span *s, char *buf, size_t len)
+{
+	return large_broken(buf, len, "mm_check", (void *)mm_span_base(s), s);
+}
+
 /* mm_check: is a carved object's red zone in s broken?  Then 1, described in buf. */
 int mm_debug_check_span(struct mm_span *s, char *buf, size_t len)
 {
@@ -286,6 +333,10 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	if (n > PTRDIFF_MAX || mm_init_once() < 0) /* no object may be larger (C, and glibc) */
 		return 0;
 	struct mm_span *s = mm_heap_alloc(npages, 0, align_pages);
+#ifdef MM_DEBUG
+	if (s)
+		debug_large(s, n);
+#endif
 	return s ? (void *)mm_span_base(s) : 0;
 }
 
@@ -358,6 +409,9 @@ int mm_free_slow(void *p, int tolerant)
 		return -1;
 	struct mm_span *s = object_span("free", p);
 	if (s->state == MM_SPAN_LARGE) {
+#ifdef MM_DEBUG
+		debug_free_large(s, p);
+#endif
 		mm_heap_free(s);
 		return 0;
 	}
@@ -395,8 +449,12 @@ void *mm_calloc(size_t count, size_t size)
 	void *v = malloc_large(n, 1);
 	if (v) {
 		struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
-		if (s->needzero)
+		if (s->needzero) {
 			mm_memset(v, 0, s->npages << MM_PAGE_SHIFT);
+#ifdef MM_DEBUG
+			debug_large(s, n); /* the canary again */
+#endif
+		}
 	}
 	return v;
 }
@@ -409,6 +467,8 @@ size_t mm_usable_size(const void *p)
 #ifdef MM_DEBUG /* the caller may now use the whole object: its canary goes */
 	if (s->state == MM_SPAN_SMALL)
 		debug_resize(s, (void *)p, s->elemsize);
+	else
+		s->reqlarge = s->npages << MM_PAGE_SHIFT;
 #endif
 	return s->state == MM_SPAN_SMALL ? s->elemsize : s->npages << MM_PAGE_SHIFT;
 }
@@ -439,8 +499,17 @@ void *mm_realloc(void *p, size_t n)
 		old = s->npages << MM_PAGE_SHIFT;
 		if (n > MM_MAX_SMALL && n <= PTRDIFF_MAX) {
 			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
-			if (np == s->npages || mm_heap_resize(s, np) == 0)
+#ifdef MM_DEBUG
+			char buf[320];
+			if (large_broken(buf, sizeof buf, "realloc", p, s))
+				mm_throw("%s", buf);
+#endif
+			if (np == s->npages || mm_heap_resize(s, np) == 0) {
+#ifdef MM_DEBUG
+				debug_large(s, n);
+#endif
 				return p;
+			}
 		}
 	}
 	void *v = mm_malloc(n);

@@ -264,6 +264,27 @@ START_TEST(debug_usable_size_and_realloc_in_place_move_the_canary)
 }
 END_TEST
 
+static void large_overflow(void *p)
+{
+	((char *)p)[100000 + 31] = 'x';
+	mm_free(p);
+}
+
+START_TEST(debug_overflow_of_a_large_block_is_caught_at_free)
+{
+	char *p = mm_malloc(100000);
+	memset(p, 1, 100000);
+	ck_assert_int_eq(mm_check(), 0);
+	static const char *const words[] = {"overflow", "large block", "100000 bytes asked", NULL};
+	expect_report(large_overflow, p, "p[100031] of malloc(100000)", words);
+	p = mm_realloc(p, 100100); /* in place: the canary moves */
+	memset(p, 2, 100100);
+	ck_assert_int_eq(mm_check(), 0);
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
 Suite *misuse_suite(void)
 {
 	Suite *s = suite_create("misuse");
@@ -280,6 +301,7 @@ Suite *misuse_suite(void)
 		tcase_add_test(tc, debug_write_after_free_is_caught_by_the_poison_on_reuse);
 		tcase_add_test(tc, debug_mm_check_reports_a_broken_canary_without_stopping);
 		tcase_add_test(tc, debug_usable_size_and_realloc_in_place_move_the_canary);
+		tcase_add_test(tc, debug_overflow_of_a_large_block_is_caught_at_free);
 	}
 	suite_add_tcase(s, tc);
 	return s;
