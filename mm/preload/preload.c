@@ -196,14 +196,21 @@ static void anonymous_mappings(void)
 	}
 }
 
+static volatile int recorded;
+
+/* Before main; or at the first foreign free, if that comes before our constructor ran. */
 __attribute__((constructor(101))) static void record_early_memory(void)
 {
+	if (__atomic_exchange_n(&recorded, 1, __ATOMIC_ACQ_REL))
+		return;
 	anonymous_mappings();
 	dl_iterate_phdr(object_segments, (void *)getauxval(AT_BASE));
 }
 
 static int from_before_libmm(const void *p)
 {
+	if (!recorded)
+		record_early_memory();
 	for (int i = 0; i < nearly; i++)
 		if ((uintptr_t)p >= early_lo[i] && (uintptr_t)p < early_hi[i])
 			return 1;
