@@ -29,6 +29,7 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 	if (!got)
 		return 0;
 	l->head = *(void **)head;
+	((uintptr_t *)head)[1] = 0; /* handed out: no key */
 	l->n += got - 1;
 	l->nmalloc++;
 	c->taken[cl] += got;
@@ -58,6 +59,30 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 	c->returned[cl] += n;
 	c->bytes -= (uintptr_t)n * l->objsize;
 	mm_central_free(cl, head, park ? n : 0);
+}
+
+/*
+ * free(v) found mm_free_key in v's second word: v is free already, or a
+ * live object holds those bytes by chance.  Report only what is proven: v
+ * on this cache's list for its class, or (under central's lock) on its
+ * span's free list, in a parked batch, or never carved.  This misses a
+ * double free whose first free put v in another thread's cache (those lists
+ * cannot be read without a race), or on a list of this cache after v's span
+ * went back to the heap and was cut into another class; the object is then
+ * handed out twice later, as in builds without the key.  Not proven: v is
+ * freed as usual.
+ */
+__attribute__((noinline)) void mm_cache_free_suspect(struct mm_cache *c, uint32_t cl, void *v)
+{
+	const struct mm_cachelist *l = &c->list[cl];
+	uint32_t n = 0;
+	for (void *w = l->head; w && n <= l->n; w = *(void **)w, n++)
+		if (w == v)
+			mm_double_free(v, mm_class_size[cl]);
+	if (mm_central_holds(cl, v))
+		mm_double_free(v, mm_class_size[cl]);
+	((uintptr_t *)v)[1] = 0; /* live after all: mm_cache_free finds no key now */
+	mm_cache_free(c, cl, v);
 }
 
 uintptr_t mm_cache_bytes(const struct mm_cache *c)

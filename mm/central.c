@@ -46,6 +46,9 @@ static int central_grow(struct mm_central *c)
 	if (!s)
 		return -1;
 	mm_span_init_small(s, cl);
+#ifdef MM_DEBUG
+	mm_debug_new_span(s);
+#endif
 	mm_span_list_insert(&c->nonempty, s);
 	c->nspans++;
 	return 0;
@@ -62,6 +65,8 @@ static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 		void *v = s->freelist;
 		while (got < n && v) {
 			void *next = *(void **)v;
+			if (mm_unlikely((uintptr_t)next & MM_LINK_MISALIGNED))
+				mm_bad_link(v, next, s->elemsize);
 			*(void **)v = h;
 			h = v;
 			v = next;
@@ -119,6 +124,7 @@ static void put(struct mm_central *c, void *v)
 		mm_span_list_insert(&c->nonempty, s);
 	}
 	*(void **)v = s->freelist;
+	((uintptr_t *)v)[1] = mm_free_key;
 	s->freelist = v;
 	if (--s->ref == 0) {
 		if (c->nonempty.next == s && s->next == &c->nonempty &&
@@ -172,18 +178,59 @@ void *mm_central_alloc_one(uint32_t cl)
 	struct mm_central *c = &mm_central[cl];
 	void *v;
 	mm_sys_lock(&c->lock);
-	if (take(c, 1, &v))
+	if (take(c, 1, &v)) {
 		c->nmalloc++;
-	else
+		((uintptr_t *)v)[1] = 0; /* handed out: no key */
+	} else {
 		v = 0;
+	}
 	mm_sys_unlock(&c->lock);
 	return v;
+}
+
+/* Is v free in central's view?  c locked.  See mm_central_holds. */
+static int holds(struct mm_central *c, void *v)
+{
+	struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
+	if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != c->sizeclass)
+		return 0;
+	if (mm_span_index(s, (uintptr_t)v - mm_span_base(s)) >= s->ncarved)
+		return 1; /* never handed out since the span was (re)carved */
+	uint32_t n = 0;
+	for (void *w = s->freelist; w && n <= s->nelems; w = *(void **)w, n++)
+		if (w == v)
+			return 1;
+	for (uint32_t i = 0; i < c->ntransfer; i++) {
+		n = 0;
+		for (void *w = c->transfer[i]; w && n <= mm_class_batch[c->sizeclass]; w = *(void **)w, n++)
+			if (w == v)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * The slow confirmation of a suspected double free (the key found in v):
+ * is v on its span's free list, in a parked batch, or past the carved part
+ * of its span?  Only a match in the lists (or an uncarved object) counts.
+ */
+int mm_central_holds(uint32_t cl, void *v)
+{
+	struct mm_central *c = &mm_central[cl];
+	mm_sys_lock(&c->lock);
+	int r = holds(c, v);
+	mm_sys_unlock(&c->lock);
+	return r;
 }
 
 void mm_central_free_one(uint32_t cl, void *v)
 {
 	struct mm_central *c = &mm_central[cl];
 	mm_sys_lock(&c->lock);
+	if (mm_unlikely(((uintptr_t *)v)[1] == mm_free_key) && holds(c, v)) {
+		mm_sys_unlock(&c->lock);
+		mm_double_free(v, mm_class_size[cl]);
+	}
 	c->nfree++;
 	put(c, v);
 	mm_sys_unlock(&c->lock);

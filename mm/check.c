@@ -84,6 +84,10 @@ static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tall
 		FAIL("span %p: %u objects out + %u free + %u not carved != %u", (void *)base,
 		     (uintptr_t)s->ref, n, (uintptr_t)(s->nelems - s->ncarved), (uintptr_t)s->nelems);
 	check_pages(s);
+#ifdef MM_DEBUG
+	if (mm_debug_check_span(s, why, sizeof why) && !bad++)
+		return;
+#endif
 	t->inuse += s->npages;
 	t->refs[cl] += s->ref;
 }
@@ -135,6 +139,10 @@ static void check_all(struct tally *t)
 		if (s->state != MM_SPAN_LARGE)
 			FAIL("large list holds span %p in state %d", (void *)mm_span_base(s), s->state);
 		check_pages(s);
+#ifdef MM_DEBUG
+		if (mm_debug_check_large(s, why, sizeof why) && !bad++)
+			return;
+#endif
 		t->inuse += s->npages;
 	}
 	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses && !bad; cl++) {

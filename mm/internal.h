@@ -97,6 +97,7 @@ void mm_fixalloc_free(struct mm_fixalloc *f, void *p);
 
 /* ---- spans (span.c) ---- */
 enum { MM_SPAN_DEAD = 0, MM_SPAN_FREE, MM_SPAN_SMALL, MM_SPAN_LARGE };
+#define MM_SPAN_MAXOBJS (MM_PAGE_SIZE / 8) /* objects in a small span, at most (8-byte class, one page) */
 
 struct mm_span {
 	struct mm_span *next, *prev; /* heap free list, central list, or large list */
@@ -117,10 +118,12 @@ struct mm_span {
 	uint32_t prio;               /* treap priority */
 	struct mm_span *left, *right;/* treap children */
 #ifdef MM_DEBUG
-	/* debug: objects handed out, a bit each; words, so that no one-byte atomics
-	 * (libatomic on RISC-V) are needed.  The most objects a span has is
-	 * MM_PAGE_SIZE / 8 (the 8-byte class, one page). */
-	uintptr_t allocbits[MM_PAGE_SIZE / 8 / (8 * sizeof(uintptr_t))];
+	/* debug: objects handed out, a bit each, in words, so that no one-byte
+	 * atomics (libatomic on RISC-V) are needed; and the size asked for per
+	 * object.  The most objects a span has is MM_SPAN_MAXOBJS. */
+	uintptr_t allocbits[MM_SPAN_MAXOBJS / (8 * sizeof(uintptr_t))];
+	uint16_t reqsize[MM_SPAN_MAXOBJS];
+	uintptr_t reqlarge;          /* debug: large: the size asked for */
 #endif
 };
 
@@ -267,6 +270,30 @@ void mm_central_drain(void);
 void *mm_central_alloc_one(uint32_t cl);
 void mm_central_free_one(uint32_t cl, void *v);
 
+/*
+ * The free key (double frees in every build).  A free small object's first
+ * word is its free-list link; the second holds mm_free_key, a per-process
+ * random value (malloc.c, at init), from the moment it goes on a cache
+ * list or a span's free list until it is handed out again, when the word
+ * is cleared.  free finds the key in an object only if it is free already
+ * (or, rarely, if a live object holds those bytes by chance): the slow
+ * confirmation looks the object up in the lists before it reports.  Every
+ * class holds two words (the smallest class is 2 * sizeof(void *)).
+ */
+extern uintptr_t mm_free_key;
+/* free(v) found the key in v: panic if v is provably free already, else free it. */
+void mm_cache_free_suspect(struct mm_cache *c, uint32_t cl, void *v);
+/* Is v on its span's free list, parked in central, or never carved?  Takes central's lock. */
+int mm_central_holds(uint32_t cl, void *v);
+__attribute__((noreturn)) void mm_double_free(void *v, uint32_t size);
+/*
+ * Objects are aligned to two words, so a free-list link with a low bit set
+ * was written after its object was freed: malloc stops there (glibc checks
+ * its tcache links the same way) instead of handing out a wild pointer.
+ */
+#define MM_LINK_MISALIGNED ((uintptr_t)(2 * sizeof(void *) - 1))
+__attribute__((noreturn)) void mm_bad_link(void *v, void *next, uint32_t size);
+
 /* ---- cache (cache.c) ---- */
 struct mm_cachelist {
 	void *head;
@@ -292,10 +319,14 @@ uintptr_t mm_cache_bytes(const struct mm_cache *c);         /* bytes held in its
 static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	void *v = l->head;
+	void *v = l->head, *next;
 	if (mm_unlikely(!v))
 		return mm_cache_refill(c, cl);
-	l->head = *(void **)v;
+	next = *(void **)v;
+	if (mm_unlikely((uintptr_t)next & MM_LINK_MISALIGNED))
+		mm_bad_link(v, next, l->objsize);
+	l->head = next;
+	((uintptr_t *)v)[1] = 0; /* no longer free: drop the key */
 	if (mm_unlikely(--l->n < l->lowmark))
 		l->lowmark = (uint16_t)l->n;
 	l->nmalloc++;
@@ -306,7 +337,13 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	*(void **)v = l->head;
+	uintptr_t *w = v, key = mm_free_key;
+	if (mm_unlikely(w[1] == key)) {
+		mm_cache_free_suspect(c, cl, v); /* panics, or frees v itself */
+		return;
+	}
+	w[0] = (uintptr_t)l->head;
+	w[1] = key;
 	l->head = v;
 	c->bytes += l->objsize;
 	if (mm_unlikely(++l->n > l->max || c->bytes > c->limit))
@@ -315,10 +352,24 @@ static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
 
 /* ---- the entry points' fast paths (malloc.c has the rest) ---- */
 #ifdef MM_DEBUG
-void mm_debug_mark(struct mm_span *s, void *p, int alloc);
-#define MM_DEBUG_MARK(s, p, alloc) mm_debug_mark(s, p, alloc)
+/*
+ * Debug builds (malloc.c): every small object handed out is marked in its
+ * span, with the size asked for; the bytes from that size to the end of the
+ * object hold a canary, and a free object's bytes after its two list words
+ * hold poison.  The canary is checked when the object is freed (and its
+ * neighbours' red zones with it), the poison when it is handed out again,
+ * and both by mm_check.
+ */
+void mm_debug_alloc(void *p, size_t n);
+void mm_debug_free(struct mm_span *s, void *p);
+void mm_debug_new_span(struct mm_span *s);                 /* central: poison it all */
+int mm_debug_check_span(struct mm_span *s, char *buf, size_t len); /* mm_check */
+int mm_debug_check_large(struct mm_span *s, char *buf, size_t len); /* mm_check */
+#define MM_DEBUG_ALLOC(p, n) do { if (p) mm_debug_alloc(p, n); } while (0)
+#define MM_DEBUG_FREE(s, p) mm_debug_free(s, p)
 #else
-#define MM_DEBUG_MARK(s, p, alloc) ((void)0)
+#define MM_DEBUG_ALLOC(p, n) ((void)0)
+#define MM_DEBUG_FREE(s, p) ((void)0)
 #endif
 void *mm_malloc_slow(size_t n);
 int mm_free_slow(void *p, int tolerant);
@@ -338,10 +389,7 @@ static inline void *mm_malloc_inline(size_t n)
 		if (mm_likely(c != 0)) {
 			void *v = mm_cache_alloc(c, mm_size_class(n));
 			mm_sys_cache_put(c);
-#ifdef MM_DEBUG
-			if (v)
-				MM_DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
-#endif
+			MM_DEBUG_ALLOC(v, n);
 			return v;
 		}
 		mm_sys_cache_put(c);
@@ -395,7 +443,7 @@ static inline int mm_free_inline(void *p, int tolerant)
 		if (mm_likely(mm_span_index(s, off) * s->elemsize == off)) {
 			struct mm_cache *c = mm_sys_cache_get();
 			if (mm_likely(c != 0)) {
-				MM_DEBUG_MARK(s, p, 0);
+				MM_DEBUG_FREE(s, p);
 				mm_cache_free(c, s->sizeclass, p);
 				mm_sys_cache_put(c);
 				return 0;

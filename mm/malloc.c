@@ -6,13 +6,50 @@
 #include "internal.h"
 
 volatile int mm_inited;
+uintptr_t mm_free_key = 1; /* set at init, before any object is freed */
 static struct mm_lock init_lock;
+
+/*
+ * A per-process key for the free-list words (internal.h): the clock and
+ * addresses (the stack's and the library's, both randomised by ASLR where
+ * the host has it), mixed so that every bit depends on all of them.  Never
+ * 0 (a cleared word) and never a poison pattern.
+ */
+static uintptr_t make_key(void)
+{
+	uintptr_t here = (uintptr_t)&here;
+	uint64_t x = mm_sys_nanotime() ^ ((uint64_t)here << 16) ^ (uint64_t)(uintptr_t)&init_lock;
+	x ^= x >> 33; /* splitmix64's finaliser */
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	uintptr_t k = (uintptr_t)x ^ (uintptr_t)(x >> 32);
+	k |= 1;                                  /* never 0 */
+	if (k == (uintptr_t)-1 / 0xff * 0xdb)    /* nor the debug poison, 0xdbdb... */
+		k ^= 2;
+	return k;
+}
+
+/* The free object v's link is no object's address: it was written after the free. */
+void mm_bad_link(void *v, void *next, uint32_t size)
+{
+	mm_throw("mm: malloc: the free %u-byte block at %p was written after it was freed "
+		 "(its free-list link reads %p)", (uintptr_t)size, v, next);
+}
+
+/* A double free proven (debug marks, or the key and a list holding the object). */
+void mm_double_free(void *v, uint32_t size)
+{
+	mm_throw("mm: free(%p): double free of a %u-byte object", v, (uintptr_t)size);
+}
 
 static int init_locked(const struct mm_config *cfg)
 {
 	static const struct mm_config defaults;
 	if (!cfg)
 		cfg = &defaults;
+	mm_free_key = make_key();
 	mm_sizeclass_init();
 	mm_pagemap_init();
 	for (int i = 0; i < MM_HEAP_LISTS; i++)
@@ -49,22 +86,251 @@ int mm_init_once(void)
 }
 
 #ifdef MM_DEBUG
-#define POISON 0xdb
-/* Debug builds: track every small object handed out, catch double frees, poison freed memory. */
-void mm_debug_mark(struct mm_span *s, void *p, int alloc)
+#define POISON 0xdb                      /* a free object's bytes after its list words */
+#define CANARY 0xcb                      /* a live object's bytes after the size asked for */
+#define LISTWORDS (2 * sizeof(void *))   /* a free object's link and key */
+#define BUSY 0xffff                      /* reqsize while the red zone is rewritten */
+
+static void set_req(struct mm_span *s, uint32_t i, uint32_t n)
 {
-	const uint32_t wbits = 8 * sizeof(uintptr_t);
-	uint32_t i = mm_span_index(s, (uintptr_t)p - mm_span_base(s));
-	uintptr_t bit = (uintptr_t)1 << (i % wbits), *w = &s->allocbits[i / wbits];
-	if (alloc) {
-		if (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)
-			mm_throw("mm: malloc: object %p handed out twice (free list corrupted)", p);
-	} else {
-		if (!(__atomic_fetch_and(w, ~bit, __ATOMIC_RELAXED) & bit))
-			mm_throw("mm: free(%p): double free of a %u-byte object", p, (uintptr_t)s->elemsize);
-		if (s->elemsize > sizeof(void *))
-			mm_memset((char *)p + sizeof(void *), POISON, s->elemsize - sizeof(void *));
+	__atomic_store_n(&s->reqsize[i], (uint16_t)n, __ATOMIC_SEQ_CST);
+}
+
+static uint32_t obj_index(const struct mm_span *s, const void *p)
+{
+	return mm_span_index(s, (uintptr_t)p - mm_span_base(s));
+}
+
+#define WBITS (8 * sizeof(uintptr_t))
+
+static uintptr_t out_bit(uint32_t i)
+{
+	return (uintptr_t)1 << (i % WBITS);
+}
+
+static int is_out(struct mm_span *s, uint32_t i)
+{
+	return (__atomic_load_n(&s->allocbits[i / WBITS], __ATOMIC_ACQUIRE) & out_bit(i)) != 0;
+}
+
+/* The first byte of o in [from, to) that is not c, or -1. */
+static long first_not(const unsigned char *o, uint32_t from, uint32_t to, unsigned char c)
+{
+	for (uint32_t k = from; k < to; k++)
+		if (o[k] != c)
+			return (long)k;
+	return -1;
+}
+
+/* Where object i's red zone is broken (canary if out, poison if free), or -1. */
+static long red_zone(struct mm_span *s, uint32_t i, int out, uint32_t req)
+{
+	const unsigned char *o = (const unsigned char *)mm_span_base(s) + (uintptr_t)i * s->elemsize;
+	if (out)
+		return first_not(o, req, s->elemsize, CANARY);
+	return first_not(o, s->elemsize > LISTWORDS ? LISTWORDS : s->elemsize, s->elemsize, POISON);
+}
+
+/*
+ * Is object i of s's red zone broken?  Then describe it in buf (op(p) is
+ * the call that looked) and return 1.  `mine`: the caller owns the object
+ * (its own free or malloc, or mm_check with every lock held); otherwise it
+ * is a neighbour another thread may be allocating or freeing right now:
+ * while its owner rewrites its red zone, its size reads BUSY, and a
+ * mismatch counts only if the bit and the size read the same before and
+ * after.
+ */
+static int red_zone_broken(char *buf, size_t len, const char *op, const void *p, struct mm_span *s,
+			   uint32_t i, int mine)
+{
+	int out = is_out(s, i);
+	uint32_t req = __atomic_load_n(&s->reqsize[i], __ATOMIC_ACQUIRE);
+	if (req == BUSY)
+		return 0;
+	long at = red_zone(s, i, out, req);
+	if (at >= 0 && !mine) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (is_out(s, i) != out || __atomic_load_n(&s->reqsize[i], __ATOMIC_ACQUIRE) != req ||
+		    red_zone(s, i, out, req) != at)
+			return 0;
 	}
+	if (at < 0)
+		return 0;
+	uintptr_t o = mm_span_base(s) + (uintptr_t)i * s->elemsize;
+	unsigned v = ((const unsigned char *)o)[at];
+	if (out)
+		mm_format(buf, len, "mm: %s(%p): heap overflow: the %u-byte block at %p (%u bytes asked "
+			  "for) was written past its end: byte %u is 0x%x, not the canary 0x%x%s", op, p,
+			  (uintptr_t)s->elemsize, (void *)o, (uintptr_t)req, (uintptr_t)at, (uintptr_t)v,
+			  (uintptr_t)CANARY, (void *)o == p ? "" : " (or the block after it underflowed)");
+	else
+		mm_format(buf, len, "mm: %s(%p): the free %u-byte block at %p was written after it was "
+			  "freed (or by an overflow or underflow of a neighbour): byte %u is 0x%x, not the "
+			  "poison 0x%x", op, p, (uintptr_t)s->elemsize, (void *)o, (uintptr_t)at,
+			  (uintptr_t)v, (uintptr_t)POISON);
+	return 1;
+}
+
+static void check_red_zone(const char *op, const void *p, struct mm_span *s, uint32_t i, int mine)
+{
+	char buf[320];
+	if (red_zone_broken(buf, sizeof buf, op, p, s, i, mine))
+		mm_throw("%s", buf);
+}
+
+/*
+ * The bytes just before b's successor s (pages adjacent): b's unused tail,
+ * or its last object's red zone.  Describe a broken one in buf and return 1.
+ * b may be set up or given back meanwhile unless central's lock is held.
+ */
+static int tail_broken(char *buf, size_t len, const char *op, const void *p, struct mm_span *b,
+		       uint32_t cl, const struct mm_span *s)
+{
+	if (b->state != MM_SPAN_SMALL || b->sizeclass != cl || b->start + b->npages != s->start)
+		return 0;
+	uintptr_t tail = (b->npages << MM_PAGE_SHIFT) - (uintptr_t)b->nelems * b->elemsize;
+	const unsigned char *t = (const unsigned char *)(mm_span_base(s) - tail);
+	long at = first_not(t, 0, (uint32_t)tail, POISON);
+	if (at >= 0) {
+		mm_format(buf, len, "mm: %s(%p): heap underflow: the unused tail of the span before it "
+			  "(at %p) was written: byte %u is 0x%x, not the poison 0x%x", op, p, (void *)t,
+			  (uintptr_t)at, (uintptr_t)t[at], (uintptr_t)POISON);
+		return 1;
+	}
+	return tail == 0 && b->ncarved == b->nelems &&
+	       red_zone_broken(buf, len, op, p, b, b->nelems - 1, 0);
+}
+
+/*
+ * The object just before object i of s: in s, or the end of the small span
+ * before s.  That span is not ours: a mismatch is confirmed under its
+ * central's lock (no lock is taken when all is well, so a cache hit stays
+ * lock-free in debug builds too).
+ */
+static void check_before(const char *op, const void *p, struct mm_span *s, uint32_t i)
+{
+	if (i > 0) {
+		check_red_zone(op, p, s, i - 1, 0);
+		return;
+	}
+	struct mm_span *b = mm_pagemap_get(s->start - 1);
+	uint32_t cl = b ? __atomic_load_n(&b->sizeclass, __ATOMIC_RELAXED) : 0;
+	char buf[320];
+	if (!cl || cl >= (uint32_t)mm_nclasses || !tail_broken(buf, sizeof buf, op, p, b, cl, s))
+		return;
+	mm_sys_lock(&mm_central[cl].lock);
+	int broken = tail_broken(buf, sizeof buf, op, p, b, cl, s);
+	mm_sys_unlock(&mm_central[cl].lock);
+	if (broken)
+		mm_throw("%s", buf);
+}
+
+/* A span new to central: every byte poisoned, so objects never handed out check too. */
+void mm_debug_new_span(struct mm_span *s)
+{
+	mm_memset((void *)mm_span_base(s), POISON, s->npages << MM_PAGE_SHIFT);
+}
+
+/* Object p (of n bytes asked for) is being handed out. */
+void mm_debug_alloc(void *p, size_t n)
+{
+	struct mm_span *s = mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT);
+	uint32_t i = obj_index(s, p);
+	uintptr_t bit = out_bit(i);
+	check_red_zone("malloc", p, s, i, 1); /* still free: its poison must be whole */
+	if (n > s->elemsize)
+		n = s->elemsize;
+	set_req(s, i, BUSY);
+	mm_memset((char *)p + n, CANARY, s->elemsize - n);
+	if (__atomic_fetch_or(&s->allocbits[i / WBITS], bit, __ATOMIC_SEQ_CST) & bit)
+		mm_throw("mm: malloc: object %p handed out twice (free list corrupted)", p);
+	set_req(s, i, (uint32_t)n);
+}
+
+/* Object p, of span s, is being freed. */
+void mm_debug_free(struct mm_span *s, void *p)
+{
+	uint32_t i = obj_index(s, p);
+	uintptr_t bit = out_bit(i);
+	if (!is_out(s, i))
+		mm_double_free(p, s->elemsize);
+	check_red_zone("free", p, s, i, 1);
+	check_before("free", p, s, i);
+	if (i + 1 < s->nelems)
+		check_red_zone("free", p, s, i + 1, 0);
+	set_req(s, i, BUSY);
+	if (!(__atomic_fetch_and(&s->allocbits[i / WBITS], ~bit, __ATOMIC_SEQ_CST) & bit))
+		mm_double_free(p, s->elemsize);
+	if (s->elemsize > LISTWORDS)
+		mm_memset((char *)p + LISTWORDS, POISON, s->elemsize - LISTWORDS);
+	set_req(s, i, 0);
+}
+
+/* realloc keeps small object p of s in place for n bytes: check, then move the canary. */
+static void debug_resize(struct mm_span *s, void *p, size_t n)
+{
+	uint32_t i = obj_index(s, p);
+	check_red_zone("realloc", p, s, i, 1);
+	set_req(s, i, BUSY);
+	mm_memset((char *)p + n, CANARY, s->elemsize - n);
+	set_req(s, i, (uint32_t)n);
+}
+
+/*
+ * Large objects: a canary of up to LARGE_CANARY bytes after the size asked
+ * for, within the span's last page (no page the caller does not touch is
+ * touched).  Checked at free (with the end of the span before) and by
+ * mm_check; realloc in place and usable_size move it.
+ */
+#define LARGE_CANARY 64
+
+static uintptr_t large_canary_end(const struct mm_span *s)
+{
+	uintptr_t end = s->npages << MM_PAGE_SHIFT;
+	return s->reqlarge + LARGE_CANARY < end ? s->reqlarge + LARGE_CANARY : end;
+}
+
+static void debug_large(struct mm_span *s, uintptr_t n)
+{
+	s->reqlarge = n;
+	mm_memset((char *)mm_span_base(s) + n, CANARY, large_canary_end(s) - n);
+}
+
+static int large_broken(char *buf, size_t len, const char *op, const void *p, struct mm_span *s)
+{
+	const unsigned char *o = (const unsigned char *)mm_span_base(s);
+	for (uintptr_t k = s->reqlarge; k < large_canary_end(s); k++)
+		if (o[k] != CANARY) {
+			mm_format(buf, len, "mm: %s(%p): heap overflow: the large block at %p (%u bytes "
+				  "asked for, %u pages) was written past its end: byte %u is 0x%x, not the "
+				  "canary 0x%x", op, p, (void *)o, s->reqlarge, s->npages, k, (uintptr_t)o[k],
+				  (uintptr_t)CANARY);
+			return 1;
+		}
+	return 0;
+}
+
+static void debug_free_large(struct mm_span *s, void *p)
+{
+	char buf[320];
+	if (large_broken(buf, sizeof buf, "free", p, s))
+		mm_throw("%s", buf);
+	check_before("free", p, s, 0);
+}
+
+int mm_debug_check_large(struct mm_span *s, char *buf, size_t len)
+{
+	return large_broken(buf, len, "mm_check", (void *)mm_span_base(s), s);
+}
+
+/* mm_check: is a carved object's red zone in s broken?  Then 1, described in buf. */
+int mm_debug_check_span(struct mm_span *s, char *buf, size_t len)
+{
+	for (uint32_t i = 0; i < s->ncarved; i++)
+		if (red_zone_broken(buf, len, "mm_check", (void *)(mm_span_base(s) + (uintptr_t)i * s->elemsize),
+				    s, i, 1))
+			return 1;
+	return 0;
 }
 #endif
 
@@ -74,6 +340,10 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	if (n > PTRDIFF_MAX || mm_init_once() < 0) /* no object may be larger (C, and glibc) */
 		return 0;
 	struct mm_span *s = mm_heap_alloc(npages, 0, align_pages);
+#ifdef MM_DEBUG
+	if (s)
+		debug_large(s, n);
+#endif
 	return s ? (void *)mm_span_base(s) : 0;
 }
 
@@ -88,10 +358,7 @@ void *mm_malloc_slow(size_t n)
 	struct mm_cache *c = mm_sys_cache_get();
 	void *v = c ? mm_cache_alloc(c, cl) : mm_central_alloc_one(cl);
 	mm_sys_cache_put(c);
-#ifdef MM_DEBUG
-	if (v)
-		MM_DEBUG_MARK(mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT), v, 1);
-#endif
+	MM_DEBUG_ALLOC(v, n);
 	return v;
 }
 
@@ -149,10 +416,13 @@ int mm_free_slow(void *p, int tolerant)
 		return -1;
 	struct mm_span *s = object_span("free", p);
 	if (s->state == MM_SPAN_LARGE) {
+#ifdef MM_DEBUG
+		debug_free_large(s, p);
+#endif
 		mm_heap_free(s);
 		return 0;
 	}
-	MM_DEBUG_MARK(s, p, 0);
+	MM_DEBUG_FREE(s, p);
 	struct mm_cache *c = mm_sys_cache_get();
 	if (c)
 		mm_cache_free(c, s->sizeclass, p);
@@ -186,8 +456,12 @@ void *mm_calloc(size_t count, size_t size)
 	void *v = malloc_large(n, 1);
 	if (v) {
 		struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
-		if (s->needzero)
+		if (s->needzero) {
 			mm_memset(v, 0, s->npages << MM_PAGE_SHIFT);
+#ifdef MM_DEBUG
+			debug_large(s, n); /* the canary again */
+#endif
+		}
 	}
 	return v;
 }
@@ -197,6 +471,12 @@ size_t mm_usable_size(const void *p)
 	if (!p)
 		return 0;
 	struct mm_span *s = object_span("usable_size", (void *)p);
+#ifdef MM_DEBUG /* the caller may now use the whole object: its canary goes */
+	if (s->state == MM_SPAN_SMALL)
+		debug_resize(s, (void *)p, s->elemsize);
+	else
+		s->reqlarge = s->npages << MM_PAGE_SHIFT;
+#endif
 	return s->state == MM_SPAN_SMALL ? s->elemsize : s->npages << MM_PAGE_SHIFT;
 }
 
@@ -213,14 +493,30 @@ void *mm_realloc(void *p, size_t n)
 	size_t old;
 	if (s->state == MM_SPAN_SMALL) {
 		old = s->elemsize;
-		if (n <= old && (n > old / 2 || old <= 64))
+		if (n <= old && (n > old / 2 || old <= 64)) {
+#ifdef MM_DEBUG
+			debug_resize(s, p, n);
+#endif
 			return p;
+		}
+#ifdef MM_DEBUG
+		old = s->reqsize[mm_span_index(s, (uintptr_t)p - mm_span_base(s))];
+#endif
 	} else {
 		old = s->npages << MM_PAGE_SHIFT;
 		if (n > MM_MAX_SMALL && n <= PTRDIFF_MAX) {
 			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
-			if (np == s->npages || mm_heap_resize(s, np) == 0)
+#ifdef MM_DEBUG
+			char buf[320];
+			if (large_broken(buf, sizeof buf, "realloc", p, s))
+				mm_throw("%s", buf);
+#endif
+			if (np == s->npages || mm_heap_resize(s, np) == 0) {
+#ifdef MM_DEBUG
+				debug_large(s, n);
+#endif
 				return p;
+			}
 		}
 	}
 	void *v = mm_malloc(n);

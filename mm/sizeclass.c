@@ -1,7 +1,8 @@
 /*
  * sizeclass.c - the size classes and the tables that map a size to its class.
  *
- * Sizes step by 8 up to 16, by 16 up to 128, then by size/8 (rounded to a
+ * Sizes start at two words (8 bytes on 32-bit, 16 on 64-bit: every object
+ * then is 16-aligned there, as glibc's are), step by 8 up to 16, by 16 up to 128, then by size/8 (rounded to a
  * power of two) so that rounding a request up wastes at most 12.5% beyond
  * 128 bytes, and by 256 from 2 KiB.  Each class's span is the fewest pages
  * whose leftover after cutting objects is at most 1/8 of the span; a size
@@ -23,9 +24,10 @@ uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
 /* Fill the class tables.  Class 0 is unused, so a zero byte in a table is a bug. */
 void mm_sizeclass_init(void)
 {
+	/* The smallest class holds two words (a free object's link and key, internal.h). */
 	uint32_t align = 8, size, n = 1;
 
-	for (size = align; size <= MM_MAX_SMALL; size += align) {
+	for (size = 2 * sizeof(void *); size <= MM_MAX_SMALL; size += align) {
 		if ((size & (size - 1)) == 0) {
 			if (size >= 2048)
 				align = 256;

@@ -4,7 +4,8 @@
 #                         gcc, clang, DEBUG=1, and -m32 under qemu-i386-static;
 #                         ends with one "N passed, N failed" line.
 #   make test             make deps, then every suite the repo has (test-host's four,
-#                         test-preload, test-port, test-kernel ARCH=x86 and x86_64),
+#                         test-preload, test-misuse, test-port, test-kernel ARCH=x86
+#                         and x86_64),
 #                         through tests/summary.sh: one final "N passed, N failed".
 #   make test-host-gcc | test-host-clang | test-host-debug | test-host-m32
 #                         one variant.  Each runs two binaries:
@@ -35,7 +36,7 @@ T_COMMON    := tests/check/testutil.c
 T_HOST_SRCS := tests/check/main_host.c tests/check/t_sizeclass.c tests/check/t_heap.c \
                tests/check/t_cache.c tests/check/t_api.c tests/check/t_stats.c \
                tests/check/t_scavenge.c tests/check/t_errors.c tests/check/t_internal.c \
-               tests/check/t_process.c \
+               tests/check/t_process.c tests/check/t_misuse.c \
                tests/stress/stress.c $(T_COMMON)
 T_FAKE_SRCS := tests/check/main_fake.c tests/check/t_arena32.c tests/check/t_fake.c \
                tests/fakesys/fakesys.c $(T_COMMON)
@@ -56,7 +57,7 @@ test:
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug \
 		test-host-m32 test-host-ubsan-gcc test-host-ubsan-clang test-host-asan \
 		fuzz-host fuzz-fake fuzz-fake-chunks fuzz-threads \
-		test-preload test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
+		test-preload test-misuse test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
 
 test-host-gcc:
 	@$(MAKE) --no-print-directory CC=gcc DEBUG=0 test-host-run
@@ -116,3 +117,4 @@ $(M32_DIR)/tests/check_host: $(T_HOST_SRCS) $(T_HDRS) $(M32_DIR)/libmm.a
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -static $(T_CFLAGS) $(T_HOST_DEFS) -o $@ $(T_HOST_SRCS) $(M32_DIR)/libmm.a $(CHECK_LIBS32)
 
+-include tests/misuse/misuse.mk

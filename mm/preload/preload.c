@@ -9,19 +9,25 @@
  *    (calloc, reallocarray) fail with ENOMEM instead of wrapping.
  *  - malloc(0) returns a unique pointer; realloc(p, 0) frees p and returns
  *    NULL, as glibc does; free(NULL) does nothing.
- *  - A pointer libmm does not own and that lies outside its arena (it came
- *    from another allocator) is never handed to the core: free ignores it,
- *    realloc fails with ENOMEM, malloc_usable_size says 0.  Debug builds
- *    (MM_DEBUG) report it on stderr with write(2).  Pointers inside the arena
- *    that are not live objects go to the core, which panics with the reason.
+ *  - A pointer libmm never handed out is an error, in every build: free and
+ *    realloc stop the process with the address and the reason (a stack
+ *    address, a global of some object, memory from mmap or another
+ *    allocator).  Pointers inside the arena that are not live objects go to
+ *    the core, which names the reason too.  The one exception is memory
+ *    provably from before libmm was loaded (preloaded.c): free ignores it,
+ *    realloc fails with ENOMEM.  malloc_usable_size says 0 for any pointer
+ *    not libmm's.  Debug builds (MM_DEBUG) note ignored frees on stderr.
  *  - Nothing here uses stdio or dlsym: both may allocate.
  * The core is built -fvisibility=hidden; PUBLIC exports the C library names.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "../internal.h" /* the inline fast paths: malloc and free make no call on a cache hit */
@@ -102,12 +108,164 @@ static inline int is_ours(const void *p)
 	return is_ours_slow(p);
 }
 
-/* A foreign pointer reached fn: say so in debug builds, otherwise stay quiet. */
-static void foreign(const char *fn, const void *p)
+/*
+ * Memory from before libmm was loaded.  glibc's ld.so allocates with its own
+ * minimal malloc until libc is relocated (the link maps, the first thread's
+ * TLS and dtv, search paths): first from the rest of the last page of its
+ * own data segment (from its _end), then from anonymous pages it maps.
+ * glibc takes care not to free those blocks (rtld marks them: dont_free,
+ * l_free_initfini, the initial dtv), but a free of one would be legitimate.
+ * So at load time (a constructor, before main) we record exactly those
+ * places: the tail of ld.so's last writable segment (dl_iterate_phdr, with
+ * AT_BASE naming ld.so), and every anonymous private mapping that exists
+ * then (/proc/self/maps, read with open/read: no stdio, no allocation) and
+ * is no object's segment (a .bss beyond its file).  A pointer outside the
+ * arena is tolerated only inside those ranges.  What this also tolerates:
+ * anything another library's constructor mapped before ours ran.
+ */
+#define MAX_EARLY 64
+static uintptr_t early_lo[MAX_EARLY], early_hi[MAX_EARLY];
+static int nearly;
+
+static void early_add(uintptr_t lo, uintptr_t hi)
+{
+	if (nearly < MAX_EARLY && lo < hi) {
+		early_lo[nearly] = lo;
+		early_hi[nearly] = hi;
+		nearly++;
+	}
+}
+
+/* For each loaded object: drop the recorded ranges its segments overlap; ld.so's tail goes in. */
+static int object_segments(struct dl_phdr_info *info, size_t size, void *ldso)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+		uintptr_t end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz, hi = (end + pg - 1) & ~(pg - 1);
+		for (int k = 0; k < nearly; k++)
+			if (early_lo[k] < hi && lo < early_hi[k])
+				early_lo[k] = early_hi[k] = 0;
+		if (info->dlpi_addr == (uintptr_t)ldso && (ph->p_flags & PF_W))
+			early_add(end, hi); /* ld.so's minimal malloc starts at its _end */
+	}
+	return 0;
+}
+
+static uintptr_t hex(const char **s)
+{
+	uintptr_t v = 0;
+	for (;; (*s)++) {
+		char c = **s;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return v;
+		v = v * 16 + (uintptr_t)d;
+	}
+}
+
+/* Record the anonymous private read-write mappings listed in /proc/self/maps now. */
+static void anonymous_mappings(void)
+{
+	static char buf[1 << 16];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size_t n = 0;
+	ssize_t k;
+	while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+		n += (size_t)k;
+	close(fd);
+	buf[n] = 0;
+	for (const char *l = buf; *l;) {
+		const char *e = strchr(l, '\n'), *s = l;
+		if (!e)
+			break; /* a cut last line: skip it */
+		uintptr_t lo = hex(&s);
+		s++;
+		uintptr_t hi = hex(&s);
+		/* "lo-hi rw-p 00000000 00:00 0" and no name after the inode */
+		const char *t = e;
+		while (t > s && t[-1] == ' ')
+			t--;
+		int fields = 0;
+		for (const char *q = s + 1; q < t; q++)
+			fields += q[-1] == ' ' && *q != ' ';
+		if (fields == 4 && strncmp(s, " rw-p 00000000 00:00 0", 22) == 0)
+			early_add(lo, hi);
+		l = e + 1;
+	}
+}
+
+static volatile int recorded;
+
+/* Before main; or at the first foreign free, if that comes before our constructor ran. */
+__attribute__((constructor(101))) static void record_early_memory(void)
+{
+	if (__atomic_exchange_n(&recorded, 1, __ATOMIC_ACQ_REL))
+		return;
+	anonymous_mappings();
+	dl_iterate_phdr(object_segments, (void *)getauxval(AT_BASE));
+}
+
+static int from_before_libmm(const void *p)
+{
+	if (!recorded)
+		record_early_memory();
+	for (int i = 0; i < nearly; i++)
+		if ((uintptr_t)p >= early_lo[i] && (uintptr_t)p < early_hi[i])
+			return 1;
+	return 0;
+}
+
+struct where {
+	uintptr_t p;
+	const char *name; /* the object whose segment holds p */
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct where *w = arg;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && w->p >= lo && w->p < lo + ph->p_memsz) {
+			w->name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "the program";
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * fn(p): p is not libmm's and not from before it: stop with the reason.
+ * A stack is told by the distance from our own stack pointer (another
+ * thread's stack reads as "not from malloc").
+ */
+static __attribute__((noinline, noreturn)) void foreign(const char *fn, const void *p)
+{
+	uintptr_t a = (uintptr_t)p, sp = (uintptr_t)__builtin_frame_address(0);
+	struct where w = {a, 0};
+	if (a >= sp - 65536 && a - sp < ((uintptr_t)64 << 20))
+		mm_throw("mm: %s(%p): not allocated by libmm: a stack address", fn, p);
+	if (dl_iterate_phdr(find_object, &w))
+		mm_throw("mm: %s(%p): not allocated by libmm: a global or static variable of %s", fn, p,
+			 w.name);
+	mm_throw("mm: %s(%p): not allocated by libmm: not from malloc (mmap, another allocator, "
+		 "or a wild pointer)", fn, p);
+}
+
+/* A pointer from before libmm reached fn: left alone; debug builds say so. */
+static void early(const char *fn, const void *p)
 {
 #ifdef MM_DEBUG
 	char line[160];
-	mm_format(line, sizeof line, "libmm: %s(%p): pointer not allocated by libmm; ignored\n", fn, p);
+	mm_format(line, sizeof line, "libmm: %s(%p): memory from before libmm was loaded; ignored\n", fn, p);
 	say(line);
 #else
 	(void)fn;
@@ -126,8 +284,8 @@ PUBLIC void *malloc(size_t n)
 /*
  * free found no span for p.  Inside the arena that is a bug in the program
  * (a wild pointer, or a page of a span already freed): the core panics with
- * the reason, as glibc would abort.  Outside, p came from another allocator
- * (before libmm was loaded): leave it alone.
+ * the reason, as glibc would abort.  Outside, p is left alone only if it is
+ * memory from before libmm was loaded; anything else stops the process.
  */
 static __attribute__((noinline)) void free_unknown(void *p)
 {
@@ -135,7 +293,9 @@ static __attribute__((noinline)) void free_unknown(void *p)
 	refresh_bounds();
 	if ((uintptr_t)p >= arena_lo && (uintptr_t)p < arena_hi)
 		mm_free(p); /* does not return */
-	foreign("free", p);
+	if (!from_before_libmm(p))
+		foreign("free", p);
+	early("free", p);
 	errno = e;
 }
 
@@ -172,7 +332,9 @@ PUBLIC void *realloc(void *p, size_t n)
 	if (p == NULL)
 		return malloc(n);
 	if (!is_ours(p)) {
-		foreign("realloc", p);
+		if (!from_before_libmm(p))
+			foreign("realloc", p);
+		early("realloc", p);
 		errno = ENOMEM; /* the caller keeps p; we cannot know its size */
 		return NULL;
 	}
@@ -270,10 +432,8 @@ PUBLIC size_t malloc_usable_size(void *p)
 {
 	if (p == NULL)
 		return 0;
-	if (!is_ours(p)) {
-		foreign("malloc_usable_size", p);
-		return 0;
-	}
+	if (!is_ours(p))
+		return 0; /* a query: no error, whatever p is */
 	return mm_usable_size(p);
 }
 

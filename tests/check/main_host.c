@@ -7,6 +7,8 @@
 
 #include "testutil.h"
 
+Suite *misuse_suite(void); /* t_misuse.c */
+
 int main(void)
 {
 	SRunner *sr = srunner_create(sizeclass_suite());
@@ -16,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, stats_suite());
 	srunner_add_suite(sr, scavenge_suite());
 	srunner_add_suite(sr, errors_suite());
+	srunner_add_suite(sr, misuse_suite());
 	srunner_add_suite(sr, internal_suite());
 	srunner_add_suite(sr, stress_suite());
 	srunner_add_suite(sr, process_suite());

@@ -126,6 +126,7 @@ START_TEST(arena_grows_contiguously_at_arena_end_in_256_mib_steps)
 		REQUIRE((uintptr_t)blk[i] >= st2.arena_start && (uintptr_t)blk[i] + n <= st2.arena_end,
 			      "block %p outside the arena", (void *)blk[i]);
 		ck_assert(fake_is_mapped(blk[i], n));
+		ck_assert_uint_ge(mm_usable_size(blk[i]), n); /* whole pages: all of them usable */
 		mark(blk[i], n, (uint32_t)i);
 		STEP();
 	}

@@ -185,7 +185,7 @@ START_TEST(free_of_a_pointer_into_a_free_span_panics)
 }
 END_TEST
 
-START_TEST(double_free_of_a_small_object_panics_in_debug_builds)
+START_TEST(double_free_of_a_small_object_panics)
 {
 	char *p = mm_malloc(48);
 	expect_panic(free_twice, p, p, "free(small) twice", double_words);
@@ -216,8 +216,7 @@ Suite *errors_suite(void)
 		tcase_add_test(tc, free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds);
 	tcase_add_test(tc, double_free_of_a_large_object_panics_as_a_free_span);
 	tcase_add_test(tc, free_of_a_pointer_into_a_free_span_panics);
-	if (MM_DEBUG) /* release builds check large objects and foreign pointers only */
-		tcase_add_test(tc, double_free_of_a_small_object_panics_in_debug_builds);
+	tcase_add_test(tc, double_free_of_a_small_object_panics);
 	if (MM_DEBUG) /* release builds check large objects and foreign pointers only */
 		tcase_add_test(tc, debug_builds_poison_freed_memory);
 	suite_add_tcase(s, tc);

@@ -111,7 +111,7 @@ START_TEST(free_inside_a_free_span_is_a_named_panic)
 }
 END_TEST
 
-START_TEST(double_free_of_a_small_object_is_a_named_panic_in_debug_builds)
+START_TEST(double_free_of_a_small_object_is_a_named_panic)
 {
 	char *keep = mm_malloc(48), *p = mm_malloc(48);
 	mm_free(p);
@@ -657,8 +657,7 @@ Suite *fake_suite(void)
 	tcase_add_test(tc, free_of_an_interior_pointer_is_a_named_panic);
 	tcase_add_test(tc, double_free_of_a_large_object_is_a_named_panic);
 	tcase_add_test(tc, free_inside_a_free_span_is_a_named_panic);
-	if (MM_DEBUG)
-		tcase_add_test(tc, double_free_of_a_small_object_is_a_named_panic_in_debug_builds);
+	tcase_add_test(tc, double_free_of_a_small_object_is_a_named_panic);
 	suite_add_tcase(s, tc);
 	tc = tcase_new("oom", 60);
 	tcase_add_test(tc, refusing_host_from_the_start_gives_null_and_a_whole_heap);

@@ -9,15 +9,19 @@
  *   api badfree    free an interior pointer of a live large object (must abort)
  *   api badsmall   the same for a small object (debug builds must abort)
  *   api wildfree   free a pointer inside the arena that is no object (must abort)
- *   api foreign    only the foreign-pointer checks (debug: stderr says so)
+ *   api free-stack, free-global, free-mmap, realloc-stack: a pointer libmm never
+ *                  handed out (must abort, naming the address and the reason)
+ *   api free-ldso  free a block in ld.so's minimal-malloc area (must be ignored)
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -231,26 +235,83 @@ static void usable(void)
 	}
 }
 
-static void foreign(void)
+/* malloc_usable_size is a query: 0 for any pointer that is not libmm's, no error. */
+static void foreign_usable_size(void)
 {
 	static char data[64];
 	char stack[64];
 	void *page = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(page != MAP_FAILED);
 	void *ptrs[] = {data + 16, stack + 16, (char *)page + 4096, (char *)page + 16};
-	for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) {
-		errno = 9;
-		do_free(ptrs[i]); /* must not crash */
-		CHECK(errno == 9);
+	for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
 		CHECK(malloc_usable_size(ptrs[i]) == 0);
-		errno = 0;
-		CHECK(do_realloc(ptrs[i], 100) == NULL && errno == ENOMEM);
-	}
 	munmap(page, 1 << 16);
-	/* and the heap is still fine */
-	void *p = do_malloc(100);
-	CHECK(p != NULL);
-	do_free(p);
+}
+
+/* The first byte after ld.so's data (its _end), where its minimal malloc starts. */
+static int ldso_end(struct dl_phdr_info *info, size_t size, void *out)
+{
+	(void)size;
+	if (info->dlpi_addr != (uintptr_t)getauxval(AT_BASE))
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_W))
+			*(uintptr_t *)out = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr +
+					    info->dlpi_phdr[i].p_memsz;
+	return 1;
+}
+
+/*
+ * api free-ldso: free a block where ld.so's minimal malloc puts its first
+ * blocks (memory from before libmm was loaded): must be left alone.
+ */
+static int free_ldso(void)
+{
+	uintptr_t end = 0;
+	dl_iterate_phdr(ldso_end, &end);
+	CHECK(end != 0);
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if (end && (end & (pg - 1)) != 0 && pg - (end & (pg - 1)) > 32) {
+		void *p = (void *)((end + 31) & ~(uintptr_t)15);
+		printf("ptr %p\n", p);
+		errno = 9;
+		do_free(p);
+		CHECK(errno == 9);
+		errno = 0;
+		CHECK(do_realloc(p, 100) == NULL && errno == ENOMEM);
+	} else {
+		printf("api: ld.so's data ends on a page boundary: nothing to free\n");
+	}
+	printf("api: free-ldso: %d checks, %d failed\n", checks, failed);
+	return failed ? 1 : 0;
+}
+
+/*
+ * api free-stack | free-global | free-mmap | realloc-stack: a pointer libmm
+ * never handed out, which must stop the process (every build).  Prints the
+ * address first, for run.sh to find in the message.
+ */
+static int foreign(const char *what)
+{
+	static char data[64];
+	char stack[64];
+	void *p;
+	if (strcmp(what, "free-global") == 0) {
+		p = data + 16;
+	} else if (strcmp(what, "free-mmap") == 0) {
+		p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(p != MAP_FAILED);
+		p = (char *)p + 4096;
+	} else {
+		p = stack + 16;
+	}
+	printf("ptr %p\n", p);
+	if (strncmp(what, "realloc", 7) == 0)
+		do_realloc(p, 100);
+	else
+		do_free(p);
+	printf("api: %s returned\n", what);
+	return 0;
 }
 
 static void tuning(void)
@@ -297,16 +358,18 @@ int main(int argc, char **argv)
 		printf("api: wild free returned\n");
 		return 0;
 	}
-	if (argc > 1 && strcmp(argv[1], "foreign") == 0) {
-		foreign();
-	} else {
+	if (argc > 1 && strcmp(argv[1], "free-ldso") == 0)
+		return free_ldso();
+	if (argc > 1 && (strncmp(argv[1], "free-", 5) == 0 || strncmp(argv[1], "realloc-", 8) == 0))
+		return foreign(argv[1]);
+	{
 		resolution();
 		errno_rules();
 		calloc_zero();
 		realloc_rules();
 		alignment();
 		usable();
-		foreign();
+		foreign_usable_size();
 		tuning();
 	}
 	printf("api: %d checks, %d failed\n", checks, failed);

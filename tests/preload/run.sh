@@ -5,8 +5,9 @@
 # (aligned entry points), limits.c (a 1 TiB request, a lowered RLIMIT_AS),
 # forkstdio.c and forksignal.c (fork against stdio's locks, fork from a
 # signal handler; each turns a hang into a failure with an alarm),
-# the interface checks (api.c, under the preload only), a bad free that the
-# core must stop, and, when a debug build is given, its foreign-pointer note.
+# the interface checks (api.c, under the preload only), bad frees that the
+# core must stop, and frees of pointers libmm never handed out (stack, global,
+# mmap), which must stop the process in release and debug builds.
 #
 #   run.sh MALLOC_SO PROG_DIR [DEBUG_MALLOC_SO]
 #
@@ -150,15 +151,40 @@ else
 	bad "wild free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/wf.err")"
 fi
 
-if [ -n "$dbg" ]; then
-	LD_PRELOAD=$dbg timeout "$cap" "$progs/api" foreign >"$work/fd.out" 2>"$work/fd.err"
+# A pointer libmm never handed out stops the process in every build, with
+# the address and the reason.
+# foreign_case LIB MODE REASON
+foreign_case() {
+	local lib=$1 mode=$2 reason=$3 rc addr
+	(LD_PRELOAD=$lib timeout "$cap" "$progs/api" "$mode") >"$work/fo.out" 2>"$work/fo.err"
 	rc=$?
-	nsaid=$(grep -c "not allocated by libmm" "$work/fd.err")
-	if [ $rc = 0 ] && [ "$nsaid" -ge 8 ]; then
-		ok "debug build reports foreign pointers ($nsaid lines, e.g. $(head -1 "$work/fd.err"))"
+	addr=$(sed -n 's/^ptr 0x//p' "$work/fo.out")
+	if [ $rc = 134 ] && [ -n "$addr" ] && grep -q "$addr" "$work/fo.err" && grep -q "$reason" "$work/fo.err"; then
+		ok "$mode ($(basename "$(dirname "$lib")")) stopped: $(head -1 "$work/fo.err")"
 	else
-		bad "debug foreign" "exit $rc, $nsaid reports; $(head -c 200 "$work/fd.out" "$work/fd.err")"
+		bad "$mode" "exit $rc (want 134), address ${addr:-?}, stderr: $(head -c 200 "$work/fo.err")"
 	fi
+}
+for lib in "$so" ${dbg:+"$dbg"}; do
+	foreign_case "$lib" free-stack "a stack address"
+	foreign_case "$lib" free-global "a global or static variable of"
+	foreign_case "$lib" free-mmap "not from malloc"
+	foreign_case "$lib" realloc-stack "a stack address"
+done
+
+# ld.so's own early blocks are the one kind of foreign pointer left alone.
+for lib in "$so" ${dbg:+"$dbg"}; do
+	LD_PRELOAD=$lib timeout "$cap" "$progs/api" free-ldso >"$work/ld.out" 2>"$work/ld.err"
+	rc=$?
+	if [ $rc = 0 ] && { [ "$lib" = "$so" ] || ! grep -q "^ptr" "$work/ld.out" ||
+		grep -q "memory from before libmm" "$work/ld.err"; }; then
+		ok "free of ld.so's minimal-malloc memory ignored ($(basename "$(dirname "$lib")")): $(tail -1 "$work/ld.out") $(head -1 "$work/ld.err")"
+	else
+		bad "free-ldso" "exit $rc: $(cat "$work/ld.out" "$work/ld.err" | head -c 300)"
+	fi
+done
+
+if [ -n "$dbg" ]; then
 	(LD_PRELOAD=$dbg timeout "$cap" "$progs/api" badsmall) >"$work/bs.out" 2>"$work/bs.err"
 	rc=$?
 	if [ $rc = 134 ] && grep -q "interior pointer" "$work/bs.err"; then
