@@ -13,13 +13,14 @@
  *               span and half the limit has gone by since the last (hosted).
  *   idle bound  (mm_scavenge_bound) backed idle pages may not exceed a floor
  *               plus a percentage of the pages in use.  A free that passes
- *               the bound releases the largest free spans, oldest first among
- *               equals, until backed idle pages are down to half the floor
- *               plus the percentage: a heap that shrank a lot gives most of
- *               it back at once, while a heap that churns within the floor
- *               never pays for a release, and the half-floor slack keeps
- *               passes rare.  Large spans go first: one call gives the most
- *               back, and they are the slowest to be needed again whole.
+ *               the bound releases the largest free spans first (the oldest
+ *               first among spans of one list), until backed idle pages are
+ *               down to half the floor plus the percentage: a heap that
+ *               shrank a lot gives most of it back at once, while a heap
+ *               that churns within the floor never pays for a release, and
+ *               the half-floor slack keeps passes rare.  Large spans go
+ *               first: one call gives the most back, and they are the
+ *               slowest to be needed again whole.
  */
 #include "internal.h"
 

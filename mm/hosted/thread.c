@@ -1,7 +1,7 @@
 /*
  * hosted/thread.c - the hosted build's per-thread caches (an initial-exec
  * TLS slot, returned by a pthread key destructor), its fork handlers, and
- * the scavenger's settings: the idle limit MM_SCAVENGE seconds (default 10,
+ * the scavenger's settings: the idle limit MM_SCAVENGE seconds (default 300,
  * 0 turns scavenging off; setting it also starts a background thread), the
  * idle bound MM_RETAIN MB plus MM_RETAIN_PCT % of the heap in use (default
  * 64 MB + 100 %), MM_TRACE=1 prints a line a pass.
@@ -130,7 +130,7 @@ static uint64_t env_num(const char *name, uint64_t def)
  * Once a process: the cache key, the fork handlers and the scavenger.  By
  * default the heap runs the scavenger itself, from its slow path (no thread:
  * a drop-in malloc must not add threads, which unshare(CLONE_NEWUSER) and
- * others notice): a pass every half idle limit (10 s, as jemalloc's decay),
+ * others notice): a pass every half idle limit (300 s, as the Go runtime),
  * and the idle bound (64 MB + 100 % of the heap in use) when a free passes
  * it.  MM_SCAVENGE=seconds sets the idle limit and also starts a background
  * thread, for processes that go idle with memory to give back;
@@ -144,7 +144,7 @@ static void setup(void)
 	pthread_key_create(&cache_key, cache_destructor);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	trace = t && t[0] == '1';
-	scavenge_limit_ns = env_num("MM_SCAVENGE", 10) * 1000000000u;
+	scavenge_limit_ns = env_num("MM_SCAVENGE", 300) * 1000000000u;
 	mm_auto_scavenge(scavenge_limit_ns);
 	if (scavenge_limit_ns)
 		mm_scavenge_bound(env_num("MM_RETAIN", 64) << 20, (uint32_t)env_num("MM_RETAIN_PCT", 100));

@@ -458,7 +458,7 @@ PUBLIC int mallopt(int param, int value)
 PUBLIC int malloc_trim(size_t pad)
 {
 	(void)pad;
-	return mm_scavenge(0) > 0;
+	return mm_hosted_scavenge(0) > 0; /* traced when MM_TRACE=1 */
 }
 
 static struct mallinfo2 info2(void)

@@ -94,7 +94,7 @@ set boxwidth 0.9
 set xtics rotate by -30 nomirror
 set ytics nomirror
 set grid ytics
-set key top left horizontal
+set key outside top center horizontal
 set yrange [0:*]
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb "black"
 plot for [c=2:$ncol] "$dir/$what.dat" using c:xtic(1) title columnheader(c)

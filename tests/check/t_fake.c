@@ -2,7 +2,7 @@
  * t_fake.c - behaviour that needs a host the test controls (tests/fakesys):
  * bad frees caught by a panic hook, out of memory from a refusing Sys,
  * the scavenger against a settable clock and a host that knows which pages
- * are really backed, calloc over released pages that keep old data (Darwin
+ * are really backed (the idle limit and the idle bound), calloc over released pages that keep old data (Darwin
  * MADV_FREE), and explicit caches: refill, limits, flush and release.
  */
 #include <stdio.h>
@@ -330,6 +330,59 @@ START_TEST(released_and_unreleased_parts_keep_true_accounting_through_coalesce_a
 		      (void *)b, (void *)(b + v));
 	memset(a, 1, 2 * v);
 	memset(b, 2, v);
+	RELEASED_IS_TRUE();
+	STEP();
+	no_violations();
+}
+END_TEST
+
+START_TEST(idle_bound_releases_at_free_time_with_true_accounting)
+{
+	init_fake();
+	mm_scavenge_bound(4 * MiB, 50);
+	enum { N = 16 };
+	char *p[N];
+	for (int i = 0; i < N; i++) {
+		p[i] = mm_malloc(2 * MiB + (size_t)i * PAGE);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], i, 2 * MiB);
+	}
+	struct mm_stats st0 = stats();
+	REQUIRE(st0.idle_bound <= 4 * MiB + st0.heap_inuse / 2 && st0.idle_bound + PAGE >= 4 * MiB + st0.heap_inuse / 2,
+		"idle bound %llu B with %llu B in use; want 4 MiB + 50 %%", (unsigned long long)st0.idle_bound,
+		(unsigned long long)st0.heap_inuse);
+	for (int i = 0; i < N; i++) {
+		mm_free(p[i]);
+		struct mm_stats st = stats();
+		REQUIRE(st.heap_idle - st.heap_released <= st.idle_bound,
+			"after free %d: %llu B idle and backed, over the bound of %llu B", i,
+			(unsigned long long)(st.heap_idle - st.heap_released), (unsigned long long)st.idle_bound);
+		RELEASED_IS_TRUE();
+	}
+	STEP();
+	struct mm_stats st1 = stats();
+	REQUIRE(st1.nbound > st0.nbound && fake_count(FAKE_UNUSED) > 0, "no bound pass ran");
+	REQUIRE(st1.nscavenge == st0.nscavenge, "an idle-limit pass ran without a limit set");
+	REQUIRE(st1.released_bound - st0.released_bound == st1.heap_released - st0.heap_released,
+		"the bound says it released %llu B, heap_released rose by %llu B",
+		(unsigned long long)(st1.released_bound - st0.released_bound),
+		(unsigned long long)(st1.heap_released - st0.heap_released));
+	uint64_t gone = 0;
+	for (int i = 0; i < N; i++)
+		gone += !fake_is_mapped(p[i], 2 * MiB) ? 2 * MiB : 0;
+	REQUIRE(gone >= 32 * MiB - 6 * MiB, "only %llu B of the 32 MiB freed are unmapped", (unsigned long long)gone);
+	/* churn within the floor starts no bound pass.  (Each cycle still advises the
+	 * 8 MiB once: the freed block coalesces with released neighbours, and a split
+	 * of a partly released span releases its backed part first, see heap.c carve.) */
+	mm_scavenge_bound(16 * MiB, 0);
+	uint64_t nb = stats().nbound;
+	for (int r = 0; r < 10; r++) {
+		char *q = mm_malloc(8 * MiB);
+		memset(q, r, 8 * MiB);
+		mm_free(q);
+	}
+	REQUIRE(stats().nbound == nb, "churning 8 MiB under a 16 MiB floor ran %llu bound passes",
+		(unsigned long long)(stats().nbound - nb));
 	RELEASED_IS_TRUE();
 	STEP();
 	no_violations();
@@ -669,6 +722,7 @@ Suite *fake_suite(void)
 	tcase_add_test(tc, second_pass_makes_no_calls_for_released_spans);
 	tcase_add_test(tc, released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split);
 	tcase_add_test(tc, calloc_is_zero_over_released_pages_that_keep_old_data);
+	tcase_add_test(tc, idle_bound_releases_at_free_time_with_true_accounting);
 	suite_add_tcase(s, tc);
 	tc = tcase_new("caches", 60);
 	tcase_add_test(tc, first_allocation_refills_one_batch_from_central);
