@@ -12,7 +12,7 @@ trap 'rm -f $log $log.one' EXIT
 sh tests/port/lib-check.sh | tee -a $log
 for dir in $dirs; do
 	tag=$(basename $dir)
-	for host in pool_host "pool_host chunks" "pool_host refusals" liballoc_host; do
+	for host in pool_host "pool_host chunks" "pool_host refusals" liballoc_host migrate_host; do
 		$runner $dir/$host >$log.one 2>&1
 		rc=$?
 		sed "s/^\(PASS\|FAIL\) /\1 [$tag] /" $log.one | tee -a $log
