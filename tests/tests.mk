@@ -4,7 +4,8 @@
 #                         gcc, clang, DEBUG=1, and -m32 under qemu-i386-static;
 #                         ends with one "N passed, N failed" line.
 #   make test             make deps, then every suite the repo has (test-host's four,
-#                         test-preload, test-port, test-kernel ARCH=x86 and x86_64),
+#                         test-preload, test-port, test-kernel ARCH=x86 and x86_64,
+#                         test-xv6: libmm in MIT xv6 on 4 CPUs, SKIP without xv6),
 #                         through tests/summary.sh: one final "N passed, N failed".
 #   make test-host-gcc | test-host-clang | test-host-debug | test-host-m32
 #                         one variant.  Each runs two binaries:
@@ -53,7 +54,8 @@ test-host:
 test:
 	@$(MAKE) --no-print-directory deps || echo "test: 'make deps' failed (see above); running the suites that can run"
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug \
-		test-host-m32 test-preload test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
+		test-host-m32 test-preload test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64" \
+		test-xv6
 
 test-host-gcc:
 	@$(MAKE) --no-print-directory CC=gcc DEBUG=0 test-host-run
