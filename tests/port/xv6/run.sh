@@ -4,10 +4,13 @@
 # applies xv6.patch), builds xv6, boots it in QEMU on 4 CPUs and reads the
 # serial output: the kernel heap stress on every CPU and mm_check must pass
 # (with USERTESTS=1, xv6's usertests must print ALL TESTS PASSED too).
+# With OLD=1 the cache hooks follow the old advice instead (get looks up the
+# current CPU's cache with interrupts off, then turns them back on; put does
+# nothing), and the run must fail: the test can tell a broken port.
 # Prints PASS/FAIL lines and "N passed, N failed"; without xv6: a SKIP line.
-# Usage: sh tests/port/xv6/run.sh XV6 LIBMM_A OUT [USERTESTS]
+# Usage: sh tests/port/xv6/run.sh XV6 LIBMM_A OUT [USERTESTS [OLD]]
 #   XV6: an xv6-public directory or .tar.gz; OUT: the directory to build in.
-src=$1 lib=$2 out=$3 usertests=${4:-0}
+src=$1 lib=$2 out=$3 usertests=${4:-0} old=${5:-0}
 here=tests/port/xv6
 np=0 nf=0
 
@@ -41,6 +44,15 @@ fi
 
 # The port: five files in, a patch of the lines xv6 changes.
 cp "$lib" mm/mm.h mm/sys.h $here/mm_xv6.c $here/mmtest_kern.c $here/mmtest.c "$top/"
+if [ "$old" = 1 ]; then
+	# get: pushcli; look up; popcli (the old advice); put: nothing.
+	sed -i -e 's|^  return cpucache\[mycpu() - cpus\];|  struct mm_cache *c = cpucache[mycpu() - cpus];\n  popcli();\n  return c;|' \
+		-e '/^mm_sys_cache_put/,/^}/s|^  popcli();|  // old advice: nothing|' "$top/mm_xv6.c"
+	if [ "$(grep -c 'old advice: nothing' "$top/mm_xv6.c")" != 1 ]; then
+		fail "old advice applied to mm_xv6.c"
+		finish
+	fi
+fi
 if patch -d "$top" -p2 --no-backup-if-mismatch <$here/xv6.patch >"$out/patch.log" 2>&1; then
 	pass "port applied ($(grep -c '^+[^+]' $here/xv6.patch) lines added to xv6, $(grep -c '^-[^-]' $here/xv6.patch) changed)"
 else
@@ -82,6 +94,14 @@ secs=$(($(date +%s) - start))
 grep -E '^(cpu[0-9]|mminit|mmcheck|mmtest|usertests|ALL TESTS)|panic|trap' "$log" | sed 's/^/  | /'
 echo "INFO xv6 ran ${secs}s under QEMU (exit status $rc; serial output in $log)"
 
+if [ "$old" = 1 ]; then
+	if grep -q '^mmtest: PASS' "$log" && [ $rc = 1 ]; then
+		fail "the old advice (no pinning) fails under preemption" "it passed: the test cannot tell a broken port"
+	else
+		pass "the old advice (no pinning) fails under preemption: $(grep -m1 -E 'trap|panic|mmstress:|FAIL' "$log" | head -c 120)"
+	fi
+	finish
+fi
 if grep -q '^cpu3: starting' "$log" && grep -q '^mminit: libmm heap' "$log"; then
 	pass "boots on 4 CPUs with the libmm heap ($(grep -m1 '^mminit' "$log" | cut -d: -f2-))"
 else
