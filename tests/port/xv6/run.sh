@@ -103,7 +103,7 @@ if [ "$old" = 1 ]; then
 	finish
 fi
 if grep -q '^cpu3: starting' "$log" && grep -q '^mminit: libmm heap' "$log"; then
-	pass "boots on 4 CPUs with the libmm heap ($(grep -m1 '^mminit' "$log" | cut -d: -f2-))"
+	pass "boots on 4 CPUs with the libmm heap ($(grep -m1 '^mminit' "$log" | cut -d: -f2- | sed 's/^ //'))"
 else
 	fail "boots on 4 CPUs with the libmm heap" "$(grep -m1 -E 'panic|cpu.*starting' "$log")"
 fi
