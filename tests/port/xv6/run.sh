@@ -71,7 +71,7 @@ fi
 
 # 4 CPUs as 4 sockets: SeaBIOS's MP table (read by xv6) then lists them all.
 limit=240
-[ "$usertests" = 1 ] && limit=2400
+[ "$usertests" = 1 ] && limit=3600
 log=$out/serial.log
 start=$(date +%s)
 timeout $limit qemu-system-i386 -drive file="$top/fs.img",index=1,media=disk,format=raw \
@@ -81,7 +81,7 @@ timeout $limit qemu-system-i386 -drive file="$top/fs.img",index=1,media=disk,for
 qpid=$!
 # xv6's panic spins forever: stop QEMU (this run's, by its pid) a moment after one.
 while kill -0 $qpid 2>/dev/null; do
-	if grep -q 'panic' "$log"; then
+	if grep -q 'panic: ' "$log"; then
 		sleep 1
 		kill $qpid 2>/dev/null
 		break
@@ -91,7 +91,7 @@ done
 wait $qpid
 rc=$?
 secs=$(($(date +%s) - start))
-grep -E '^(cpu[0-9]|mminit|mmcheck|mmtest|usertests|ALL TESTS)|panic|trap' "$log" | sed 's/^/  | /'
+grep -E '^(cpu[0-9]|mminit|mmcheck|mmtest|usertests starting|ALL TESTS)|panic: |unexpected trap' "$log" | sed 's/^/  | /'
 echo "INFO xv6 ran ${secs}s under QEMU (exit status $rc; serial output in $log)"
 
 if [ "$old" = 1 ]; then
