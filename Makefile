@@ -125,6 +125,7 @@ run: deps
 -include tests/fuzz/fuzz.mk
 -include tests/preload/preload.mk
 -include tests/port/port.mk
+-include tests/port/xv6/xv6.mk
 -include tests/bench/bench.mk
 -include kernel/kernel.mk
 

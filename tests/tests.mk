@@ -5,7 +5,7 @@
 #                         ends with one "N passed, N failed" line.
 #   make test             make deps, then every suite the repo has (test-host's four,
 #                         test-preload, test-misuse, test-port, test-kernel ARCH=x86
-#                         and x86_64),
+#                         and x86_64, test-xv6: libmm in MIT xv6 on 4 CPUs, SKIP without xv6),
 #                         through tests/summary.sh: one final "N passed, N failed".
 #   make test-host-gcc | test-host-clang | test-host-debug | test-host-m32
 #                         one variant.  Each runs two binaries:
@@ -57,7 +57,8 @@ test:
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug \
 		test-host-m32 test-host-ubsan-gcc test-host-ubsan-clang test-host-asan \
 		fuzz-host fuzz-fake fuzz-fake-chunks fuzz-threads \
-		test-preload test-misuse test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64"
+		test-preload test-misuse test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64" \
+		test-xv6
 
 test-host-gcc:
 	@$(MAKE) --no-print-directory CC=gcc DEBUG=0 test-host-run

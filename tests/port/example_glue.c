@@ -1,10 +1,10 @@
 /*
- * example_glue.c - the complete libmm port for a small kernel with
- * identity-mapped RAM and one CPU, as printed in the README ("Porting to
- * your kernel").  It needs three functions from the kernel: kputs, khalt
- * and ticks_ns.  lib-check builds it with the kernel flags for both arches
- * and both compilers and links it against libmm.a: nothing else may be
- * missing.
+ * example_glue.c - the complete libmm port for a small preemptive SMP
+ * kernel with identity-mapped RAM, as printed in the README ("Porting to
+ * your kernel").  It needs four functions from the kernel: kputs, khalt,
+ * ticks_ns and this_cpu.  lib-check builds it with the kernel flags for
+ * both arches and both compilers and links it against libmm.a: nothing
+ * else may be missing.
  */
 #include "mm.h"
 #include "sys.h"
@@ -12,7 +12,7 @@
 void kputs(const char *s);                   /* console */
 void khalt(void) __attribute__((noreturn));  /* stop the machine */
 uint64_t ticks_ns(void);                     /* timer, monotonic */
-extern volatile int irq_nesting;             /* interrupt entry ++, exit -- */
+int this_cpu(void);                          /* 0 .. MAX_CPUS-1, interrupts off */
 
 /* The heap's memory: 16 MiB of .bss, zero at boot. */
 #define HEAP_BYTES ((size_t)16 << 20)
@@ -81,27 +81,44 @@ void mm_sys_panic(const char *msg)
 	khalt();
 }
 
-/* One cache for normal code, another for interrupt handlers. */
-static struct mm_cache *task_cache, *irq_cache;
+/* Per CPU: its cache, and the interrupt flag get saved for put. */
+#define MAX_CPUS 64
+static struct mm_cache *cpu_cache[MAX_CPUS];
+static uintptr_t cpu_flags[MAX_CPUS];
 
+/*
+ * Interrupts off from get to put: no timer tick, so no preemption (the
+ * thread cannot move to another CPU while it uses this CPU's cache), and no
+ * interrupt handler on this CPU (so handlers may use the same cache).
+ */
 struct mm_cache *mm_sys_cache_get(void)
 {
-	return irq_nesting ? irq_cache : task_cache;
+	uintptr_t flags;
+	__asm__ volatile("pushf\n\tpop %0\n\tcli" : "=r"(flags) : : "memory");
+	int cpu = this_cpu();
+	cpu_flags[cpu] = flags;
+	return cpu_cache[cpu];
 }
 
 void mm_sys_cache_put(struct mm_cache *c)
 {
-	(void)c; /* one CPU, no preemption: nothing to re-enable */
+	uintptr_t flags = cpu_flags[this_cpu()];
+	(void)c;
+	__asm__ volatile("push %0\n\tpopf" : : "r"(flags) : "memory", "cc");
 }
 
-/* Call once, before interrupts are enabled. */
+/* Call once on the boot CPU, before the other CPUs start. */
 void heap_init(void)
 {
 	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = 1 << 20 };
 	if (mm_init(&cfg) != 0)
 		mm_sys_panic("heap_init: mm_init failed");
-	task_cache = mm_cache_new();
-	irq_cache = mm_cache_new();
+}
+
+/* Call on each CPU as it starts (the boot CPU too), interrupts still off. */
+void heap_init_cpu(void)
+{
+	cpu_cache[this_cpu()] = mm_cache_new();
 }
 
 /* The kernel's allocator is now mm_malloc, mm_free, mm_calloc, mm_realloc,

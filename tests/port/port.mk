@@ -1,5 +1,5 @@
 # tests/port/port.mk - porting to other kernels: the liballoc adapter, the
-# freestanding-archive checks and the two foreign hosts.  Included by the root
+# freestanding-archive checks and the three foreign hosts.  Included by the root
 # Makefile; uses its B, ARCH, CC, WARN, KCFLAGS, LIB_DIR and LIB_OBJS.
 #
 #   make liballoc   $(LIB_DIR)/liballoc_compat.o    malloc/free/calloc/realloc
@@ -7,7 +7,8 @@
 #                   $(LIB_DIR)/libmm-liballoc.a     liballoc_compat.o + the core
 #                   $(LIB_DIR)/example_glue.o       the README's minimal port
 #   make lib-check  both arches x both compilers: builds, nm -u only sys.h hooks
-#   make test-port  lib-check, then the fixed-pool host and the liballoc host,
+#   make test-port  lib-check, then the fixed-pool host, the liballoc host and the
+#                   migration host (per-CPU caches under preemption, migrate_host.c),
 #                   linked against the freestanding $(LIB_DIR)/libmm.a, and again
 #                   against the DEBUG=1 archive
 #                   (ARCH=x86 builds them -m32 and runs them under qemu-i386-static;
@@ -65,8 +66,15 @@ lib-check:
 PORT_DIR_DEBUG := $(B)/port/$(notdir $(call lib_dir,$(call variant,1,$(CC))))
 PORT_DIRS      := $(PORT_DIR) $(if $(filter 1,$(DEBUG)),,$(PORT_DIR_DEBUG))
 
+# ---- the migration host (cache get/put under preemption and SMP) ----
+$(PORT_DIR)/migrate_host: tests/port/migrate_host.c tests/port/stress.c tests/port/stress.h \
+		$(LIB_DIR)/libmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PORT_CFLAGS) -no-pie tests/port/migrate_host.c tests/port/stress.c $(LIB_DIR)/libmm.a -o $@
+# ---- end of the migration host ----
+
 .PHONY: port-hosts
-port-hosts: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
+port-hosts: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host $(PORT_DIR)/migrate_host
 
 # ---- other architectures: the fixed-pool host under qemu-user ----------------------
 # pool_host built with Debian's cross gcc, -static, linked against the riscv64 and
