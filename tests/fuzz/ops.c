@@ -63,6 +63,16 @@ size_t fz_size(struct fz_in *in)
 	}
 }
 
+/*
+ * A size for calloc and realloc, which write every byte they hand out (zeroes,
+ * copies): at most 16 MiB, so the process's resident memory stays bounded.
+ */
+static size_t fz_size_written(struct fz_in *in)
+{
+	size_t n = fz_size(in);
+	return n > (16u << 20) ? n % (16u << 20) : n;
+}
+
 /* An alignment: mostly up to a page, sometimes up to 1 GiB. */
 static size_t fz_align(struct fz_in *in)
 {
@@ -130,7 +140,7 @@ static void op_malloc(struct fz_world *w, struct fz_in *in)
 static void op_calloc(struct fz_world *w, struct fz_in *in)
 {
 	struct fz_block *b = slot(w, in);
-	size_t count = fz_u8(in) % 17, size = fz_size(in);
+	size_t count = fz_u8(in) % 17, size = fz_size_written(in);
 	size_t elem = count ? size / count : size, n = count * elem;
 	release(w, b);
 	if (over_cap(w, n, 0))
@@ -145,7 +155,7 @@ static void op_calloc(struct fz_world *w, struct fz_in *in)
 static void op_realloc(struct fz_world *w, struct fz_in *in)
 {
 	struct fz_block *b = slot(w, in);
-	size_t n = fz_size(in);
+	size_t n = fz_size_written(in);
 	if (!b->p) { /* realloc(NULL, n) is malloc(n) */
 		if (over_cap(w, n, 0))
 			return;
