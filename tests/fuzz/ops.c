@@ -131,8 +131,10 @@ static void op_malloc(struct fz_world *w, struct fz_in *in)
 	if (over_cap(w, n, 0))
 		return;
 	char *p = mm_malloc(n);
-	if (!p)
-		return got_null(w, "malloc", n, 0);
+	if (!p) {
+		got_null(w, "malloc", n, 0);
+		return;
+	}
 	fz_adopt(b, p, n, 0, 0, "malloc");
 	took(w, b);
 }
@@ -146,8 +148,10 @@ static void op_calloc(struct fz_world *w, struct fz_in *in)
 	if (over_cap(w, n, 0))
 		return;
 	char *p = mm_calloc(count, elem);
-	if (!p)
-		return got_null(w, "calloc", n, 0);
+	if (!p) {
+		got_null(w, "calloc", n, 0);
+		return;
+	}
 	fz_adopt(b, p, n, 0, 1, "calloc");
 	took(w, b);
 }
@@ -160,8 +164,10 @@ static void op_realloc(struct fz_world *w, struct fz_in *in)
 		if (over_cap(w, n, 0))
 			return;
 		char *p = mm_realloc(NULL, n);
-		if (!p)
-			return got_null(w, "realloc(NULL)", n, 0);
+		if (!p) {
+			got_null(w, "realloc(NULL)", n, 0);
+			return;
+		}
 		fz_adopt(b, p, n, 0, 0, "realloc(NULL)");
 		took(w, b);
 		return;
@@ -185,7 +191,8 @@ static void op_realloc(struct fz_world *w, struct fz_in *in)
 	if (!q) {
 		fz_registry_add(&old);
 		fz_verify(&old, old.usable, "realloc that failed");
-		return got_null(w, "realloc", n, 0);
+		got_null(w, "realloc", n, 0);
+		return;
 	}
 	struct fz_block moved = old;
 	moved.p = q;
@@ -207,8 +214,10 @@ static void op_aligned(struct fz_world *w, struct fz_in *in)
 	if (over_cap(w, n, align))
 		return;
 	char *p = mm_aligned_alloc(align, n);
-	if (!p)
-		return got_null(w, "aligned_alloc", n, align);
+	if (!p) {
+		got_null(w, "aligned_alloc", n, align);
+		return;
+	}
 	fz_adopt(b, p, n, align, 0, "aligned_alloc");
 	took(w, b);
 }
