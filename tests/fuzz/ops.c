@@ -63,6 +63,16 @@ size_t fz_size(struct fz_in *in)
 	}
 }
 
+/*
+ * A size for calloc and realloc, which write every byte they hand out (zeroes,
+ * copies): at most 16 MiB, so the process's resident memory stays bounded.
+ */
+static size_t fz_size_written(struct fz_in *in)
+{
+	size_t n = fz_size(in);
+	return n > (16u << 20) ? n % (16u << 20) : n;
+}
+
 /* An alignment: mostly up to a page, sometimes up to 1 GiB. */
 static size_t fz_align(struct fz_in *in)
 {
@@ -121,8 +131,10 @@ static void op_malloc(struct fz_world *w, struct fz_in *in)
 	if (over_cap(w, n, 0))
 		return;
 	char *p = mm_malloc(n);
-	if (!p)
-		return got_null(w, "malloc", n, 0);
+	if (!p) {
+		got_null(w, "malloc", n, 0);
+		return;
+	}
 	fz_adopt(b, p, n, 0, 0, "malloc");
 	took(w, b);
 }
@@ -130,14 +142,16 @@ static void op_malloc(struct fz_world *w, struct fz_in *in)
 static void op_calloc(struct fz_world *w, struct fz_in *in)
 {
 	struct fz_block *b = slot(w, in);
-	size_t count = fz_u8(in) % 17, size = fz_size(in);
+	size_t count = fz_u8(in) % 17, size = fz_size_written(in);
 	size_t elem = count ? size / count : size, n = count * elem;
 	release(w, b);
 	if (over_cap(w, n, 0))
 		return;
 	char *p = mm_calloc(count, elem);
-	if (!p)
-		return got_null(w, "calloc", n, 0);
+	if (!p) {
+		got_null(w, "calloc", n, 0);
+		return;
+	}
 	fz_adopt(b, p, n, 0, 1, "calloc");
 	took(w, b);
 }
@@ -145,13 +159,15 @@ static void op_calloc(struct fz_world *w, struct fz_in *in)
 static void op_realloc(struct fz_world *w, struct fz_in *in)
 {
 	struct fz_block *b = slot(w, in);
-	size_t n = fz_size(in);
+	size_t n = fz_size_written(in);
 	if (!b->p) { /* realloc(NULL, n) is malloc(n) */
 		if (over_cap(w, n, 0))
 			return;
 		char *p = mm_realloc(NULL, n);
-		if (!p)
-			return got_null(w, "realloc(NULL)", n, 0);
+		if (!p) {
+			got_null(w, "realloc(NULL)", n, 0);
+			return;
+		}
 		fz_adopt(b, p, n, 0, 0, "realloc(NULL)");
 		took(w, b);
 		return;
@@ -175,7 +191,8 @@ static void op_realloc(struct fz_world *w, struct fz_in *in)
 	if (!q) {
 		fz_registry_add(&old);
 		fz_verify(&old, old.usable, "realloc that failed");
-		return got_null(w, "realloc", n, 0);
+		got_null(w, "realloc", n, 0);
+		return;
 	}
 	struct fz_block moved = old;
 	moved.p = q;
@@ -197,8 +214,10 @@ static void op_aligned(struct fz_world *w, struct fz_in *in)
 	if (over_cap(w, n, align))
 		return;
 	char *p = mm_aligned_alloc(align, n);
-	if (!p)
-		return got_null(w, "aligned_alloc", n, align);
+	if (!p) {
+		got_null(w, "aligned_alloc", n, align);
+		return;
+	}
 	fz_adopt(b, p, n, align, 0, "aligned_alloc");
 	took(w, b);
 }
