@@ -81,8 +81,7 @@ __attribute__((noinline)) void mm_cache_free_suspect(struct mm_cache *c, uint32_
 			mm_double_free(v, mm_class_size[cl]);
 	if (mm_central_holds(cl, v))
 		mm_double_free(v, mm_class_size[cl]);
-	((uintptr_t *)v)[1] = 0; /* live after all: mm_cache_free finds no key now */
-	mm_cache_free(c, cl, v);
+	mm_cache_push(c, cl, v); /* live after all */
 }
 
 uintptr_t mm_cache_bytes(const struct mm_cache *c)

@@ -511,25 +511,42 @@ void *mm_heap_alloc_records(uintptr_t npages)
 }
 
 /*
- * In order, without recursion: the stack of spans whose left subtree is being
- * walked is linked through their `next` field, which a span in the treap does
- * not otherwise use (it is on no list).
+ * The treap in order (smallest first, or largest first with `desc`), without
+ * recursion: the stack of spans whose first subtree is being walked is
+ * linked through their `next` field, which a span in the treap does not
+ * otherwise use (it is on no list).  Stops when fn returns nonzero; fn may
+ * not change the structure.  Heap locked.
  */
-static void walk_treap(struct mm_span *t, void (*fn)(struct mm_span *, void *), void *arg)
+void mm_heap_walk_large(int desc, int (*fn)(struct mm_span *, void *), void *arg)
 {
-	struct mm_span *up = 0;
-	while (t || up) {
-		for (; t; t = t->left) {
+	struct mm_span *t = mm_heap.large, *up = 0;
+	int stop = 0;
+	while ((t || up) && !stop) {
+		for (; t; t = desc ? t->right : t->left) {
 			t->next = up;
 			up = t;
 		}
 		t = up;
 		up = t->next;
 		t->next = 0;
-		struct mm_span *r = t->right; /* fn may not change the structure; be safe anyway */
-		fn(t, arg);
-		t = r;
+		stop = fn(t, arg);
+		t = desc ? t->left : t->right;
 	}
+	for (; up; up = t) { /* stopped early: unlink what is left on the stack */
+		t = up->next;
+		up->next = 0;
+	}
+}
+
+struct walk {
+	void (*fn)(struct mm_span *, void *);
+	void *arg;
+};
+
+static int walk_one(struct mm_span *s, void *w)
+{
+	((struct walk *)w)->fn(s, ((struct walk *)w)->arg);
+	return 0;
 }
 
 /* Call fn on every free span, lists first, then the treap in order.  Heap locked. */
@@ -540,5 +557,6 @@ void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg)
 			n = s->next;
 			fn(s, arg);
 		}
-	walk_treap(mm_heap.large, fn, arg);
+	struct walk w = { fn, arg };
+	mm_heap_walk_large(0, walk_one, &w);
 }

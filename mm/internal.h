@@ -244,6 +244,7 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages); /* large, in place; 0 o
 struct mm_span *mm_heap_span_alloc(void);
 void mm_heap_span_free(struct mm_span *s);
 void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
+void mm_heap_walk_large(int desc, int (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
 void *mm_heap_alloc_records(uintptr_t npages); /* record memory from a free span (heap locked) */
 
 /* ---- central (central.c) ---- */
@@ -334,20 +335,27 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	return v;
 }
 
-static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
+/* Push v (known not to be free) on its list, marked free with the key. */
+static inline void mm_cache_push(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	uintptr_t *w = v, key = mm_free_key;
-	if (mm_unlikely(w[1] == key)) {
-		mm_cache_free_suspect(c, cl, v); /* panics, or frees v itself */
-		return;
-	}
 	w[0] = (uintptr_t)l->head;
 	w[1] = key;
 	l->head = v;
 	c->bytes += l->objsize;
 	if (mm_unlikely(++l->n > l->max || c->bytes > c->limit))
 		mm_cache_overflow(c, cl);
+}
+
+/* Free v into the cache: a key already in place means it may be free already. */
+static inline void mm_cache_free(struct mm_cache *c, uint32_t cl, void *v)
+{
+	if (mm_unlikely(((uintptr_t *)v)[1] == mm_free_key)) {
+		mm_cache_free_suspect(c, cl, v); /* panics, or pushes v itself */
+		return;
+	}
+	mm_cache_push(c, cl, v);
 }
 
 /* ---- the entry points' fast paths (malloc.c has the rest) ---- */

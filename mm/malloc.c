@@ -91,6 +91,13 @@ int mm_init_once(void)
 #define LISTWORDS (2 * sizeof(void *))   /* a free object's link and key */
 #define BUSY 0xffff                      /* reqsize while the red zone is rewritten */
 
+/*
+ * What a broken red zone was, for the panic: static, like mm_throw's own
+ * message, so that no frame of the core is large (kernel stacks are small;
+ * lib-check bounds every frame).  Only a fatal path writes it.
+ */
+static char why[320];
+
 static void set_req(struct mm_span *s, uint32_t i, uint32_t n)
 {
 	__atomic_store_n(&s->reqsize[i], (uint16_t)n, __ATOMIC_SEQ_CST);
@@ -173,9 +180,8 @@ static int red_zone_broken(char *buf, size_t len, const char *op, const void *p,
 
 static void check_red_zone(const char *op, const void *p, struct mm_span *s, uint32_t i, int mine)
 {
-	char buf[320];
-	if (red_zone_broken(buf, sizeof buf, op, p, s, i, mine))
-		mm_throw("%s", buf);
+	if (red_zone_broken(why, sizeof why, op, p, s, i, mine))
+		mm_throw("%s", why);
 }
 
 /*
@@ -215,14 +221,13 @@ static void check_before(const char *op, const void *p, struct mm_span *s, uint3
 	}
 	struct mm_span *b = mm_pagemap_get(s->start - 1);
 	uint32_t cl = b ? __atomic_load_n(&b->sizeclass, __ATOMIC_RELAXED) : 0;
-	char buf[320];
-	if (!cl || cl >= (uint32_t)mm_nclasses || !tail_broken(buf, sizeof buf, op, p, b, cl, s))
+	if (!cl || cl >= (uint32_t)mm_nclasses || !tail_broken(why, sizeof why, op, p, b, cl, s))
 		return;
 	mm_sys_lock(&mm_central[cl].lock);
-	int broken = tail_broken(buf, sizeof buf, op, p, b, cl, s);
+	int broken = tail_broken(why, sizeof why, op, p, b, cl, s);
 	mm_sys_unlock(&mm_central[cl].lock);
 	if (broken)
-		mm_throw("%s", buf);
+		mm_throw("%s", why);
 }
 
 /* A span new to central: every byte poisoned, so objects never handed out check too. */
@@ -312,9 +317,8 @@ static int large_broken(char *buf, size_t len, const char *op, const void *p, st
 
 static void debug_free_large(struct mm_span *s, void *p)
 {
-	char buf[320];
-	if (large_broken(buf, sizeof buf, "free", p, s))
-		mm_throw("%s", buf);
+	if (large_broken(why, sizeof why, "free", p, s))
+		mm_throw("%s", why);
 	check_before("free", p, s, 0);
 }
 
@@ -507,9 +511,8 @@ void *mm_realloc(void *p, size_t n)
 		if (n > MM_MAX_SMALL && n <= PTRDIFF_MAX) {
 			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
 #ifdef MM_DEBUG
-			char buf[320];
-			if (large_broken(buf, sizeof buf, "realloc", p, s))
-				mm_throw("%s", buf);
+					if (large_broken(why, sizeof why, "realloc", p, s))
+				mm_throw("%s", why);
 #endif
 			if (np == s->npages || mm_heap_resize(s, np) == 0) {
 #ifdef MM_DEBUG

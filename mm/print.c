@@ -88,7 +88,7 @@ size_t mm_format(char *buf, size_t len, const char *fmt, ...)
 /* Format a fatal message and hand it to the host (sys.h: which panics may hold a lock). */
 void mm_throw(const char *fmt, ...)
 {
-	static char msg[256];
+	static char msg[320];
 	va_list ap;
 	va_start(ap, fmt);
 	vformat(msg, sizeof msg, fmt, ap);

@@ -84,23 +84,19 @@ static void bound_span(struct mm_span *s, struct bound *b)
 	b->over = n >= b->over ? 0 : b->over - n;
 }
 
-/* Treap of large free spans, largest first; stops once b->over is 0. */
-static void bound_treap(struct mm_span *t, struct bound *b)
+/* The same for the treap's walk: stop once the bound is met. */
+static int bound_large(struct mm_span *s, void *b)
 {
-	if (!t || b->over == 0)
-		return;
-	bound_treap(t->right, b);
-	if (b->over == 0)
-		return;
-	bound_span(t, b);
-	bound_treap(t->left, b);
+	bound_span(s, b);
+	return ((struct bound *)b)->over == 0;
 }
 
 /* Release the largest free spans until at least `over` pages were released. */
 static void bound_pass(uintptr_t over)
 {
 	struct bound b = { over, 0 };
-	bound_treap(mm_heap.large, &b);
+	if (b.over)
+		mm_heap_walk_large(1, bound_large, &b); /* the largest spans first */
 	for (int i = MM_HEAP_LISTS - 1; i > 0 && b.over; i--) {
 		/* lists hold the newest span first: walk from the back, oldest first */
 		for (struct mm_span *s = mm_heap.free[i].prev; s != &mm_heap.free[i] && b.over; s = s->prev)
