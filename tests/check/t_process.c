@@ -171,6 +171,7 @@ END_TEST
  */
 START_TEST(arena_grows_past_a_foreign_mapping)
 {
+	SKIP_UNDER_ASAN("the arena cannot sit at its hint");
 	mm_free(mm_malloc(16));
 	struct mm_stats st = stats();
 	uintptr_t end = st.arena_end;
@@ -261,6 +262,7 @@ static void *thread_mallocs(void *arg)
 /* Failure 3: after the first malloc the heap holds little address space. */
 START_TEST(address_space_follows_the_heap)
 {
+	SKIP_UNDER_ASAN("its shadow memory counts against RLIMIT_AS");
 	mm_free(mm_malloc(16));
 	uint64_t use = accessible_bytes();
 	struct rlimit rl = {.rlim_cur = use + GiB, .rlim_max = use + GiB};

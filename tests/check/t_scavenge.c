@@ -88,6 +88,7 @@ START_TEST(scavenge_after_freeing_256_mib_really_drops_rss)
 	ck_assert_uint_eq(stats().heap_released, st1.heap_released);
 	STEP();
 	/* reuse: released pages come back, zeroed, and stop counting as released */
+	SKIP_UNDER_ASAN("the arena's regions are not contiguous there, so 200 MiB may not fit in what was freed");
 	char *p = mm_calloc(1, 200 * MiB);
 	ck_assert_ptr_nonnull(p);
 	ck_assert(all_zero(p, 200 * MiB));

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../../mm/mm.h"
 
@@ -77,6 +78,30 @@ uint64_t resident_in(const void *p, size_t n);
  */
 char *free_region(size_t n);
 void three_adjacent(char *s[3], size_t v);
+
+/*
+ * Built with AddressSanitizer?  Its shadow memory takes terabytes of address
+ * space, the range at the 64-bit arena's hint among it, so tests that measure
+ * the address space or need the arena's regions to be contiguous skip there
+ * (saying so).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+#define SKIP_UNDER_ASAN(why)                                                      \
+	do {                                                                      \
+		if (UNDER_ASAN) {                                                 \
+			fprintf(stderr, "SKIP %s under ASan: %s\n", __func__, why); \
+			return;                                                   \
+		}                                                                 \
+	} while (0)
 
 /* Generous timeouts: the -m32 suite runs under qemu-user. */
 TCase *tcase_new(const char *name, int timeout_s);
