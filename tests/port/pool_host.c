@@ -49,6 +49,8 @@ static size_t last_res_n;
 static uint64_t bytes_poisoned;
 static uint64_t clock_ns = 1;       /* the fake clock; tests move it */
 static int dirty_pool;              /* "traps": the pool holds garbage, never zeroed by the host */
+static uintptr_t first_hint;        /* the core's first reservation: where it asked, how much */
+static size_t first_n;
 
 /* Contract breaches seen by the hooks. */
 static int nviolations;
@@ -101,10 +103,12 @@ static struct { unsigned char *p; size_t n; } holes[NHOLES];
 void *mm_sys_reserve(void *hint, size_t n)
 {
 	unsigned char *p = NULL;
-	(void)hint;
 	check_pages("mm_sys_reserve", NULL, n);
 	pthread_mutex_lock(&pool_mu);
-	nreserve++;
+	if (nreserve++ == 0) {
+		first_hint = (uintptr_t)hint;
+		first_n = n;
+	}
 	for (int i = 0; i < NHOLES && !p; i++) {
 		if (holes[i].n >= n) {
 			p = holes[i].p;
@@ -924,6 +928,21 @@ static int case_no_init(void)
 			 e ? e : "(null)");
 		return 0;
 	}
+	/* The default 64-bit arena must be somewhere this arch's smallest address space holds. */
+	uint64_t top = (uint64_t)first_hint + first_n;
+	uint64_t limit = sizeof(void *) == 4 ? (uint64_t)1 << 32 :
+#if defined(__riscv)
+		(uint64_t)1 << 38; /* Sv39: the lower half */
+#else
+		(uint64_t)1 << 47; /* 48-bit VA: the lower half */
+#endif
+	printf("INFO default first reservation: %zu bytes at hint %#lx (end %#llx, limit %#llx)\n", first_n,
+	       (unsigned long)first_hint, (unsigned long long)top, (unsigned long long)limit);
+	if (top > limit) {
+		snprintf(err, sizeof err, "the default arena hint %#lx + %zu bytes ends past %#llx",
+			 (unsigned long)first_hint, first_n, (unsigned long long)limit);
+		return 0;
+	}
 	return 1;
 }
 
@@ -985,7 +1004,8 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && strcmp(argv[1], "traps") == 0) {
-		report("pool, no mm_init: NULL, and mm_last_error says MM_ARENA_CHUNKS", case_no_init());
+		report("pool, no mm_init: NULL, mm_last_error says MM_ARENA_CHUNKS, default arena fits the VA",
+		       case_no_init());
 		report("pool, garbage-filled: mm_init with memory_not_zeroed", case_dirty_init());
 		report("pool, garbage-filled: calloc returns zeros", case_dirty_calloc());
 		report("pool, garbage-filled: basic sizes, usable size and ownership", case_basic());
