@@ -54,7 +54,7 @@ $(PORT_DIR)/pool_host: tests/port/pool_host.c tests/port/stress.c tests/port/str
 $(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/port/stress.h \
 		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(PORT_CFLAGS) -no-pie tests/port/liballoc_host.c tests/port/stress.c \
+	$(PORT_CC) $(PORT_CFLAGS) -no-pie tests/port/liballoc_host.c tests/port/stress.c \
 		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a -o $@
 
 lib-check:
@@ -65,8 +65,13 @@ lib-check:
 PORT_DIR_DEBUG := $(B)/port/$(notdir $(call lib_dir,$(call variant,1,$(CC))))
 PORT_DIRS      := $(PORT_DIR) $(if $(filter 1,$(DEBUG)),,$(PORT_DIR_DEBUG))
 
-.PHONY: port-hosts
-port-hosts: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
+.PHONY: port-hosts port-abi-check
+port-hosts: port-abi-check $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host
+
+# Hosts for riscv64 link Debian's riscv64 libc, which uses the double-float ABI.
+port-abi-check:
+	@if [ "$(ARCH)" = riscv64 ] && [ "$(RISCV_MABI)" != lp64d ]; then \
+		echo "test-port ARCH=riscv64: the hosts link Debian's lp64d libc; add RISCV_MABI=lp64d"; exit 1; fi
 
 # ---- other architectures: the fixed-pool host under qemu-user ----------------------
 # pool_host built with Debian's cross gcc, -static, linked against the riscv64 and
