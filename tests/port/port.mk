@@ -18,7 +18,7 @@ PORT_M_x86_64 := -m64
 PORT_M_x86    := -m32
 PORT_RUN_x86  := $(shell command -v qemu-i386-static 2>/dev/null)
 PORT_CFLAGS = $(WARN) -O2 -g -pthread $(PORT_M_$(ARCH)) $(KPAGE)
-PORT_RUN    := $(PORT_RUN_$(ARCH))
+PORT_RUN     = $(PORT_RUN_$(ARCH))
 
 .PHONY: liballoc lib-check test-port port-lib-dir
 # Where `make lib` puts its archive for the given ARCH/CC/DEBUG/B (for lib-check.sh).
@@ -78,7 +78,7 @@ port-abi-check:
 # aarch64 archives (riscv64: the lp64d build, since Debian's riscv64 libc uses the
 # double-float ABI; a kernel chooses with RISCV_MABI), run by qemu-<arch>-static.
 # `make test-port` runs them after the native hosts (PORT_CROSS= to skip).
-PORT_CROSS ?= riscv64 aarch64
+PORT_CROSS ?= $(filter-out $(ARCH),riscv64 aarch64)
 PORT_CC_riscv64 := riscv64-linux-gnu-gcc
 PORT_CC_aarch64 := aarch64-linux-gnu-gcc
 PORT_M_riscv64  := -static
