@@ -33,7 +33,11 @@ static struct mm_arena arena;
 #define ARENA64_STEP  ((uintptr_t)64 << 20) /* one reservation of the 64-bit policy */
 #if UINTPTR_MAX > 0xffffffffu
 #define ARENA64_WINDOW ((uintptr_t)64 << 30) /* what the class map describes */
+#if defined(__riscv)
+#define ARENA64_HINT  ((uintptr_t)0x0020 << 32) /* 128 GiB: the arena fits Sv39's 256 GiB half */
+#else
 #define ARENA64_HINT  ((uintptr_t)0x00c0 << 32)
+#endif
 #else
 #define ARENA64_WINDOW ((uintptr_t)1 << 30) /* the 64-bit policy, forced on 32-bit */
 #define ARENA64_HINT  ((uintptr_t)0)
@@ -213,12 +217,26 @@ static int extend(uintptr_t need)
 	case MM_ARENA_64:
 		return extend64(need);
 	default:
+		/* Chunks: a span lies in one reservation, so `need` must come whole from one. */
 		size = need > arena.step ? round_up(need, MM_PAGE_SIZE) : arena.step;
 		p = mm_sys_reserve(0, size);
 		if (!p && size > need)
 			p = mm_sys_reserve(0, size = round_up(need, MM_PAGE_SIZE)); /* what is left */
-		if (!p)
+		if (!p) {
+			mm_format(errbuf, sizeof errbuf,
+				  "mm: arena (MM_ARENA_CHUNKS): no %u contiguous bytes from mm_sys_reserve "
+				  "for a request of %u pages (mm_config.arena_size %u)",
+				  size, need >> MM_PAGE_SHIFT, arena.step);
+			mm_heap.error = errbuf;
 			return -1;
+		}
+		if (((uintptr_t)p & (MM_PAGE_SIZE - 1)) || (uintptr_t)p + size < (uintptr_t)p) {
+			mm_format(errbuf, sizeof errbuf,
+				  "mm: arena (MM_ARENA_CHUNKS): mm_sys_reserve(%u bytes) returned %p, "
+				  "not a page-aligned range", size, p);
+			mm_heap.error = errbuf;
+			return -1;
+		}
 		set_region((uintptr_t)p, size);
 		return 0;
 	}
@@ -295,6 +313,8 @@ void *mm_arena_records(size_t n)
 		mm_sys_free(p, n);
 		return 0;
 	}
+	if (mm_memory_dirty) /* records start zeroed */
+		mm_memset(p, 0, n);
 	mm_heap.sys += n;
 	return p;
 }

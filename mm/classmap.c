@@ -46,6 +46,8 @@ void mm_classmap_cover(uintptr_t end)
 		return;
 	if (mm_sys_map((char *)mm_classmap + mapped, want - mapped) < 0)
 		return; /* it covers less: those pages take the pagemap path */
+	if (mm_memory_dirty) /* 0: no small span on the page */
+		mm_memset((char *)mm_classmap + mapped, 0, want - mapped);
 	mm_heap.sys += want - mapped;
 	mapped = want;
 	mm_classmap_bytes = (mapped / sizeof *mm_classmap) << MM_PAGE_SHIFT;

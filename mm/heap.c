@@ -300,6 +300,7 @@ static void adopt_tail(void)
 	s->start = base >> MM_PAGE_SHIFT;
 	s->npages = n;
 	s->npreleased = n; /* counted as mapped, then released */
+	s->needzero = (uint8_t)mm_memory_dirty;
 	s->unused_since = mm_sys_nanotime();
 	mm_heap.sys += (uint64_t)n << MM_PAGE_SHIFT;
 	mm_heap.pages_sys += n;
@@ -331,6 +332,7 @@ static int grow(uintptr_t npages)
 	}
 	s->start = pn;
 	s->npages = got;
+	s->needzero = (uint8_t)mm_memory_dirty; /* fresh pages are zero unless the host says not */
 	s->unused_since = mm_sys_nanotime();
 	mm_heap.pages_sys += got;
 	mm_heap.pages_idle += got;

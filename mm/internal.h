@@ -477,6 +477,7 @@ void mm_throw(const char *fmt, ...) __attribute__((noreturn)); /* format and pan
 
 /* ---- global state (malloc.c) ---- */
 extern volatile int mm_inited;
+extern int mm_memory_dirty;  /* mm_config.memory_not_zeroed: fresh pages may hold old bytes */
 int mm_init_once(void);
 
 #ifdef __ELF__

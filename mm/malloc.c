@@ -7,7 +7,10 @@
 
 volatile int mm_inited;
 uintptr_t mm_free_key = 1; /* set at init, before any object is freed */
+int mm_memory_dirty;
+static int (*reclaim_hook)(size_t n);
 static struct mm_lock init_lock;
+static char init_error[256];
 
 /*
  * A per-process key for the free-list words (internal.h): the clock and
@@ -44,12 +47,43 @@ void mm_double_free(void *v, uint32_t size)
 	mm_throw("mm: free(%p): double free of a %u-byte object", v, (uintptr_t)size);
 }
 
+static const char *policy_name(int p)
+{
+	return p == MM_ARENA_64 ? "MM_ARENA_64" : p == MM_ARENA_32 ? "MM_ARENA_32" :
+	       p == MM_ARENA_CHUNKS ? "MM_ARENA_CHUNKS" : "MM_ARENA_AUTO";
+}
+
+/* A configuration the core cannot honour: a message naming the field, or NULL. */
+static const char *bad_config(const struct mm_config *cfg)
+{
+	if (cfg->arena_policy < MM_ARENA_AUTO || cfg->arena_policy > MM_ARENA_CHUNKS)
+		mm_format(init_error, sizeof init_error,
+			  "mm: mm_init: mm_config.arena_policy is %d, not MM_ARENA_AUTO, MM_ARENA_64, "
+			  "MM_ARENA_32 or MM_ARENA_CHUNKS", cfg->arena_policy);
+	else if (cfg->arena_hint & (MM_PAGE_SIZE - 1))
+		mm_format(init_error, sizeof init_error,
+			  "mm: mm_init: mm_config.arena_hint %p is not a multiple of the page size (%u)",
+			  (void *)cfg->arena_hint, MM_PAGE_SIZE);
+	else if (cfg->arena_size & (MM_PAGE_SIZE - 1))
+		mm_format(init_error, sizeof init_error,
+			  "mm: mm_init: mm_config.arena_size %u is not a multiple of the page size (%u)",
+			  (uintptr_t)cfg->arena_size, MM_PAGE_SIZE);
+	else
+		return 0;
+	return init_error;
+}
+
+/* Set everything up; on failure -1, mm_inited stays 0 and mm_last_error() says why. */
 static int init_locked(const struct mm_config *cfg)
 {
 	static const struct mm_config defaults;
 	if (!cfg)
 		cfg = &defaults;
 	mm_free_key = make_key();
+	if ((mm_heap.error = bad_config(cfg)) != 0)
+		return -1;
+	mm_memory_dirty = cfg->memory_not_zeroed != 0;
+	reclaim_hook = cfg->reclaim;
 	mm_sizeclass_init();
 	mm_pagemap_init();
 	for (int i = 0; i < MM_HEAP_LISTS; i++)
@@ -58,21 +92,53 @@ static int init_locked(const struct mm_config *cfg)
 	mm_fixalloc_init(&mm_heap.spans, sizeof(struct mm_span));
 	mm_fixalloc_init(&mm_heap.caches, sizeof(struct mm_cache));
 	mm_central_init();
-	if (mm_arena_init(cfg) < 0)
+	if (mm_arena_init(cfg) < 0) {
+		mm_format(init_error, sizeof init_error,
+			  "mm: init: mm_sys_reserve refused the arena's first reservation "
+			  "(mm_config.arena_policy %s); a host without virtual memory (a fixed pool) "
+			  "calls mm_init with MM_ARENA_CHUNKS before the first allocation",
+			  policy_name(cfg->arena_policy));
+		mm_heap.error = init_error;
 		return -1;
+	}
+	mm_heap.error = 0;
 	__atomic_store_n(&mm_inited, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
-/* Set the allocator up; -1 if the first reservation is refused or already set up. */
+/* Set the allocator up; -1 (and mm_last_error) if cfg is bad, the first reservation is refused or it is already set up. */
 int mm_init(const struct mm_config *cfg)
 {
 	int r = -1;
 	mm_sys_lock(&init_lock);
 	if (!mm_inited)
 		r = init_locked(cfg);
+	else
+		mm_heap.error = "mm: mm_init: the allocator is already set up (by an earlier mm_init "
+				"or the first allocation); this configuration was not applied";
 	mm_sys_unlock(&init_lock);
 	return r;
+}
+
+/*
+ * An allocation of n bytes is about to fail.  Flush the calling context's own
+ * cache (its free objects may pin whole spans) and the transfer slots, let the
+ * host make the other CPUs flush theirs (mm_config.reclaim), and say whether to
+ * try once more: if the cache held objects or the hook says so.  No lock is
+ * held here.
+ */
+static int reclaim(size_t n)
+{
+	if (!mm_inited)
+		return 0;
+	struct mm_cache *c = mm_sys_cache_get();
+	int again = c && mm_cache_bytes(c) > 0;
+	if (c)
+		mm_cache_flush(c);
+	mm_sys_cache_put(c);
+	if (reclaim_hook && reclaim_hook(n))
+		again = 1;
+	return again;
 }
 
 int mm_init_once(void)
@@ -344,6 +410,8 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	if (n > PTRDIFF_MAX || mm_init_once() < 0) /* no object may be larger (C, and glibc) */
 		return 0;
 	struct mm_span *s = mm_heap_alloc(npages, 0, align_pages);
+	if (!s && reclaim(n))
+		s = mm_heap_alloc(npages, 0, align_pages);
 #ifdef MM_DEBUG
 	if (s)
 		debug_large(s, n);
@@ -366,9 +434,13 @@ void *mm_malloc_slow(size_t n)
 	return v;
 }
 
+/* The fast path; a small allocation that fails gets one more try after reclaim (malloc_large has its own). */
 void *mm_malloc(size_t n)
 {
-	return mm_malloc_inline(n);
+	void *v = mm_malloc_inline(n);
+	if (mm_unlikely(!v) && n <= MM_MAX_SMALL && reclaim(n))
+		v = mm_malloc_inline(n);
+	return v;
 }
 
 /* Describe what is wrong with freeing p (span s from the pagemap) and panic. */

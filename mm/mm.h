@@ -79,15 +79,37 @@ size_t mm_trace_format(char *buf, size_t len, uint64_t released);
  * contiguously up to MaxArena32 (2 GiB) from the first reservation.
  * CHUNKS: for hosts without virtual memory (a fixed pool, liballoc's
  * page hooks): reserve chunks of max(request, arena_size) (default 1 MiB)
- * wherever the host likes; no window.
+ * wherever the host likes; no window.  A span lies inside one reservation,
+ * so a request of n pages needs n contiguous pages from one mm_sys_reserve;
+ * when the host has none, the allocation returns NULL and mm_last_error()
+ * names the request.  A host without virtual memory must choose CHUNKS:
+ * the default (64/32) asks for hundreds of MiB of address space at once.
  */
 enum { MM_ARENA_AUTO = 0, MM_ARENA_64 = 1, MM_ARENA_32 = 2, MM_ARENA_CHUNKS = 3 };
 struct mm_config {
 	int arena_policy;      /* MM_ARENA_AUTO: 64 or 32 by pointer width */
-	uintptr_t arena_hint;  /* where to ask for the arena; 0: the default */
-	size_t arena_size;     /* see above; 0: the policy's default */
+	uintptr_t arena_hint;  /* where to ask for the arena (page aligned); 0: the default */
+	size_t arena_size;     /* see above (a multiple of the page); 0: the policy's default */
+	/*
+	 * 1: memory from mm_sys_map may hold old bytes (a pool that is not
+	 * .bss, RAM a boot loader used): the core clears what it relies on
+	 * (its records, the class map, large calloc).  0: fresh pages read zero.
+	 */
+	int memory_not_zeroed;
+	/*
+	 * Called when an allocation of n bytes is about to return NULL, after
+	 * the core flushed the calling context's own cache; no lock held,
+	 * outside any mm_sys_cache_get/put bracket.  The host makes every other
+	 * CPU give its cache back (each runs mm_cache_flush on its own cache:
+	 * an IPI, or a flag each CPU polls) and returns 1 to have the core try
+	 * once more, 0 to fail now.  NULL: no hook (the core still retries once
+	 * if its own cache held objects).
+	 */
+	int (*reclaim)(size_t n);
 };
-int mm_init(const struct mm_config *cfg); /* 0 on success */
+/* 0 on success; -1 with the reason in mm_last_error() (a bad field, named;
+ * a refused first reservation; called after the allocator was set up). */
+int mm_init(const struct mm_config *cfg);
 
 /* Caches, for hosts (see mm_sys_cache_get in mm/sys.h). */
 struct mm_cache *mm_cache_new(void);          /* NULL when out of memory */

@@ -28,8 +28,9 @@
  *    idle loop or a thread, not from an interrupt handler: it walks every
  *    free span.
  *  - Memory is zero when the core relies on it: mm_sys_map on a fresh range
- *    must give zeroed memory (a host whose memory is not zero zeroes it in
- *    mm_sys_reserve or on the first mm_sys_map of each page); pages released
+ *    must give zeroed memory, unless the host calls mm_init with
+ *    mm_config.memory_not_zeroed = 1 (then the core clears what it relies
+ *    on itself, and the host zeroes nothing); pages released
  *    by an mm_sys_unused that returned 0 are cleared by the core before calloc
  *    trusts them.  A host that cannot release pages may make mm_sys_unused a
  *    no-op that returns 0.
@@ -98,7 +99,8 @@ void *mm_sys_reserve(void *hint, size_t n);
 /*
  * mm_sys_map: back [v, v+n) (inside a reserved range) with readable,
  * writable memory.  Called for pages never used before, which must read as
- * zero, and again for pages given to mm_sys_unused that the core reuses:
+ * zero (unless mm_config.memory_not_zeroed), and again for pages given to
+ * mm_sys_unused that the core reuses:
  * those may read as zero or keep old data (see mm_sys_unused's return),
  * and pages of the range still backed must keep their contents.
  * Returns 0 on success, -1 when memory is exhausted; on failure nothing in

@@ -8,7 +8,10 @@
 #                         and x86_64, test-xv6: libmm in MIT xv6 on 4 CPUs, SKIP without xv6),
 #                         through tests/summary.sh: one final "N passed, N failed".
 #   make test-host-gcc | test-host-clang | test-host-debug | test-host-m32
-#                         one variant.  Each runs two binaries:
+#                         one variant.
+#   make test-host-page16k  check_fake with the core built for 16 KiB pages
+#                         (MM_PAGE_SHIFT=14) on a fake host that counts every
+#                         call not aligned to 16 KiB as a contract violation.  Each runs two binaries:
 #     check_host  libmm.a (the real hosted Sys backend) + the Check suites
 #     check_fake  the core objects (no mm/hosted) + tests/fakesys: the 32-bit
 #                 arena in a simulated 4 GiB address space, refusals, panic hook,
@@ -38,7 +41,7 @@ T_HOST_SRCS := tests/check/main_host.c tests/check/t_sizeclass.c tests/check/t_h
                tests/check/t_scavenge.c tests/check/t_errors.c tests/check/t_internal.c \
                tests/check/t_process.c tests/check/t_misuse.c \
                tests/stress/stress.c $(T_COMMON)
-T_FAKE_SRCS := tests/check/main_fake.c tests/check/t_arena32.c tests/check/t_fake.c \
+T_FAKE_SRCS := tests/check/main_fake.c tests/check/t_arena32.c tests/check/t_fake.c tests/check/t_port.c \
                tests/fakesys/fakesys.c $(T_COMMON)
 
 # The core for the fake backend: HOST_CFLAGS without the inline cache hook, so
@@ -55,7 +58,7 @@ test-host:
 test:
 	@$(MAKE) --no-print-directory deps || echo "test: 'make deps' failed (see above); running the suites that can run"
 	@MAKE="$(MAKE)" bash tests/summary.sh test-host-gcc test-host-clang test-host-debug \
-		test-host-m32 test-host-ubsan-gcc test-host-ubsan-clang test-host-asan \
+		test-host-m32 test-host-page16k test-host-ubsan-gcc test-host-ubsan-clang test-host-asan \
 		fuzz-host fuzz-fake fuzz-fake-chunks fuzz-threads \
 		test-preload test-misuse test-port "test-kernel ARCH=x86" "test-kernel ARCH=x86_64" \
 		test-xv6
@@ -119,3 +122,21 @@ $(M32_DIR)/tests/check_host: $(T_HOST_SRCS) $(T_HDRS) $(M32_DIR)/libmm.a
 	$(CC) -m32 -static $(T_CFLAGS) $(T_HOST_DEFS) -o $@ $(T_HOST_SRCS) $(M32_DIR)/libmm.a $(CHECK_LIBS32)
 
 -include tests/misuse/misuse.mk
+
+# ---- 16 KiB pages: the core built with MM_PAGE_SHIFT=14, the fake Sys backend
+# enforcing a 16 KiB granule (tests/fakesys: FAKE_GRANULE), the fake suites --------
+P16_DIR  := $(B)/host/page16k
+P16_DEFS := -DMM_PAGE_SHIFT=14 -DFAKE_GRANULE=16384
+P16_OBJS := $(MM_CORE:%=$(P16_DIR)/%.o)
+
+.PHONY: test-host-page16k
+test-host-page16k: $(P16_DIR)/check_fake
+	@echo "== $< ($(notdir $(CC)), MM_PAGE_SHIFT=14, host granule 16 KiB)"
+	@$<
+
+$(P16_DIR)/%.o: mm/%.c mm/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FAKE_CFLAGS) $(P16_DEFS) -c $< -o $@
+
+$(P16_DIR)/check_fake: $(T_FAKE_SRCS) $(T_HDRS) $(P16_OBJS)
+	$(CC) $(T_CFLAGS) $(P16_DEFS) -o $@ $(T_FAKE_SRCS) $(P16_OBJS) $(CHECK_LIBS)

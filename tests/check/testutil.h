@@ -15,7 +15,11 @@
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
+#ifdef MM_PAGE_SHIFT /* test-host-page16k builds everything with a larger page */
+#define PAGE ((size_t)1 << MM_PAGE_SHIFT)
+#else
 #define PAGE ((size_t)4096)
+#endif
 #define MAX_SMALL (32 * KiB)
 
 /*
@@ -115,6 +119,7 @@ Suite *stats_suite(void);
 Suite *scavenge_suite(void);
 Suite *errors_suite(void);
 Suite *stress_suite(void);
+Suite *port_suite(void);
 Suite *internal_suite(void);
 Suite *process_suite(void); /* t_process.c: limits and neighbours of a real process */
 

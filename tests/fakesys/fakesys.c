@@ -102,7 +102,7 @@ uint64_t fake_reserved_in(uintptr_t s, size_t n)
 static int in_space(uintptr_t v, size_t n)
 {
 	return v >= base && n <= FAKE_SPACE && v - base <= FAKE_SPACE - n &&
-	       (v & (MM_PAGE_SIZE - 1)) == 0 && (n & (MM_PAGE_SIZE - 1)) == 0;
+	       (v & (FAKE_GRANULE - 1)) == 0 && (n & (FAKE_GRANULE - 1)) == 0;
 }
 
 /* Are all pages of simulated [s, s+n) in state st (or, for PG_RESV, mapped too)? */
@@ -148,8 +148,8 @@ void *mm_sys_reserve(void *hint, size_t n)
 {
 	uintptr_t h = (uintptr_t)hint, s = (uintptr_t)-1;
 
-	if (n == 0 || (n & (MM_PAGE_SIZE - 1)) || (h & (MM_PAGE_SIZE - 1)))
-		violation("reserve(%p, %#lx): not page aligned", h, n);
+	if (n == 0 || (n & (FAKE_GRANULE - 1)) || (h & (FAKE_GRANULE - 1)))
+		violation("reserve(%p, %#lx): not aligned to the host's page granule", h, n);
 	if (fake.refuse_reserve || n == 0 || n > FAKE_SPACE) {
 		log_call(FAKE_RESERVE, h, 0, n, 0);
 		return NULL;
@@ -191,6 +191,10 @@ int mm_sys_map(void *p, size_t n)
 		perror("fakesys: mprotect");
 		abort();
 	}
+	if (fake.dirty_maps) /* never-mapped pages come with a previous owner's bytes */
+		for (uintptr_t pg = (v - base) >> MM_PAGE_SHIFT; pg < (v - base + n) >> MM_PAGE_SHIFT; pg++)
+			if (state[pg] == PG_RESV)
+				memset((void *)(base + (pg << MM_PAGE_SHIFT)), 0xdb, MM_PAGE_SIZE);
 	set(v - base, n, PG_MAPPED);
 	log_call(FAKE_MAP, 0, v, n, 0);
 	return 0;

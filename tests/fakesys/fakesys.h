@@ -20,6 +20,16 @@
 struct mm_cache;
 
 #define FAKE_SPACE ((uintptr_t)4 << 30)   /* the simulated address space */
+/*
+ * The host's page granule: every reserve/map/unused/free range must be
+ * aligned to it, or the call is a contract violation.  The core's page
+ * (MM_PAGE_SIZE) by default; test-host-page16k builds the core with
+ * MM_PAGE_SHIFT=14 and this with -DFAKE_GRANULE=16384, a host with 16 KiB
+ * pages (aarch64, Apple silicon).
+ */
+#ifndef FAKE_GRANULE
+#define FAKE_GRANULE MM_PAGE_SIZE
+#endif
 #define FAKE_MAXCALLS 4096
 
 enum { FAKE_RESERVE = 'R', FAKE_MAP = 'M', FAKE_UNUSED = 'U', FAKE_FREE = 'F' };
@@ -38,6 +48,7 @@ struct fake {
 	int refuse_map;            /* every map fails */
 	uint64_t map_budget;       /* if nonzero: map fails once this many bytes are mapped */
 	int unused_keeps_data;     /* 1: unused keeps contents and returns 0 (Darwin MADV_FREE) */
+	int dirty_maps;            /* 1: map fills never-mapped pages with 0xdb (memory not zeroed) */
 	struct mm_cache *cache;    /* what mm_sys_cache_get returns */
 	uint64_t now;              /* what mm_sys_nanotime returns */
 

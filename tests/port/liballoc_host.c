@@ -71,9 +71,13 @@ static void violation(const char *fmt, ...)
 	}
 }
 
+/* Per thread, so that the answer needs no ordering between another thread's stores
+ * (on aarch64 la_locked and la_owner of another thread may be seen out of order). */
+static _Thread_local int la_mine;
+
 static int i_hold_lock(void)
 {
-	return la_locked && pthread_equal(la_owner, pthread_self());
+	return la_mine;
 }
 
 int liballoc_lock(void)
@@ -85,6 +89,7 @@ int liballoc_lock(void)
 	pthread_mutex_lock(&la_mu);
 	la_owner = pthread_self();
 	la_locked = 1;
+	la_mine = 1;
 	nlock++;
 	return 0;
 }
@@ -96,6 +101,7 @@ int liballoc_unlock(void)
 		return -1;
 	}
 	la_locked = 0;
+	la_mine = 0;
 	pthread_mutex_unlock(&la_mu);
 	return 0;
 }

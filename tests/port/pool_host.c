@@ -48,6 +48,9 @@ static unsigned char *last_res;     /* the latest reservation (records: reserve,
 static size_t last_res_n;
 static uint64_t bytes_poisoned;
 static uint64_t clock_ns = 1;       /* the fake clock; tests move it */
+static int dirty_pool;              /* "traps": the pool holds garbage, never zeroed by the host */
+static uintptr_t first_hint;        /* the core's first reservation: where it asked, how much */
+static size_t first_n;
 
 /* Contract breaches seen by the hooks. */
 static int nviolations;
@@ -100,16 +103,19 @@ static struct { unsigned char *p; size_t n; } holes[NHOLES];
 void *mm_sys_reserve(void *hint, size_t n)
 {
 	unsigned char *p = NULL;
-	(void)hint;
 	check_pages("mm_sys_reserve", NULL, n);
 	pthread_mutex_lock(&pool_mu);
-	nreserve++;
+	if (nreserve++ == 0) {
+		first_hint = (uintptr_t)hint;
+		first_n = n;
+	}
 	for (int i = 0; i < NHOLES && !p; i++) {
 		if (holes[i].n >= n) {
 			p = holes[i].p;
 			holes[i].p += n;
 			holes[i].n -= n;
-			memset(p, 0, n); /* fresh to the core: must read as zero */
+			/* fresh to the core: must read as zero, unless configured memory_not_zeroed */
+			memset(p, dirty_pool ? POISON : 0, n);
 		}
 	}
 	if (!p && n <= POOL_SIZE - pool_next) {
@@ -904,9 +910,110 @@ static int case_chunk_fill(void)
 	return ok && check_mm(err, sizeof err) == 0;
 }
 
+/*
+ * "traps", a separate run: the mistakes a port makes must be loud.  First no
+ * mm_init at all (the default policy asks this pool for hundreds of MiB):
+ * NULL, and mm_last_error() says to use MM_ARENA_CHUNKS.  Then the pool is
+ * filled with garbage, as RAM a boot loader used would be, and the core is
+ * told so (memory_not_zeroed): records, calloc and mm_check must not care.
+ * Last, a request no reservation can hold names itself.
+ */
+static int case_no_init(void)
+{
+	void *p = mm_malloc(64);
+	const char *e = mm_last_error();
+	printf("INFO no mm_init: malloc(64) = %p; mm_last_error: \"%s\"\n", p, e ? e : "(null)");
+	if (p || !e || !strstr(e, "MM_ARENA_CHUNKS")) {
+		snprintf(err, sizeof err, "malloc without mm_init on a pool: %p, error \"%s\"", p,
+			 e ? e : "(null)");
+		return 0;
+	}
+	/* The default 64-bit arena must be somewhere this arch's smallest address space holds. */
+	uint64_t top = (uint64_t)first_hint + first_n;
+	uint64_t limit = sizeof(void *) == 4 ? (uint64_t)1 << 32 :
+#if defined(__riscv)
+		(uint64_t)1 << 38; /* Sv39: the lower half */
+#else
+		(uint64_t)1 << 47; /* 48-bit VA: the lower half */
+#endif
+	printf("INFO default first reservation: %zu bytes at hint %#lx (end %#llx, limit %#llx)\n", first_n,
+	       (unsigned long)first_hint, (unsigned long long)top, (unsigned long long)limit);
+	if (top > limit) {
+		snprintf(err, sizeof err, "the default arena hint %#lx + %zu bytes ends past %#llx",
+			 (unsigned long)first_hint, first_n, (unsigned long long)limit);
+		return 0;
+	}
+	return 1;
+}
+
+static int case_dirty_init(void)
+{
+	memset(pool, POISON, POOL_SIZE);
+	dirty_pool = 1;
+	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = chunk_size,
+				 .memory_not_zeroed = 1 };
+	if (mm_init(&cfg) != 0 || mm_last_error() != NULL) {
+		snprintf(err, sizeof err, "mm_init on a dirty pool: %s", mm_last_error());
+		return 0;
+	}
+	my_cache = mm_cache_new();
+	irq_cache = mm_cache_new();
+	if (!my_cache || !irq_cache) {
+		snprintf(err, sizeof err, "mm_cache_new returned NULL");
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+static int case_dirty_calloc(void)
+{
+	static const size_t sizes[] = { 1, 48, 4000, 32768, 40000, 300000, 3 << 20 };
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		unsigned char *p = mm_calloc(1, sizes[i]);
+		if (!p) {
+			snprintf(err, sizeof err, "calloc(1, %zu) failed", sizes[i]);
+			return 0;
+		}
+		for (size_t j = 0; j < sizes[i]; j++) {
+			if (p[j]) {
+				snprintf(err, sizeof err, "calloc(1, %zu) byte %zu is 0x%02x on a dirty pool",
+					 sizes[i], j, p[j]);
+				return 0;
+			}
+		}
+		memset(p, 0x5a, sizes[i]);
+		mm_free(p);
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
+static int case_too_large(void)
+{
+	void *p = mm_malloc(POOL_SIZE);
+	const char *e = mm_last_error();
+	printf("INFO request larger than the pool: %p; mm_last_error: \"%s\"\n", p, e ? e : "(null)");
+	if (p || !e || !strstr(e, "request of") || !strstr(e, "MM_ARENA_CHUNKS")) {
+		snprintf(err, sizeof err, "malloc(%zu) from a %zu-byte pool: %p, error \"%s\"",
+			 (size_t)POOL_SIZE, (size_t)POOL_SIZE, p, e ? e : "(null)");
+		return 0;
+	}
+	return check_mm(err, sizeof err) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "traps") == 0) {
+		report("pool, no mm_init: NULL, mm_last_error says MM_ARENA_CHUNKS, default arena fits the VA",
+		       case_no_init());
+		report("pool, garbage-filled: mm_init with memory_not_zeroed", case_dirty_init());
+		report("pool, garbage-filled: calloc returns zeros", case_dirty_calloc());
+		report("pool, garbage-filled: basic sizes, usable size and ownership", case_basic());
+		report("pool, garbage-filled: shadow-model stress with mm_check", case_stress());
+		report("pool, garbage-filled: a request larger than the pool names itself", case_too_large());
+		report("pool, traps: hook contracts held", case_contracts());
+		return port_failures() ? 1 : 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "chunks") == 0) {
 		chunk_size = 8 << 20;
 		report("pool, 8 MiB chunks: mm_init", case_init());

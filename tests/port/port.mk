@@ -19,7 +19,7 @@ PORT_M_x86_64 := -m64
 PORT_M_x86    := -m32
 PORT_RUN_x86  := $(shell command -v qemu-i386-static 2>/dev/null)
 PORT_CFLAGS = $(WARN) -O2 -g -pthread $(PORT_M_$(ARCH)) $(KPAGE)
-PORT_RUN    := $(PORT_RUN_$(ARCH))
+PORT_RUN     = $(PORT_RUN_$(ARCH))
 
 .PHONY: liballoc lib-check test-port port-lib-dir
 # Where `make lib` puts its archive for the given ARCH/CC/DEBUG/B (for lib-check.sh).
@@ -55,7 +55,7 @@ $(PORT_DIR)/pool_host: tests/port/pool_host.c tests/port/stress.c tests/port/str
 $(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/port/stress.h \
 		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(PORT_CFLAGS) -no-pie tests/port/liballoc_host.c tests/port/stress.c \
+	$(PORT_CC) $(PORT_CFLAGS) -no-pie tests/port/liballoc_host.c tests/port/stress.c \
 		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a -o $@
 
 lib-check:
@@ -73,15 +73,20 @@ $(PORT_DIR)/migrate_host: tests/port/migrate_host.c tests/port/stress.c tests/po
 	$(CC) $(PORT_CFLAGS) -no-pie tests/port/migrate_host.c tests/port/stress.c $(LIB_DIR)/libmm.a -o $@
 # ---- end of the migration host ----
 
-.PHONY: port-hosts
-port-hosts: $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host $(PORT_DIR)/migrate_host
+.PHONY: port-hosts port-abi-check
+port-hosts: port-abi-check $(PORT_DIR)/pool_host $(PORT_DIR)/liballoc_host $(PORT_DIR)/migrate_host
+
+# Hosts for riscv64 link Debian's riscv64 libc, which uses the double-float ABI.
+port-abi-check:
+	@if [ "$(ARCH)" = riscv64 ] && [ "$(RISCV_MABI)" != lp64d ]; then \
+		echo "test-port ARCH=riscv64: the hosts link Debian's lp64d libc; add RISCV_MABI=lp64d"; exit 1; fi
 
 # ---- other architectures: the fixed-pool host under qemu-user ----------------------
 # pool_host built with Debian's cross gcc, -static, linked against the riscv64 and
 # aarch64 archives (riscv64: the lp64d build, since Debian's riscv64 libc uses the
 # double-float ABI; a kernel chooses with RISCV_MABI), run by qemu-<arch>-static.
 # `make test-port` runs them after the native hosts (PORT_CROSS= to skip).
-PORT_CROSS ?= riscv64 aarch64
+PORT_CROSS ?= $(filter-out $(ARCH),riscv64 aarch64)
 PORT_CC_riscv64 := riscv64-linux-gnu-gcc
 PORT_CC_aarch64 := aarch64-linux-gnu-gcc
 PORT_M_riscv64  := -static

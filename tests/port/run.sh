@@ -16,10 +16,10 @@ for entry in $dirs; do
 	dir=${entry%%@*}
 	runner=$default_runner
 	tag=$(basename $dir)
-	hosts="pool_host \"pool_host chunks\" \"pool_host refusals\" liballoc_host migrate_host"
+	hosts="pool_host \"pool_host chunks\" \"pool_host refusals\" \"pool_host traps\" liballoc_host migrate_host"
 	case $entry in *@*)
 		runner="env POOL_OPS_DIV=4 ${entry#*@}" # a quarter of the stress under qemu-user
-		hosts="pool_host \"pool_host chunks\" \"pool_host refusals\"" ;; # other arches: the pool host
+		hosts="pool_host \"pool_host chunks\" \"pool_host refusals\" \"pool_host traps\"" ;; # other arches: the pool host
 	esac
 	eval "set -- $hosts"
 	for host in "$@"; do
