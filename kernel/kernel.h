@@ -14,7 +14,8 @@
 
 #include "arch.h"
 #include "percpu.h"
-#include "workload.h" /* tests/lib: struct bench_alloc */
+#include "workload.h"      /* tests/lib: struct bench_alloc */
+#include "liballoc_like.h" /* tests/lib: the baseline (la_host.c hosts it) */
 
 #define PAGE_SIZE 4096u
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1))
@@ -157,6 +158,7 @@ void vm_unlock(uintptr_t flags);
 void vm_page_fault(uintptr_t cr2, uintptr_t err, uintptr_t ip);
 extern size_t vm_frames_released; /* frames given back by mm_sys_unused so far */
 extern size_t vm_frames_mapped;   /* frames mapped by mm_sys_map so far */
+extern size_t vm_frames_freed;    /* frames unmapped by mm_sys_free so far */
 int vm_is_released(uintptr_t va);
 int vm_is_mapped(uintptr_t va);
 
@@ -180,19 +182,9 @@ void idle_scavenge(void);  /* runs a due scavenger pass (idle loop only) */
 uint64_t clock_nanos(void);   /* TSC (calibrated against the PIT once), else the PIT clock */
 uint64_t clock_tsc_khz(void); /* 0: no TSC */
 
-/* liballoc_like.c: the liballoc-style baseline the shell's `bench` compares
- * kmalloc with (first fit over major/minor block lists, one global lock);
- * its own pages, never the libmm heap.  la_check: NULL if consistent. */
-struct la_stats {
-	size_t majors, pages;   /* major blocks and the pages they hold */
-	size_t objects, bytes;  /* live minors and their (rounded) bytes */
-	uint64_t nmalloc, nfree;
-};
-void *la_malloc(size_t n);
-void la_free(void *p);
-size_t la_usable_size(void *p);
-void la_read_stats(struct la_stats *st);
-const char *la_check(void);
+/* la_host.c hosts the liballoc-like baseline (tests/lib/liballoc_like.h:
+ * la_malloc, la_free, la_usable_size, la_read_stats, la_check) that the
+ * shell's `bench` compares kmalloc with. */
 
 /* bench.c: the `bench` workload (tests/lib/workload.h: struct bench_alloc),
  * shared with the self-tests.  bench_workload runs the small, mixed and
@@ -211,6 +203,8 @@ void bench_run(unsigned long n); /* the shell's `bench N` */
 /* stress.c: the shared shadow-model stress (tests/lib/stress.c) on kmalloc. */
 int stress_run(unsigned long iterations, unsigned seed, int verbose); /* this CPU; with mm_check */
 int stress_all(unsigned long iterations, uint32_t seed, int ncpus, int verbose); /* CPUs 0..ncpus-1 at once */
+/* One CPU's share of a run on several: no mm_check; 0, or -1 with err. */
+int stress_here(unsigned long iterations, uint32_t seed, char *err, size_t len, long *nops);
 
 /* string.c */
 uint32_t krand(uint32_t *state); /* xorshift32 */

@@ -39,6 +39,7 @@ static int nranges;
 
 size_t vm_frames_released;
 size_t vm_frames_mapped;
+size_t vm_frames_freed;
 
 static struct spinlock vm_spin;
 
@@ -271,6 +272,7 @@ void mm_sys_free(void *v, size_t n)
 		if (old & PTE_P) {
 			invlpg(va);
 			tlb_defer_frame(old & PTE_ADDR);
+			vm_frames_freed++;
 		}
 	}
 	tlb_shootdown();
@@ -337,7 +339,7 @@ void vm_page_fault(uintptr_t cr2, uintptr_t err, uintptr_t ip)
 	pte_t *pte = arch_pte(page, 0);
 	if (pte && (*pte & PTE_P))
 		return; /* a protection fault on a mapped page */
-	panic("page fault on an unmapped arena page: cr2=%p err=0x%lx ip=%p: %s", (void *)cr2,
+	panic("page fault on an unmapped arena page: cr2=%p err=0x%lx ip=%p: %s (cpu%d)", (void *)cr2,
 	      (unsigned long)err, (void *)ip,
-	      pte && (*pte & PTE_REL) ? "released by the scavenger" : "never mapped");
+	      pte && (*pte & PTE_REL) ? "released by the scavenger" : "never mapped", this_cpu()->id);
 }
