@@ -117,6 +117,7 @@ void lapic_eoi(void);
 void lapic_start_cpu(int apic_id, uintptr_t page); /* INIT, STARTUP, STARTUP */
 void lapic_ipi(int apic_id, int vector);
 void lapic_ipi_others(int vector);
+void lapic_nmi(int apic_id);
 
 /* smp.c: the other CPUs (percpu.h has struct cpu, cpus[], ncpu). */
 void percpu_init_boot(void); /* CPU 0's struct cpu and %gs: first thing in kmain */
@@ -126,15 +127,15 @@ void smp_timer_irq(void);
 void smp_ipi(void);
 extern void (*volatile cpu_timer_hook)(int cpu); /* called by every CPU's local APIC timer (tests) */
 
-/* tlb.c: the TLB shootdown (generations; frames freed once all CPUs flushed). */
+/* tlb.c: the TLB shootdown (a generation counter, an NMI to every other CPU,
+ * the unmapping CPU waits; frames freed once all CPUs flushed). */
 void tlb_defer_frame(uintptr_t pa); /* its PTE is clear and invlpg'd here */
-void tlb_shootdown(void);           /* after a batch of tlb_defer_frame */
+void tlb_shootdown(void);           /* after a batch of tlb_defer_frame: waits, frees */
 void tlb_catch_up(void);            /* this CPU: flush if a newer generation exists */
 void tlb_reclaim(void);             /* free the frames every CPU has flushed */
-int tlb_wait(unsigned long spins);  /* bounded wait for every CPU, then reclaim */
-void tlb_sync(void);                /* wait until every unmapped frame is free (no lock held) */
+void tlb_sync(void);                /* every CPU at the newest generation */
 size_t tlb_pending(void);
-extern size_t tlb_frames_deferred;
+extern size_t tlb_frames_deferred, tlb_shootdowns;
 
 /* timer.c: PIC remapped to 32..47, PIT channel 0 at TIMER_HZ on IRQ0. */
 #define TIMER_HZ 1000
