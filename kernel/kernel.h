@@ -85,6 +85,7 @@ size_t pmm_total_count(void);
 
 /* arch/<arch>: cpu.c and paging.c */
 void arch_cpu_init(struct cpu *c); /* this CPU's GDT, TSS and %gs; the shared IDT */
+const void *arch_cpu_tables(int id, size_t *size); /* CPU id's GDT, TSS(es), #DF stack */
 void arch_paging_init(void); /* the kernel's page tables; paging on */
 /* The leaf PTE for va, creating page tables from the PMM when create; NULL
  * when a table is missing (create == 0) or no frame is left. */
