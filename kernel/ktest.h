@@ -2,7 +2,8 @@
  * ktest.h - what the self-test files (selftest.c, smptest.c) share: the
  * CHECK macro, which prints the failed condition's message and counts it
  * in ktest_failures (per case), and the heap invariants every case ends
- * with.
+ * with (ktest.c).  selftest.c runs the cases and calls smptest.c's; neither
+ * calls back.
  */
 #ifndef KERNEL_KTEST_H
 #define KERNEL_KTEST_H
@@ -19,7 +20,7 @@ extern int ktest_failures; /* failed checks in the current case */
 		}                                                         \
 	} while (0)
 
-/* mm_check, and the stats add up (heap_sys, released, objects, sys). */
+/* ktest.c: mm_check, and the stats add up (heap_sys, released, objects, sys). */
 void ktest_check_heap(const char *when);
 
 /* smptest.c: the cases that need several CPUs. */
