@@ -25,11 +25,11 @@ static void cache_line(const char *what, const struct mm_cache *c)
 
 void cpus_print(void)
 {
-	kprintf("cpus: %d running; shootdown: %lu frames deferred so far, %lu waiting\n", ncpu,
-		(unsigned long)tlb_frames_deferred, (unsigned long)tlb_pending());
+	kprintf("cpus: %d running; TLB shootdowns so far %lu (%lu frames freed after them, %lu waiting)\n", ncpu,
+		(unsigned long)tlb_shootdowns, (unsigned long)tlb_frames_deferred, (unsigned long)tlb_pending());
 	for (int i = 0; i < ncpu; i++) {
 		struct cpu *c = &cpus[i];
-		kprintf("  cpu%d apic %d%s: %lu timer ticks, %lu IPIs, %lu TLB flushes (generation %u)\n", i,
+		kprintf("  cpu%d apic %d%s: %lu timer ticks, %lu IPIs, %lu TLB flushes (at generation %u)\n", i,
 			c->apic_id, i == 0 ? " (boot)" : "", c->ticks, c->ipis, c->flushes, (unsigned)c->tlb_gen);
 		cache_line("normal", c->cache);
 		cache_line("irq", c->cache_irq);

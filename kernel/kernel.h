@@ -14,7 +14,8 @@
 
 #include "arch.h"
 #include "percpu.h"
-#include "workload.h" /* tests/lib: struct bench_alloc */
+#include "workload.h"      /* tests/lib: struct bench_alloc */
+#include "liballoc_like.h" /* tests/lib: the baseline (la_host.c hosts it) */
 
 #define PAGE_SIZE 4096u
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1))
@@ -84,6 +85,7 @@ size_t pmm_total_count(void);
 
 /* arch/<arch>: cpu.c and paging.c */
 void arch_cpu_init(struct cpu *c); /* this CPU's GDT, TSS and %gs; the shared IDT */
+const void *arch_cpu_tables(int id, size_t *size); /* CPU id's GDT, TSS(es), #DF stack */
 void arch_paging_init(void); /* the kernel's page tables; paging on */
 /* The leaf PTE for va, creating page tables from the PMM when create; NULL
  * when a table is missing (create == 0) or no frame is left. */
@@ -116,6 +118,7 @@ void lapic_eoi(void);
 void lapic_start_cpu(int apic_id, uintptr_t page); /* INIT, STARTUP, STARTUP */
 void lapic_ipi(int apic_id, int vector);
 void lapic_ipi_others(int vector);
+void lapic_nmi(int apic_id);
 
 /* smp.c: the other CPUs (percpu.h has struct cpu, cpus[], ncpu). */
 void percpu_init_boot(void); /* CPU 0's struct cpu and %gs: first thing in kmain */
@@ -125,15 +128,15 @@ void smp_timer_irq(void);
 void smp_ipi(void);
 extern void (*volatile cpu_timer_hook)(int cpu); /* called by every CPU's local APIC timer (tests) */
 
-/* tlb.c: the TLB shootdown (generations; frames freed once all CPUs flushed). */
+/* tlb.c: the TLB shootdown (a generation counter, an NMI to every other CPU,
+ * the unmapping CPU waits; frames freed once all CPUs flushed). */
 void tlb_defer_frame(uintptr_t pa); /* its PTE is clear and invlpg'd here */
-void tlb_shootdown(void);           /* after a batch of tlb_defer_frame */
+void tlb_shootdown(void);           /* after a batch of tlb_defer_frame: waits, frees */
 void tlb_catch_up(void);            /* this CPU: flush if a newer generation exists */
 void tlb_reclaim(void);             /* free the frames every CPU has flushed */
-int tlb_wait(unsigned long spins);  /* bounded wait for every CPU, then reclaim */
-void tlb_sync(void);                /* wait until every unmapped frame is free (no lock held) */
+void tlb_sync(void);                /* every CPU at the newest generation */
 size_t tlb_pending(void);
-extern size_t tlb_frames_deferred;
+extern size_t tlb_frames_deferred, tlb_shootdowns;
 
 /* timer.c: PIC remapped to 32..47, PIT channel 0 at TIMER_HZ on IRQ0. */
 #define TIMER_HZ 1000
@@ -157,6 +160,7 @@ void vm_unlock(uintptr_t flags);
 void vm_page_fault(uintptr_t cr2, uintptr_t err, uintptr_t ip);
 extern size_t vm_frames_released; /* frames given back by mm_sys_unused so far */
 extern size_t vm_frames_mapped;   /* frames mapped by mm_sys_map so far */
+extern size_t vm_frames_freed;    /* frames unmapped by mm_sys_free so far */
 int vm_is_released(uintptr_t va);
 int vm_is_mapped(uintptr_t va);
 
@@ -180,19 +184,9 @@ void idle_scavenge(void);  /* runs a due scavenger pass (idle loop only) */
 uint64_t clock_nanos(void);   /* TSC (calibrated against the PIT once), else the PIT clock */
 uint64_t clock_tsc_khz(void); /* 0: no TSC */
 
-/* liballoc_like.c: the liballoc-style baseline the shell's `bench` compares
- * kmalloc with (first fit over major/minor block lists, one global lock);
- * its own pages, never the libmm heap.  la_check: NULL if consistent. */
-struct la_stats {
-	size_t majors, pages;   /* major blocks and the pages they hold */
-	size_t objects, bytes;  /* live minors and their (rounded) bytes */
-	uint64_t nmalloc, nfree;
-};
-void *la_malloc(size_t n);
-void la_free(void *p);
-size_t la_usable_size(void *p);
-void la_read_stats(struct la_stats *st);
-const char *la_check(void);
+/* la_host.c hosts the liballoc-like baseline (tests/lib/liballoc_like.h:
+ * la_malloc, la_free, la_usable_size, la_read_stats, la_check) that the
+ * shell's `bench` compares kmalloc with. */
 
 /* bench.c: the `bench` workload (tests/lib/workload.h: struct bench_alloc),
  * shared with the self-tests.  bench_workload runs the small, mixed and
@@ -211,6 +205,8 @@ void bench_run(unsigned long n); /* the shell's `bench N` */
 /* stress.c: the shared shadow-model stress (tests/lib/stress.c) on kmalloc. */
 int stress_run(unsigned long iterations, unsigned seed, int verbose); /* this CPU; with mm_check */
 int stress_all(unsigned long iterations, uint32_t seed, int ncpus, int verbose); /* CPUs 0..ncpus-1 at once */
+/* One CPU's share of a run on several: no mm_check; 0, or -1 with err. */
+int stress_here(unsigned long iterations, uint32_t seed, char *err, size_t len, long *nops);
 
 /* string.c */
 uint32_t krand(uint32_t *state); /* xorshift32 */

@@ -22,7 +22,7 @@ KDIR      := $(LIB_DIR)
 KOBJ      := $(KDIR)/kobj
 K_CFLAGS   = $(KCFLAGS) -Ikernel -Iarch/$(ARCH) -Imm -Itests/lib -fno-asynchronous-unwind-tables -MMD -MP
 # tests/lib: the test tools shared with the hosted builds (one copy each).
-K_SRCS    := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) tests/lib/stress.c tests/lib/workload.c
+K_SRCS    := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) tests/lib/stress.c tests/lib/workload.c tests/lib/liballoc_like.c
 K_ASRCS   := boot/multiboot.S boot/ap_trampoline.S $(wildcard arch/$(ARCH)/*.S)
 K_OBJS    := $(K_SRCS:%.c=$(KOBJ)/%.o) $(K_ASRCS:%.S=$(KOBJ)/%.o)
 

@@ -2,8 +2,8 @@
  * lapic.c - each CPU's local APIC (xAPIC, memory-mapped at the address the
  * MADT gives, 0xFEE00000 on PCs): enable it, its periodic timer on
  * VEC_LAPIC_TIMER at LAPIC_HZ (the per-CPU timer), end of interrupt, and
- * inter-processor interrupts (INIT and STARTUP to start a CPU, a fixed
- * vector to every other CPU for the TLB shootdown and for work).
+ * inter-processor interrupts (INIT and STARTUP to start a CPU, an NMI for
+ * the TLB shootdown, a fixed vector to wake a CPU for work).
  */
 #include "kernel.h"
 #include "x86.h"
@@ -27,6 +27,7 @@
 #define LVT_MASKED     0x10000
 #define TIMER_PERIODIC 0x20000
 #define ICR_PENDING    0x1000
+#define ICR_NMI        0x400
 #define ICR_INIT       0x500
 #define ICR_STARTUP    0x600
 #define ICR_LEVEL      0x8000
@@ -115,5 +116,7 @@ void lapic_start_cpu(int apic_id, uintptr_t page)
 void lapic_ipi(int apic_id, int vector) { send_icr(apic_id, (uint32_t)vector); }
 
 void lapic_ipi_others(int vector) { send_icr(0, ICR_ALL_BUT_SELF | (uint32_t)vector); }
+
+void lapic_nmi(int apic_id) { send_icr(apic_id, ICR_NMI); }
 
 uint32_t lapic_timer_hz(void) { return LAPIC_HZ; }

@@ -21,6 +21,11 @@
  *  nx              x86_64: calling code in a heap object faults (NX)
  *  stack-overflow  unbounded recursion hits the guard page below the stack:
  *                  a double fault, reported on its own stack
+ *  smp             (smptest.c) every CPU at once: stress, its timer handler
+ *                  allocating and freeing, scavenger passes meanwhile; then
+ *                  exact stats and frame accounting
+ *  shootdown       (smptest.c) a CPU that touched a page faults on it after
+ *                  the scavenger released it (expected panic)
  *  liballoc        the `bench` workload with every byte pattern-checked, on
  *                  kmalloc and on the liballoc-like baseline: no mismatch,
  *                  la_check consistent, everything freed; and the checks do
@@ -32,34 +37,7 @@
 #include "x86.h"
 #include "mm.h"
 #include "sys.h"
-
-static int failures; /* in the current case */
-
-#define CHECK(cond, ...)                                           \
-	do {                                                       \
-		if (!(cond)) {                                     \
-			kprintf("  check failed (%s:%d): ", __FILE__, __LINE__); \
-			kprintf(__VA_ARGS__);                      \
-			kprintf("\n");                             \
-			failures++;                                \
-		}                                                  \
-	} while (0)
-
-/* The invariants every case ends with. */
-static void check_heap(const char *when)
-{
-	struct mm_stats st;
-	mm_read_stats(&st);
-	CHECK(mm_check() == 0, "%s: mm_check: %s", when, mm_check_error());
-	CHECK(st.heap_sys == st.heap_inuse + st.heap_idle, "%s: heap_sys %llu != inuse %llu + idle %llu", when,
-	      (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse, (unsigned long long)st.heap_idle);
-	CHECK(st.heap_released <= st.heap_idle, "%s: released %llu > idle %llu", when,
-	      (unsigned long long)st.heap_released, (unsigned long long)st.heap_idle);
-	CHECK(st.heap_objects == st.nmalloc - st.nfree, "%s: objects %llu != nmalloc %llu - nfree %llu", when,
-	      (unsigned long long)st.heap_objects, (unsigned long long)st.nmalloc, (unsigned long long)st.nfree);
-	CHECK(st.sys >= st.heap_sys, "%s: sys %llu < heap_sys %llu", when, (unsigned long long)st.sys,
-	      (unsigned long long)st.heap_sys);
-}
+#include "ktest.h"
 
 static void case_stress(void)
 {
@@ -71,7 +49,7 @@ static void case_stress(void)
 	      (unsigned long long)st0.heap_objects, (unsigned long long)st1.heap_objects);
 	CHECK(st1.nmalloc >= st0.nmalloc + 10000, "nmalloc grew by only %llu",
 	      (unsigned long long)(st1.nmalloc - st0.nmalloc));
-	check_heap("after stress");
+	ktest_check_heap("after stress");
 }
 
 #define NLARGE 48
@@ -101,8 +79,10 @@ static void case_scavenge(void)
 
 	struct mm_stats st0, st1, st2;
 	mm_read_stats(&st0);
+	tlb_sync();
 	size_t free0 = pmm_free_count(), rel0 = vm_frames_released;
 	uint64_t r = mm_scavenge(0);
+	tlb_sync(); /* with several CPUs the frames return once every CPU has flushed */
 	size_t free1 = pmm_free_count();
 	mm_read_stats(&st1);
 	kprintf("  scavenge(0): released %llu bytes; frames free %lu -> %lu\n", (unsigned long long)r,
@@ -117,7 +97,7 @@ static void case_scavenge(void)
 	      (unsigned long long)(st1.heap_released - st0.heap_released), (unsigned long long)r);
 	CHECK(mm_scavenge(0) == 0, "a second pass released more (already released pages counted twice)");
 	CHECK(pmm_free_count() == free1, "a second pass changed the free frame count");
-	check_heap("after scavenge");
+	ktest_check_heap("after scavenge");
 
 	/* Reuse: the same allocations come back on released pages, which must read as zero. */
 	int nonzero = 0, remapped = 0;
@@ -140,7 +120,7 @@ static void case_scavenge(void)
 	CHECK(st2.heap_released < st1.heap_released, "heap_released did not drop on reuse");
 	for (int i = 0; i < NLARGE; i++)
 		mm_free(large[i]);
-	check_heap("after reuse");
+	ktest_check_heap("after reuse");
 }
 
 /* irq: the timer handler keeps its own set of objects alive. */
@@ -274,7 +254,7 @@ static void case_irq(void)
 	CHECK(tbad == 0 && tight_irq_bad == 0, "one %d-byte object used by both contexts (main saw %lu, handler %lu)",
 	      TIGHT_SIZE, tbad, tight_irq_bad);
 	CHECK(tight_irq_ops >= 20000, "only %lu handler allocations", tight_irq_ops);
-	check_heap("after irq");
+	ktest_check_heap("after irq");
 }
 
 #define MAXBLOCKS 96
@@ -359,10 +339,10 @@ static void case_growth(void)
 		void *p = mm_malloc((size_t)(sizeof(size_t) == 8 ? 100 * GiB : GiB)); /* more than all RAM */
 		CHECK(p == NULL, "malloc(100 GiB) returned %p", p);
 	}
-	check_heap("after growth");
+	ktest_check_heap("after growth");
 	while (n > 0)
 		mm_free(blocks[--n]);
-	check_heap("after freeing the blocks");
+	ktest_check_heap("after freeing the blocks");
 }
 
 /* exhaust: allocate until NULL, keeping the blocks on a list threaded through them. */
@@ -408,17 +388,17 @@ static void case_exhaust(void)
 	CHECK(nbig > 0 && nsmall > 0, "nothing could be allocated");
 	CHECK(mm_malloc(256 * KiB) == NULL, "malloc succeeded right after failing");
 	CHECK(pmm_free_count() < 64, "%lu frames still free after exhaustion", (unsigned long)pmm_free_count());
-	check_heap("exhausted");
+	ktest_check_heap("exhausted");
 	CHECK(free_list(&big, &bad) == nbig && free_list(&small, &bad) == nsmall && bad == 0,
 	      "the blocks did not come back intact (%d)", bad);
-	check_heap("after freeing");
+	ktest_check_heap("after freeing");
 	mm_scavenge(0);
 	size_t again = fill_memory(256 * KiB, &big);
 	kprintf("  after freeing: %lu blocks of 256 KiB fit again\n", (unsigned long)again);
 	CHECK(again + again / 8 >= nbig, "only %lu blocks fit again, %lu before", (unsigned long)again, (unsigned long)nbig);
 	free_list(&big, &bad);
 	CHECK(bad == 0, "blocks corrupt on the second round");
-	check_heap("after the second round");
+	ktest_check_heap("after the second round");
 }
 
 static void case_fault(int released)
@@ -435,7 +415,7 @@ static void case_fault(int released)
 		panic_expected = "released by the scavenger";
 		panic_expected_case = "fault";
 		kprintf("  touching %p, which the scavenger released\n", (void *)p);
-		if (failures == 0)
+		if (ktest_failures == 0)
 			p[100] = 2;
 	} else {
 		struct mm_stats st;
@@ -445,7 +425,7 @@ static void case_fault(int released)
 		panic_expected = "never mapped";
 		panic_expected_case = "fault-unmapped";
 		kprintf("  touching %p, reserved but never mapped\n", (void *)p);
-		if (failures == 0)
+		if (ktest_failures == 0)
 			p[0] = 2;
 	}
 	panic_expected = NULL;
@@ -460,7 +440,7 @@ static void case_idle(void)
 	CHECK(scavenge_period_ns <= 1000000000ull && scavenge_idle_ns <= 2000000000ull,
 	      "boot with small mm.scvg_period_ms and mm.scvg_idle_ms (period %llu ms, idle %llu ms)",
 	      (unsigned long long)(scavenge_period_ns / 1000000), (unsigned long long)(scavenge_idle_ns / 1000000));
-	if (failures)
+	if (ktest_failures)
 		return;
 	unsigned char *p = mm_malloc(size);
 	CHECK(p, "malloc(1 MiB) failed");
@@ -491,7 +471,7 @@ static void case_idle(void)
 	CHECK(passes_before >= 2, "only %lu passes ran before the release", passes_before);
 	CHECK(st.heap_released >= st0.heap_released + size, "heap_released rose by %llu only",
 	      (unsigned long long)(st.heap_released - st0.heap_released));
-	check_heap("after idle scavenging");
+	ktest_check_heap("after idle scavenging");
 }
 
 /* liballoc: a wrapper that hands out one buffer twice in a row every 1000
@@ -588,7 +568,7 @@ static void case_liballoc(void)
 	kprintf("  overlapping blocks every 1000 calls: %lu mismatches found\n", e);
 	CHECK(e > 0, "the workload's checks missed blocks sharing memory");
 	CHECK((bad = la_check()) == NULL, "la_check after the overlap run: %s", bad);
-	check_heap("after liballoc");
+	ktest_check_heap("after liballoc");
 }
 
 static volatile unsigned recursion_stop; /* never reached: the compiler cannot know */
@@ -634,6 +614,7 @@ static const struct {
 	{ "exhaust", case_exhaust },
 	{ "idle", case_idle },
 	{ "liballoc", case_liballoc },
+	{ "smp", case_smp },
 };
 
 void selftest_run(const char *which)
@@ -649,6 +630,8 @@ void selftest_run(const char *which)
 		case_exception(!strcmp(which, "nx"));
 	} else if (!strcmp(which, "fault") || !strcmp(which, "fault-unmapped")) {
 		case_fault(!strcmp(which, "fault"));
+	} else if (!strcmp(which, "shootdown")) {
+		case_shootdown();
 	} else {
 		fatal = 0;
 	}
@@ -661,13 +644,13 @@ void selftest_run(const char *which)
 		int in_all = i < 3;
 		if (strcmp(which, cases[i].name) && !(in_all && !strcmp(which, "all")))
 			continue;
-		failures = 0;
+		ktest_failures = 0;
 		ran++;
 		kprintf("case %s:\n", cases[i].name);
 		cases[i].fn();
-		if (failures) {
+		if (ktest_failures) {
 			failed++;
-			kprintf("CASE %s: FAIL (%d checks)\n", cases[i].name, failures);
+			kprintf("CASE %s: FAIL (%d checks)\n", cases[i].name, ktest_failures);
 		} else {
 			passed++;
 			kprintf("CASE %s: PASS\n", cases[i].name);

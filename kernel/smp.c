@@ -27,6 +27,7 @@ static int madt_cpus;
 static const char *smp_why = "";
 
 extern char ap_trampoline[], ap_trampoline_end[];
+extern char boot_stack_top[];
 
 /* Boot CPU: its struct cpu and %gs, before anything can use this_cpu(). */
 void percpu_init_boot(void)
@@ -115,6 +116,13 @@ void smp_init(void)
 	for (int i = 0; i < ncpu; i++)
 		kprintf(" cpu%d (APIC %d%s)", i, cpus[i].apic_id, i == 0 ? ", boot" : "");
 	kprintf("\n");
+	for (int i = 0; i < ncpu; i++) {
+		size_t n;
+		const void *t = arch_cpu_tables(i, &n);
+		kprintf("  cpu%d: struct cpu %p (%%gs:0), GDT/TSS/#DF stack %p (+%lu), stack top %p, caches %p %p\n", i,
+			(void *)&cpus[i], t, (unsigned long)n, i ? (void *)cpus[i].stack_top : (void *)boot_stack_top,
+			(void *)cpus[i].cache, (void *)cpus[i].cache_irq);
+	}
 }
 
 /*

@@ -60,6 +60,16 @@ int stress_run(unsigned long n, unsigned seed, int verbose)
 	return 1;
 }
 
+int stress_here(unsigned long n, uint32_t seed, char *err, size_t len, long *nops)
+{
+	struct port_stress_cfg cfg = config(n, seed, 0);
+	struct port_stress_result res;
+	int rc = port_stress(&kmalloc_plain, &cfg, &res, err, len);
+	if (nops)
+		*nops += res.nalloc + res.nfree + res.nrealloc;
+	return rc;
+}
+
 static void stress_cpu(int cpu)
 {
 	struct port_stress_cfg cfg = config(run.n, run.seed + 0x9E3779B9u * (uint32_t)cpu, 0);

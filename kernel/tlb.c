@@ -1,22 +1,25 @@
 /*
- * tlb.c - the TLB shootdown: a frame that was mapped in the arena goes back
- * to the frame allocator only after every CPU has dropped the old
- * translation from its TLB.  Batching with a generation counter, never a
- * wait while a lock is held:
+ * tlb.c - the TLB shootdown: when a page of the arena is unmapped, another
+ * CPU may still hold the old translation in its TLB.  Until every CPU has
+ * dropped it, neither the frame (another user would share it) nor the
+ * virtual page (the heap may map it again at once, and a stale CPU would
+ * still reach the old frame) may be reused.  So the unmapping CPU waits:
  *
- *  - whoever unmaps a page (vm.c, liballoc_like.c) clears the PTE, invlpg's
- *    it locally and hands the frame to tlb_defer_frame, which tags it with
- *    the next generation and queues it (linked through the frame itself,
- *    reached through the identity map);
- *  - tlb_shootdown then advances tlb_gen to that generation and sends
- *    VEC_IPI to every other CPU;
+ *  - whoever unmaps pages (vm.c, la_host.c; the page tables' lock held)
+ *    clears the PTEs, invlpg's them locally and hands each frame to
+ *    tlb_defer_frame, which queues it (linked through the frame itself,
+ *    reached through the identity map) tagged with the next generation;
+ *  - tlb_shootdown advances the generation, sends an NMI to every other
+ *    running CPU and waits until each has caught up; then the queued frames
+ *    go back to the frame allocator (tlb_reclaim);
  *  - a CPU catches up (tlb_catch_up: reload CR3, then record the generation
- *    it read before the reload) on that IPI, on its local APIC timer and in
- *    its idle loop;
- *  - tlb_reclaim frees the queued frames whose generation every running CPU
- *    has reached.  tlb_sync (no lock held, interrupts on) waits for that.
+ *    it read before the reload) in that NMI, on its local APIC timer, on
+ *    any IPI and in its idle loop.
  *
- * With one CPU the frame is freed at once: the local invlpg was enough.
+ * The NMI is what makes waiting with locks held safe: a CPU spinning on a
+ * lock with interrupts off (say, for the heap lock the unmapping CPU holds)
+ * still takes it, so the wait always ends.  The NMI handler only flushes.
+ * With one CPU the frames are freed at once: the local invlpg is enough.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -31,6 +34,7 @@ static struct spinlock tlb_lock;
 static uintptr_t head, tail;      /* the queue, oldest first */
 static size_t npending;
 size_t tlb_frames_deferred;       /* frames that went through the queue */
+size_t tlb_shootdowns;            /* waits for every CPU */
 
 /* Bring this CPU's TLB up to the current generation (any context). */
 void tlb_catch_up(void)
@@ -98,41 +102,48 @@ void tlb_defer_frame(uintptr_t pa)
 	spin_unlock(&tlb_lock);
 }
 
-/* After a batch of tlb_defer_frame: a new generation, every CPU told. */
+/* An NMI to every other running CPU (never to one not started: it would
+ * take it before it has an IDT). */
+static void nmi_others(void)
+{
+	int me = this_cpu()->id;
+	for (int i = 0; i < ncpu; i++)
+		if (i != me)
+			lapic_nmi(cpus[i].apic_id);
+}
+
+/* Wait until every running CPU has reached generation g, re-sending the
+ * NMI now and then (one may arrive while the CPU is still in the last). */
+static void wait_for(uint32_t g)
+{
+	tlb_catch_up();
+	nmi_others();
+	for (unsigned long i = 1; (int32_t)(oldest_gen() - g) < 0; i++) {
+		if (i % 1000000 == 0)
+			nmi_others();
+		cpu_relax();
+	}
+}
+
+/* After a batch of tlb_defer_frame: a new generation, every CPU flushed,
+ * the frames freed. */
 void tlb_shootdown(void)
 {
 	if (ncpu == 1)
 		return;
-	__atomic_add_fetch(&tlb_gen, 1, __ATOMIC_ACQ_REL);
-	lapic_ipi_others(VEC_IPI);
-	tlb_catch_up();
+	wait_for(__atomic_add_fetch(&tlb_gen, 1, __ATOMIC_ACQ_REL));
+	tlb_shootdowns++;
 	tlb_reclaim();
 }
 
 size_t tlb_pending(void) { return npending; }
 
-/* Wait up to `spins` pause loops for every CPU to reach the newest
- * generation, then free what they have flushed; 1 if they all did. */
-int tlb_wait(unsigned long spins)
-{
-	if (ncpu == 1)
-		return 1;
-	uint32_t g = __atomic_load_n(&tlb_gen, __ATOMIC_ACQUIRE);
-	tlb_catch_up();
-	unsigned long i = 0;
-	while ((int32_t)(oldest_gen() - g) < 0 && i++ < spins) {
-		if (i % 100000 == 1)
-			lapic_ipi_others(VEC_IPI);
-		cpu_relax();
-	}
-	tlb_reclaim();
-	return (int32_t)(oldest_gen() - g) >= 0;
-}
-
-/* Every frame unmapped so far is back in the frame allocator (tests, the
- * shell): no lock held, interrupts on. */
+/* Every CPU at the newest generation, every unmapped frame back in the
+ * frame allocator (tests, the shell). */
 void tlb_sync(void)
 {
-	while (!tlb_wait(100000000ul))
-		;
+	if (ncpu == 1)
+		return;
+	wait_for(__atomic_load_n(&tlb_gen, __ATOMIC_ACQUIRE));
+	tlb_reclaim();
 }

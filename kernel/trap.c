@@ -1,7 +1,8 @@
 /*
  * trap.c - the C side of every interrupt and exception (isr.S calls trap).
  * IRQs 0-15 arrive on vectors 32-47 (the PIC is remapped in timer.c), the
- * local APIC timer and the IPI on 48 and 49 (smp.c).  Any
+ * local APIC timer and the IPI on 48 and 49 (smp.c); an NMI is the TLB
+ * shootdown's (tlb.c).  Any
  * exception is fatal: it prints the vector, error code, CR2 and the
  * instruction pointer and exits QEMU with the failure code.  A page fault
  * on the arena goes to vm.c first, which names the cause.
@@ -26,6 +27,11 @@ void trap(struct trapframe *tf)
 {
 	struct cpu *c = this_cpu();
 	c->irq_depth++;
+	if (tf->vector == 2) { /* NMI: only the TLB shootdown sends them */
+		tlb_catch_up();
+		c->irq_depth--;
+		return;
+	}
 	if (tf->vector < 32) {
 		uintptr_t cr2 = read_cr2();
 		if (tf->vector == 14)

@@ -9,9 +9,9 @@
  *                  every page of the range not already present (present
  *                  pages keep their contents); page tables come on demand.
  *                  Out of frames: -1, and the range is as it was.
- *  mm_sys_unused   unmaps the present pages, invlpg, and hands their frames
- *                  to the TLB shootdown (tlb.c), which frees them once every
- *                  CPU has flushed; the PTE keeps PTE_REL so a later fault
+ *  mm_sys_unused   unmaps the present pages, invlpg, and returns after the
+ *                  TLB shootdown (tlb.c): every CPU has flushed and the
+ *                  frames are free; the PTE keeps PTE_REL so a later fault
  *                  can say "released by the scavenger".  Returns 1: pages
  *                  come back zeroed.
  *  mm_sys_free     the same, then releases the VA.
@@ -22,7 +22,8 @@
  *                  inside interrupts.
  *
  * The ranges and the page tables are guarded by one spinlock, vm_lock
- * (lock order: vm, then the shootdown queue, then the frames).
+ * (lock order: vm, then the shootdown queue, then the frames).  The
+ * shootdown waits for the other CPUs with this lock held: it uses NMIs.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -39,6 +40,7 @@ static int nranges;
 
 size_t vm_frames_released;
 size_t vm_frames_mapped;
+size_t vm_frames_freed;
 
 static struct spinlock vm_spin;
 
@@ -175,18 +177,6 @@ static void map_rollback(uintptr_t v, uintptr_t end)
 	}
 }
 
-/* Frames for `missing` pages: what is free, else what the shootdown
- * queue gives back (waiting a little for the other CPUs to flush). */
-static int frames_for(size_t missing)
-{
-	if (missing <= pmm_free_count())
-		return 1;
-	tlb_reclaim();
-	if (missing > pmm_free_count() && tlb_pending())
-		tlb_wait(2000000ul);
-	return missing <= pmm_free_count();
-}
-
 int mm_sys_map(void *v, size_t n)
 {
 	uintptr_t flags = vm_lock();
@@ -203,7 +193,7 @@ int mm_sys_map(void *v, size_t n)
 			missing++;
 		}
 	}
-	if (!frames_for(missing)) {
+	if (missing > pmm_free_count()) {
 		vm_unlock(flags);
 		return -1;
 	}
@@ -271,6 +261,7 @@ void mm_sys_free(void *v, size_t n)
 		if (old & PTE_P) {
 			invlpg(va);
 			tlb_defer_frame(old & PTE_ADDR);
+			vm_frames_freed++;
 		}
 	}
 	tlb_shootdown();
@@ -337,7 +328,7 @@ void vm_page_fault(uintptr_t cr2, uintptr_t err, uintptr_t ip)
 	pte_t *pte = arch_pte(page, 0);
 	if (pte && (*pte & PTE_P))
 		return; /* a protection fault on a mapped page */
-	panic("page fault on an unmapped arena page: cr2=%p err=0x%lx ip=%p: %s", (void *)cr2,
+	panic("page fault on an unmapped arena page: cr2=%p err=0x%lx ip=%p: %s (cpu%d)", (void *)cr2,
 	      (unsigned long)err, (void *)ip,
-	      pte && (*pte & PTE_REL) ? "released by the scavenger" : "never mapped");
+	      pte && (*pte & PTE_REL) ? "released by the scavenger" : "never mapped", this_cpu()->id);
 }

@@ -30,17 +30,17 @@ MM_STRESS_OPS_M32 ?= 200000
 TEST_DIR   := $(HOST_DIR)/tests
 FAKE_DIR   := $(HOST_DIR)/fakesys
 # Test code: the project's warnings and optimisation, the core's debug switch.
-T_CFLAGS    = $(WARN) $(DBGFLAG) -D_GNU_SOURCE -pthread -fno-builtin-malloc -Imm -Itests/check -Itests/fakesys
+T_CFLAGS    = $(WARN) $(DBGFLAG) -D_GNU_SOURCE -pthread -fno-builtin-malloc -Imm -Itests/check -Itests/fakesys -Itests/lib
 # The hosted binary sees internal.h exactly as libmm.a was built (inline cache hook).
 T_HOST_DEFS := -DMM_SYS_INLINE='"hosted/hosted.h"'
 
-T_HDRS      := $(wildcard tests/check/*.h tests/fakesys/*.h) mm/mm.h mm/internal.h mm/sys.h
+T_HDRS      := $(wildcard tests/check/*.h tests/fakesys/*.h tests/lib/*.h) mm/mm.h mm/internal.h mm/sys.h
 T_COMMON    := tests/check/testutil.c
 T_HOST_SRCS := tests/check/main_host.c tests/check/t_sizeclass.c tests/check/t_heap.c \
                tests/check/t_cache.c tests/check/t_api.c tests/check/t_stats.c \
                tests/check/t_scavenge.c tests/check/t_errors.c tests/check/t_internal.c \
                tests/check/t_process.c tests/check/t_misuse.c \
-               tests/stress/stress.c $(T_COMMON)
+               tests/stress/stress.c tests/lib/stress.c $(T_COMMON)
 T_FAKE_SRCS := tests/check/main_fake.c tests/check/t_arena32.c tests/check/t_fake.c tests/check/t_port.c \
                tests/fakesys/fakesys.c $(T_COMMON)
 

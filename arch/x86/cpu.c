@@ -74,6 +74,13 @@ static void idt_init(void)
 	idt[8].type = 0x85; /* present, task gate */
 }
 
+/* Where CPU id's tables (GDT first, then its TSS and #DF stack) are. */
+const void *arch_cpu_tables(int id, size_t *size)
+{
+	*size = sizeof(tables[id]);
+	return &tables[id];
+}
+
 /* This CPU's GDT, TSSes and %gs; the shared IDT (built by the boot CPU). */
 void arch_cpu_init(struct cpu *c)
 {

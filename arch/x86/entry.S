@@ -54,7 +54,7 @@ ap_start32:
 
 	.section .bss
 	.align 4096
-	.globl boot_stack_guard, boot_stack
+	.globl boot_stack_guard, boot_stack, boot_stack_top
 boot_stack_guard:		/* left unmapped by paging.c: an overflow faults */
 	.space 4096
 boot_stack:

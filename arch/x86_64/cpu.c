@@ -57,6 +57,13 @@ static void idt_init(void)
 	}
 }
 
+/* Where CPU id's tables (GDT first, then its TSS and #DF stack) are. */
+const void *arch_cpu_tables(int id, size_t *size)
+{
+	*size = sizeof(tables[id]);
+	return &tables[id];
+}
+
 /* This CPU's GDT, TSS and GS base; the shared IDT (built by the boot CPU). */
 void arch_cpu_init(struct cpu *c)
 {

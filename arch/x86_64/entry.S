@@ -187,7 +187,7 @@ boot_pml4:	.space 4096
 boot_pdpt:	.space 4096
 boot_pd:	.space 4 * 4096
 	.align 4096
-	.globl boot_stack_guard, boot_stack
+	.globl boot_stack_guard, boot_stack, boot_stack_top
 boot_stack_guard: .space 4096		/* left unmapped by paging.c: an overflow faults */
 boot_stack:	.space 16384
 boot_stack_top:

@@ -19,8 +19,8 @@ bench-host: bench-build $(MALLOC_SO)
 
 bench-build: $(BENCH_DIR)/workloads $(BENCH_DIR)/workloads2 $(BENCH_DIR)/runner $(BENCH_DIR)/liballoc_like.so
 
-$(BENCH_DIR)/workloads: tests/bench/workloads.c | $(BENCH_DIR)
-	$(CC) $(BENCH_CFLAGS) $< -o $@
+$(BENCH_DIR)/workloads: tests/bench/workloads.c tests/lib/workload.c tests/lib/workload.h | $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -Itests/lib tests/bench/workloads.c tests/lib/workload.c -o $@
 
 # `make bench-instr`: callgrind's instructions per malloc+free pair (ring.c).
 bench-instr: $(BENCH_DIR)/ring $(BENCH_DIR)/ring-mm $(BENCH_DIR)/ring-noop $(MALLOC_SO)
@@ -42,8 +42,11 @@ $(BENCH_DIR)/workloads2: tests/bench/workloads2.c | $(BENCH_DIR)
 $(BENCH_DIR)/runner: tests/bench/runner.c | $(BENCH_DIR)
 	$(CC) $(WARN) -O2 $< -o $@
 
-$(BENCH_DIR)/liballoc_like.so: tests/bench/liballoc_like.c | $(BENCH_DIR)
-	$(CC) $(WARN) -O2 -g -D_GNU_SOURCE -fno-builtin-malloc -fPIC -shared -fvisibility=hidden -pthread $< -o $@
+# tests/lib holds the one copy of the workloads and of the liballoc-like allocator
+# (our kernel compiles the same files).
+$(BENCH_DIR)/liballoc_like.so: tests/bench/liballoc_like.c tests/lib/liballoc_like.c tests/lib/liballoc_like.h | $(BENCH_DIR)
+	$(CC) $(WARN) -O2 -g -D_GNU_SOURCE -fno-builtin-malloc -fPIC -shared -fvisibility=hidden -pthread -Itests/lib \
+		tests/bench/liballoc_like.c tests/lib/liballoc_like.c -o $@
 
 $(BENCH_DIR):
 	mkdir -p $@

@@ -7,6 +7,9 @@
  *
  *   small     single thread, 8..128 B objects replaced at random in 4k slots
  *   mixed     single thread, 8 B..8 KiB skewed sizes, 20k slots
+ *             (small, churn2, churn4, mixed and compiler are the shared
+ *             workloads of tests/lib/workload.c, which our kernel's `bench`
+ *             runs too; blocks carry a pattern checked before each free)
  *   large     single thread, 1..64 KiB blocks, 1k slots, pages touched
  *   realloc   strings and vectors grown by realloc, then freed
  *   xthread   producer/consumer: one thread mallocs bags of blocks, another frees them
@@ -21,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "workload.h"
 
 static double scale = 1.0;
 
@@ -88,90 +93,71 @@ static inline void touch(void *p, size_t n, unsigned char v)
 	c[n - 1] = v;
 }
 
-/* ---- small / churn --------------------------------------------------------- */
+/* ---- small, churn, mixed: the shared workloads (tests/lib/workload.c) ------- */
 
-struct churn_arg {
+static void *lib_malloc(size_t n) { return malloc(n); }
+static void lib_free(void *p) { free(p); }
+static const struct bench_alloc libc_alloc = {"malloc", lib_malloc, lib_free, 0};
+
+struct wl_arg {
+	int which; /* 0 small, 1 mixed, 2 compiler */
 	long n;
-	size_t slots, lo, hi;
-	uint64_t seed, acc;
+	int slots;
+	uint64_t seed;
+	unsigned long ops, errors;
 };
 
-/* Replace random slots with fresh blocks of lo..hi bytes, n times. */
-static void *churn(void *v)
+/* One shared workload on its own slot table (a thread's when several run). */
+static void *wl_run(void *v)
 {
-	struct churn_arg *a = v;
-	struct rng r = {a->seed};
-	void **slot = calloc(a->slots, sizeof *slot);
-	size_t *len = calloc(a->slots, sizeof *len);
-	uint64_t acc = 0;
-	for (long i = 0; i < a->n; i++) {
-		size_t k = next(&r) % a->slots;
-		if (slot[k]) {
-			unsigned char *c = slot[k];
-			acc += c[0] + c[len[k] - 1];
-			free(slot[k]);
-		}
-		size_t n = between(&r, a->lo, a->hi);
-		slot[k] = xmalloc(n);
-		len[k] = n;
-		touch(slot[k], n, (unsigned char)i);
-		note(&acc, slot[k], n);
+	struct wl_arg *a = v;
+	struct wl_slot *slot = calloc((size_t)a->slots, sizeof *slot);
+	struct wl_ctx c;
+	if (slot == NULL) {
+		fprintf(stderr, "workloads: out of memory for the slots\n");
+		exit(2);
 	}
-	for (size_t k = 0; k < a->slots; k++)
-		free(slot[k]);
+	wl_init(&c, &libc_alloc, slot, a->slots, 0, (uint32_t)a->seed);
+	if (a->which == 0)
+		wl_small(&c, (unsigned long)a->n, a->slots);
+	else if (a->which == 1)
+		wl_mixed(&c, (unsigned long)a->n, a->slots, 0);
+	else
+		wl_compiler(&c, (unsigned long)a->n, a->slots);
 	free(slot);
-	free(len);
-	a->acc = acc;
+	a->ops = c.ops;
+	a->errors = c.errors;
 	return NULL;
 }
 
-static void run_churn(int nthreads, long n, size_t slots, size_t lo, size_t hi)
+static void run_wl(int which, int nthreads, long n, int slots)
 {
 	pthread_t t[8];
-	struct churn_arg a[8];
+	struct wl_arg a[8];
+	unsigned long errors = 0;
 	for (int i = 0; i < nthreads; i++) {
-		a[i] = (struct churn_arg){n / nthreads, slots, lo, hi, 0x9e3779b97f4a7c15ull + (uint64_t)i, 0};
+		a[i] = (struct wl_arg){which, n / nthreads, slots, 0x9e3779b9u + (uint64_t)i * 0x6c8e9cf5u, 0, 0};
 		if (nthreads == 1)
-			churn(&a[i]);
+			wl_run(&a[i]);
 		else
-			pthread_create(&t[i], NULL, churn, &a[i]);
+			pthread_create(&t[i], NULL, wl_run, &a[i]);
 	}
 	for (int i = 0; i < nthreads; i++) {
 		if (nthreads > 1)
 			pthread_join(t[i], NULL);
-		sum ^= a[i].acc;
+		sum = sum * 31 + a[i].ops;
+		errors += a[i].errors;
+	}
+	if (errors) {
+		fprintf(stderr, "workloads: %lu pattern mismatches or NULL returns\n", errors);
+		exit(2);
 	}
 }
 
-static void w_small(void) { run_churn(1, iters(20000000), 4096, 8, 128); }
-static void w_churn2(void) { run_churn(2, iters(20000000), 4096, 8, 128); }
-static void w_churn4(void) { run_churn(4, iters(20000000), 4096, 8, 128); }
-
-/* ---- mixed ----------------------------------------------------------------- */
-
-static void w_mixed(void)
-{
-	enum { SLOTS = 20000 };
-	static void *slot[SLOTS];
-	static size_t len[SLOTS];
-	struct rng r = {42};
-	uint64_t acc = 0;
-	long n = iters(8000000);
-	for (long i = 0; i < n; i++) {
-		size_t k = next(&r) % SLOTS;
-		if (slot[k]) {
-			acc += ((unsigned char *)slot[k])[len[k] - 1];
-			free(slot[k]);
-		}
-		len[k] = skewed(&r, 8192);
-		slot[k] = xmalloc(len[k]);
-		touch(slot[k], len[k], (unsigned char)i);
-		note(&acc, slot[k], len[k]);
-	}
-	for (int k = 0; k < SLOTS; k++)
-		free(slot[k]);
-	sum ^= acc;
-}
+static void w_small(void) { run_wl(0, 1, iters(20000000), 4096); }
+static void w_churn2(void) { run_wl(0, 2, iters(20000000), 4096); }
+static void w_churn4(void) { run_wl(0, 4, iters(20000000), 4096); }
+static void w_mixed(void) { run_wl(1, 1, iters(8000000), 20000); }
 
 /* ---- large ----------------------------------------------------------------- */
 
@@ -335,52 +321,11 @@ static void w_xthread(void)
 	pthread_join(c, NULL);
 }
 
-/* ---- compiler: long-lived and short-lived ------------------------------------ */
+/* ---- compiler: long-lived and short-lived (tests/lib/workload.c) ------------ */
 
-struct node {
-	struct node *kid[2];
-	size_t len;
-	char name[];
-};
-
-/* Each phase builds a tree of long-lived nodes (kept until the phase ends,
- * like an AST or symbol table) while making and dropping temporaries. */
-static void w_compiler(void)
-{
-	struct rng r = {1234};
-	uint64_t acc = 0;
-	long phases = iters(25);
-	for (long ph = 0; ph < phases; ph++) {
-		enum { NODES = 150000 };
-		struct node **all = xmalloc(NODES * sizeof *all);
-		for (int i = 0; i < NODES; i++) {
-			size_t len = between(&r, 8, 80);
-			struct node *nd = xmalloc(sizeof *nd + len);
-			nd->len = len;
-			nd->kid[0] = i ? all[next(&r) % (uint64_t)i] : NULL;
-			nd->kid[1] = NULL;
-			memset(nd->name, 'a' + i % 26, len);
-			all[i] = nd;
-			note(&acc, nd, len);
-			/* temporaries: a few strings and a vector, dropped right away */
-			int ntmp = (int)between(&r, 1, 4);
-			void *tmp[4];
-			for (int t = 0; t < ntmp; t++) {
-				size_t tl = skewed(&r, 2048);
-				tmp[t] = xmalloc(tl);
-				touch(tmp[t], tl, (unsigned char)t);
-			}
-			for (int t = ntmp - 1; t >= 0; t--)
-				free(tmp[t]);
-		}
-		for (int i = 0; i < NODES; i++) {
-			acc += (unsigned char)all[i]->name[all[i]->len - 1];
-			free(all[i]);
-		}
-		free(all);
-	}
-	sum ^= acc;
-}
+/* Trees of 150k long-lived nodes (like an AST or symbol table), each node
+ * with 1..4 temporaries dropped right away; 25 trees. */
+static void w_compiler(void) { run_wl(2, 1, iters(25) * 150000, 150000); }
 
 /* ---- larson: server simulation --------------------------------------------- */
 

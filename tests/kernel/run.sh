@@ -22,31 +22,34 @@ read -r -a ccs <<< "${CCS:-gcc clang}"
 timeout_s=${KTEST_TIMEOUT:-60}
 jobs_max=${KTEST_JOBS:-2}
 
-# case[+more command line]  memory  QEMU status  regex the log must match (besides the PASS lines)
+# case[+more command line]  memory  CPUs  QEMU status  regex the log must match (besides the PASS lines)
+# The CPUs boot as -smp cpus=N,cores=1 with one host thread each (-accel tcg,thread=multi).
 cases=(
-	"stress    128M 33 heap_sys == inuse \\+ idle; mm_check ok"
-	"scavenge  128M 33 scavenge\\(0\\): released [1-9]"
-	"irq       128M 33 in the timer handler: [1-9][0-9]+ mallocs"
-	"growth    1G   33 CASE growth: PASS"
-	"exhaust   32M  33 out of frames after [1-9]"
-	"idle+mm.trace=1+mm.scvg_period_ms=50+mm.scvg_idle_ms=300 64M 33 ^mm: scvg [0-9]+: [0-9]+ MB released; inuse: [0-9]+, idle: [0-9]+, sys: [0-9]+, released: [0-9]+, consumed: [0-9]+ \\(MB\\)"
-	"fault     64M  33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: released by the scavenger"
-	"fault-unmapped 64M 33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: never mapped"
-	"exception 64M  35 ^EXCEPTION vector=6 \\(#UD invalid opcode\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
-	"stack-overflow 64M 35 ^EXCEPTION vector=8 \\(#DF double fault\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
-	"liballoc  256M 33 overlapping blocks every 1000 calls: [1-9][0-9]* mismatches found"
-	"nx        64M  35 ^EXCEPTION vector=14 \\(#PF page fault\\) err=0x11 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
+	"stress    128M 1 33 heap_sys == inuse \\+ idle; mm_check ok"
+	"scavenge  128M 2 33 scavenge\\(0\\): released [1-9]"
+	"irq       128M 2 33 in the timer handler: [1-9][0-9]+ mallocs"
+	"growth    1G   1 33 CASE growth: PASS"
+	"exhaust   32M  2 33 out of frames after [1-9]"
+	"idle+mm.trace=1+mm.scvg_period_ms=50+mm.scvg_idle_ms=300 64M 2 33 ^mm: scvg [0-9]+: [0-9]+ MB released; inuse: [0-9]+, idle: [0-9]+, sys: [0-9]+, released: [0-9]+, consumed: [0-9]+ \\(MB\\)"
+	"fault     64M  2 33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: released by the scavenger"
+	"fault-unmapped 64M 1 33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: never mapped"
+	"exception 64M  1 35 ^EXCEPTION vector=6 \\(#UD invalid opcode\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
+	"stack-overflow 64M 2 35 ^EXCEPTION vector=8 \\(#DF double fault\\) err=0x0 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
+	"liballoc  256M 1 33 overlapping blocks every 1000 calls: [1-9][0-9]* mismatches found"
+	"nx        64M  2 35 ^EXCEPTION vector=14 \\(#PF page fault\\) err=0x11 cr2=0x[0-9a-f]+ ip=0x[0-9a-f]+"
+	"smp       128M 4 33 ^smp: 4 CPUs running .*cpu3 \\(APIC 3\\)"
+	"shootdown 64M  4 33 panic: page fault on an unmapped arena page: cr2=0x[0-9a-f]+ err=0x[0-9a-f]+ ip=0x[0-9a-f]+: released by the scavenger \\(cpu1\\)"
 )
 
 passed=0
 failed=0
-runs=() # "arch cc dir name status want" per boot, in report order
+runs=() # "arch cc dir name cpus status want" per boot, in report order
 
 # One boot: the log, then "status seconds" in log.rc.
-boot() { # qemu iso mem args log
+boot() { # qemu iso mem args log cpus
 	local start rc
 	start=$(date +%s.%N)
-	timeout "$timeout_s" "$1" -m "$3" -cdrom "$2" -boot d -nic none \
+	timeout "$timeout_s" "$1" -m "$3" -smp "cpus=$6,cores=1" -accel tcg,thread=multi -cdrom "$2" -boot d -nic none \
 		-display none -serial stdio -no-reboot -monitor none \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-fw_cfg "name=opt/libmm/cmdline,string=$4" < /dev/null 2>&1 | tr -d '\r' > "$5"
@@ -69,21 +72,21 @@ for arch in "${arches[@]}"; do
 			continue
 		fi
 		for c in "${cases[@]}"; do
-			read -r name mem status want <<< "$c"
+			read -r name mem cpus status want <<< "$c"
 			args="case=${name//+/ }"
 			name=${name%%+*}
 			[ "$name" = nx ] && [ "$arch" = x86 ] && continue # no NX without PAE
 			rm -f "$dir/test-$name.log.rc"
 			while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
-			boot "$qemu" "$dir/kernel-test.iso" "$mem" "$args" "$dir/test-$name.log" &
-			runs+=("$arch $cc $dir $name $status $want")
+			boot "$qemu" "$dir/kernel-test.iso" "$mem" "$args" "$dir/test-$name.log" "$cpus" &
+			runs+=("$arch $cc $dir $name $cpus $status $want")
 		done
 	done
 done
 wait
 
 for r in "${runs[@]}"; do
-	read -r arch cc dir name status want <<< "$r"
+	read -r arch cc dir name cpus status want <<< "$r"
 	log=$dir/test-$name.log
 	read -r rc secs < "$log.rc" 2>/dev/null || { rc=none; secs=?; }
 	why=""
@@ -97,7 +100,7 @@ for r in "${runs[@]}"; do
 	elif ! grep -Eq "$want" "$log"; then why="log lacks /$want/"
 	fi
 	if [ -z "$why" ]; then
-		printf 'PASS %-6s %-5s %-14s (%s s)\n' "$arch" "$cc" "$name" "$secs"
+		printf 'PASS %-6s %-5s %-14s (%s CPU%s, %s s)\n' "$arch" "$cc" "$name" "$cpus" "$([ "$cpus" = 1 ] || echo s)" "$secs"
 		passed=$((passed + 1))
 	else
 		printf 'FAIL %-6s %-5s %-14s %s (log: %s)\n' "$arch" "$cc" "$name" "$why" "$log"

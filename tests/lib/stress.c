@@ -263,6 +263,57 @@ static int change_one(const struct port_alloc *a, struct slot *s, uint64_t *r, s
 	return 0;
 }
 
+/* A parcel's pattern is a slot's. */
+static int verify_parcel(const struct port_stress_parcel *q, char *err, size_t len)
+{
+	struct slot s = { q->p, q->n, q->tag };
+	return verify(&s, q->n, err, len);
+}
+
+/* Post the live block in s, or take one parcel and free it; 1 if either
+ * happened, 0 if the mailbox was full or empty, -1 on a bad pattern. */
+static int exchange(const struct port_alloc *a, struct port_stress_mailbox *m, struct slot *s, int post,
+		    struct port_stress_result *res, char *err, size_t len)
+{
+	struct port_stress_parcel q = { NULL, 0, 0 };
+	int done = 0;
+	if (post && verify(s, s->n, err, len) < 0)
+		return -1;
+	m->lock(m->arg);
+	if (post && m->n < m->cap) {
+		m->box[m->n++] = (struct port_stress_parcel){ s->p, s->n, s->tag };
+		done = 1;
+	} else if (!post && m->n > 0) {
+		q = m->box[--m->n];
+		done = 1;
+	}
+	m->unlock(m->arg);
+	if (done && post) {
+		s->p = NULL;
+		res->nposted++;
+	} else if (done) {
+		if (verify_parcel(&q, err, len) < 0) {
+			size_t l = strlen(err);
+			tl_snprintf(err + l, len - l, " (a block another run posted)");
+			return -1;
+		}
+		a->free(q.p);
+		res->ntaken++;
+	}
+	return done;
+}
+
+int port_stress_drain(const struct port_alloc *a, struct port_stress_mailbox *m, char *err, size_t errlen)
+{
+	struct port_stress_result res;
+	memset(&res, 0, sizeof res);
+	for (;;) {
+		int rc = exchange(a, m, NULL, 0, &res, err, errlen);
+		if (rc <= 0)
+			return rc;
+	}
+}
+
 int port_stress(const struct port_alloc *a, const struct port_stress_cfg *cfg, struct port_stress_result *res,
 		char *err, size_t errlen)
 {
@@ -279,10 +330,15 @@ int port_stress(const struct port_alloc *a, const struct port_stress_cfg *cfg, s
 	}
 	for (long op = 0; op < cfg->nops; op++) {
 		struct slot *s = &st->slots[port_rand(&r) % (uint64_t)st->nslots];
-		int rc;
-		if (s->p == NULL)
+		int rc = 0;
+		if (cfg->mailbox) { /* 1 in 10: post this live block; 1 in 10: free someone else's */
+			uint64_t k = port_rand(&r) % 10;
+			if (k < 2 && (k == 1 || s->p))
+				rc = exchange(a, cfg->mailbox, s, k == 0, res, err, errlen);
+		}
+		if (rc == 0 && s->p == NULL)
 			rc = alloc_one(a, s, &r, cfg->maxlarge, res, cfg->allow_oom, err, errlen);
-		else
+		else if (rc == 0)
 			rc = change_one(a, s, &r, cfg->maxlarge, res, cfg->allow_oom, err, errlen);
 		if (rc < 0)
 			return -1;

@@ -38,6 +38,27 @@ struct port_alloc {
 	int (*check)(char *err, size_t len); /* 0: the allocator's invariants hold */
 };
 
+/*
+ * Optional: blocks handed between threads (or CPUs).  With a mailbox, each
+ * run posts some of its live blocks (checked first) and checks and frees
+ * blocks other runs posted, so frees land on other threads' objects.  The
+ * caller owns the box (cap parcels) and supplies its lock; n starts at 0.
+ * After all runs, port_stress_drain frees what is left in it.
+ */
+struct port_stress_parcel {
+	void *p;
+	size_t n;
+	uint32_t tag;
+};
+
+struct port_stress_mailbox {
+	void (*lock)(void *arg);
+	void (*unlock)(void *arg);
+	void *arg;
+	struct port_stress_parcel *box;
+	int cap, n;
+};
+
 struct port_stress_cfg {
 	uint64_t seed;
 	long nops;        /* operations */
@@ -46,16 +67,21 @@ struct port_stress_cfg {
 	long check_every; /* call a->check and the overlap check every so many ops */
 	int allow_oom;    /* 1: a NULL result is counted, not a failure */
 	int keep;         /* 1: leave the blocks allocated at the end (caller frees) */
+	struct port_stress_mailbox *mailbox; /* NULL: none */
 };
 
 struct port_stress_result {
 	long nalloc, nfree, nrealloc, noom, nchecks;
+	long nposted, ntaken; /* blocks given to the mailbox, blocks taken and freed from it */
 	size_t peak_bytes;
 };
 
 /* Runs the stress; 0 on success, -1 with a message in err on the first failure. */
 int port_stress(const struct port_alloc *a, const struct port_stress_cfg *cfg,
 		struct port_stress_result *res, char *err, size_t errlen);
+
+/* Checks and frees every block left in the mailbox; 0, or -1 with err. */
+int port_stress_drain(const struct port_alloc *a, struct port_stress_mailbox *m, char *err, size_t errlen);
 
 /* Frees what a run with keep=1 left behind, checking every pattern first. */
 int port_stress_release(const struct port_alloc *a, char *err, size_t errlen);

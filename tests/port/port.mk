@@ -45,14 +45,17 @@ $(LIB_DIR)/liballoc_compat_k.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h
 $(LIB_DIR)/libmm-liballoc.a: $(LIB_DIR)/liballoc_compat.o $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
+# tests/port/stress.c includes the one stress driver, tests/lib/stress.c.
+PORT_STRESS := tests/lib/stress.c tests/lib/stress.h tests/lib/tlib.h
+
 # The hosts: hosted test drivers around the freestanding archive (no PIE:
 # the archive is built -fno-pic, as a kernel's objects are).
-$(PORT_DIR)/pool_host: tests/port/pool_host.c tests/port/stress.c tests/port/stress.h \
+$(PORT_DIR)/pool_host: tests/port/pool_host.c tests/port/stress.c tests/port/stress.h $(PORT_STRESS) \
 		$(LIB_DIR)/libmm.a
 	@mkdir -p $(dir $@)
 	$(PORT_CC) $(PORT_CFLAGS) -no-pie tests/port/pool_host.c tests/port/stress.c $(LIB_DIR)/libmm.a -o $@
 
-$(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/port/stress.h \
+$(PORT_DIR)/liballoc_host: tests/port/liballoc_host.c tests/port/stress.c tests/port/stress.h $(PORT_STRESS) \
 		$(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)/libmm.a
 	@mkdir -p $(dir $@)
 	$(PORT_CC) $(PORT_CFLAGS) -no-pie tests/port/liballoc_host.c tests/port/stress.c \
