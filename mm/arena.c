@@ -85,7 +85,22 @@ int mm_arena_init(const struct mm_config *cfg)
 		if (arena.step < MM_PAGE_SIZE)
 			arena.step = MM_PAGE_SIZE;
 		uintptr_t hint = arena.hint ? arena.hint : ARENA64_HINT;
-		void *p = mm_sys_reserve((void *)hint, arena.step);
+		void *p = 0;
+		if (arena.step < ARENA64_WINDOW) {
+			/*
+			 * Reserving in steps: first find where the class map's whole
+			 * window fits (and give it back), so that the steps have room
+			 * at their end.  A host that cannot hand out that much address
+			 * space (a fixed pool, a low ulimit -v) gets the 32-bit policy.
+			 */
+			void *probe = mm_sys_reserve((void *)hint, ARENA64_WINDOW);
+			if (probe) {
+				mm_sys_free(probe, ARENA64_WINDOW);
+				p = mm_sys_reserve(probe, arena.step);
+			}
+		} else {
+			p = mm_sys_reserve((void *)hint, arena.step);
+		}
 		if (p) {
 			set_region((uintptr_t)p, arena.step);
 			mm_classmap_init((uintptr_t)p, ARENA64_WINDOW);

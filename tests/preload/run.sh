@@ -104,7 +104,7 @@ ts = [threading.Thread(target=work, args=(k, res)) for k in range(8)]
 [t.start() for t in ts]; [t.join() for t in ts]
 print(sorted(res.items()))
 "'
-has gcc gcc && same "gcc -c -O2" "gcc -O2 -g0 -c $repo/tests/bench/workloads.c -o w.o && sha256sum w.o && gcc -O2 -S -o - $repo/tests/preload/threads.c | sha256sum"
+has gcc gcc && same "gcc -c -O2" "gcc -O2 -g0 -I$repo/tests/lib -c $repo/tests/bench/workloads.c -o w.o && sha256sum w.o && gcc -O2 -S -o - $repo/tests/preload/threads.c | sha256sum"
 same "tar create/list/extract" 'tar -C /usr/include --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf inc.tar . &&
 	sha256sum inc.tar && tar -tvf inc.tar | sha256sum && mkdir -p x && tar -C x -xf inc.tar && diff -r x /usr/include && echo same; rm -rf x inc.tar'
 same "bash loops" 'declare -A h; s=""; for i in $(seq 1 6000); do h[k$i]=$((i * i)); s="$s$i,"; done
