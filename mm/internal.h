@@ -332,10 +332,10 @@ static inline void *mm_cache_pop(struct mm_cache *c, uint32_t cl)
 		return 0;
 	l->head = next;
 	((uintptr_t *)v)[1] = 0; /* no longer free: drop the key */
-	if (mm_unlikely(--l->n < l->lowmark))
-		l->lowmark = (uint16_t)l->n;
 	l->nmalloc++;
 	c->bytes -= l->objsize;
+	if (mm_unlikely(--l->n < l->lowmark))
+		l->lowmark = (uint16_t)l->n;
 	return v;
 }
 
@@ -354,9 +354,9 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 static inline int mm_cache_push_only(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	uintptr_t *w = v, key = mm_free_key;
+	uintptr_t *w = v;
+	w[1] = mm_free_key; /* before the link: two stores, not one vector store (gcc's SLP) */
 	w[0] = (uintptr_t)l->head;
-	w[1] = key;
 	l->head = v;
 	c->bytes += l->objsize;
 	return mm_unlikely(++l->n > l->max || c->bytes > c->limit);
@@ -444,6 +444,27 @@ static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
  */
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;
+
+/*
+ * Does offset so in a span of class cl start an object?  On 64-bit hosts
+ * one multiply: with M = 2^64 / size rounded up, so is a multiple of size
+ * exactly when so * M (mod 2^64) < M, for every 32-bit so and size
+ * (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019).
+ * 32-bit hosts multiply by ceil(2^32 / size) and back.
+ */
+#if UINTPTR_MAX > 0xffffffffu
+extern uint64_t mm_class_divtest[MM_NUM_CLASSES_MAX]; /* malloc.c, at init: M per class */
+static inline int mm_class_starts(uint32_t cl, uintptr_t so)
+{
+	uint64_t m = mm_class_divtest[cl];
+	return (uint64_t)so * m < m;
+}
+#else
+static inline int mm_class_starts(uint32_t cl, uintptr_t so)
+{
+	return (((uint64_t)so * mm_class_divmul[cl]) >> 32) * mm_class_size[cl] == so;
+}
+#endif
 void mm_classmap_init(uintptr_t base, uintptr_t size); /* reserve for [base, base+size) */
 void mm_classmap_cover(uintptr_t end);                  /* arena mapped up to end */
 void mm_classmap_set(const struct mm_span *s, uint32_t cl);
@@ -458,22 +479,20 @@ void mm_classmap_set(const struct mm_span *s, uint32_t cl);
 static inline void mm_free_fast(void *p, void (*miss)(void *))
 {
 #ifndef MM_DEBUG /* debug builds mark every object in its span: the slow path */
+	struct mm_cache *c = mm_sys_cache_get(); /* first: only p is live across its call */
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
-	if (mm_likely(off < mm_classmap_bytes)) {
-		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & 0xff;
+	if (mm_likely(c != 0 && off < mm_classmap_bytes)) {
+		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = (uint8_t)e;
 		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
-		if (mm_likely(cl != 0 && ((((uint64_t)so * mm_class_divmul[cl]) >> 32) *
-					  mm_class_size[cl] == so))) {
-			struct mm_cache *c = mm_sys_cache_get();
-			if (mm_likely(c != 0 && ((uintptr_t *)p)[1] != mm_free_key)) {
-				if (mm_cache_push_only(c, cl, p))
-					mm_cache_overflow(c, cl);
-				mm_sys_cache_put(c);
-				return;
-			}
+		if (mm_likely(cl != 0 && mm_class_starts(cl, so) &&
+			      ((uintptr_t *)p)[1] != mm_free_key)) {
+			if (mm_cache_push_only(c, cl, p))
+				mm_cache_overflow(c, cl);
 			mm_sys_cache_put(c);
+			return;
 		}
 	}
+	mm_sys_cache_put(c);
 #endif
 	miss(p);
 }
