@@ -316,35 +316,55 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list or cache too long */
 uintptr_t mm_cache_bytes(const struct mm_cache *c);         /* bytes held in its lists */
 
-/* The fast paths. */
-static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
+/*
+ * The fast paths.  mm_cache_pop takes the head of list cl, or returns NULL
+ * (list empty, or a head whose link was written after the free) and
+ * leaves those cases to mm_cache_alloc, out of line in the slow paths.
+ */
+static inline void *mm_cache_pop(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	void *v = l->head, *next;
 	if (mm_unlikely(!v))
-		return mm_cache_refill(c, cl);
+		return 0;
 	next = *(void **)v;
 	if (mm_unlikely((uintptr_t)next & MM_LINK_MISALIGNED))
-		mm_bad_link(v, next, l->objsize);
+		return 0;
 	l->head = next;
 	((uintptr_t *)v)[1] = 0; /* no longer free: drop the key */
-	if (mm_unlikely(--l->n < l->lowmark))
-		l->lowmark = (uint16_t)l->n;
 	l->nmalloc++;
 	c->bytes -= l->objsize;
+	if (mm_unlikely(--l->n < l->lowmark))
+		l->lowmark = (uint16_t)l->n;
 	return v;
 }
 
-/* Push v (known not to be free) on its list, marked free with the key. */
-static inline void mm_cache_push(struct mm_cache *c, uint32_t cl, void *v)
+static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
+{
+	void *v = mm_cache_pop(c, cl);
+	if (mm_likely(v != 0))
+		return v;
+	v = c->list[cl].head;
+	if (v)
+		mm_bad_link(v, *(void **)v, c->list[cl].objsize);
+	return mm_cache_refill(c, cl);
+}
+
+/* Push v (known not to be free) on its list, marked free with the key; 1: over a limit. */
+static inline int mm_cache_push_only(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	uintptr_t *w = v, key = mm_free_key;
+	uintptr_t *w = v;
+	w[1] = mm_free_key; /* before the link: two stores, not one vector store (gcc's SLP) */
 	w[0] = (uintptr_t)l->head;
-	w[1] = key;
 	l->head = v;
 	c->bytes += l->objsize;
-	if (mm_unlikely(++l->n > l->max || c->bytes > c->limit))
+	return mm_unlikely(++l->n > l->max || c->bytes > c->limit);
+}
+
+static inline void mm_cache_push(struct mm_cache *c, uint32_t cl, void *v)
+{
+	if (mm_cache_push_only(c, cl, v))
 		mm_cache_overflow(c, cl);
 }
 
@@ -389,20 +409,28 @@ int mm_free_slow(void *p, int tolerant);
  * must), so a per-CPU cache is never used by two CPUs at once.
  */
 
-/* malloc: a cache hit is a table lookup, a pop and a return. */
-static inline void *mm_malloc_inline(size_t n)
+/*
+ * malloc: a cache hit is a table lookup, a pop and a return.  Everything
+ * else (large sizes, no cache yet, an empty list, a bad link, debug builds'
+ * marks) is miss(n), called last so that it is a jump: the hit needs no
+ * stack frame.  miss is mm_malloc_slow or a wrapper of it.
+ */
+static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
 {
+#ifndef MM_DEBUG
 	if (mm_likely(n <= MM_MAX_SMALL)) {
 		struct mm_cache *c = mm_sys_cache_get();
 		if (mm_likely(c != 0)) {
-			void *v = mm_cache_alloc(c, mm_size_class(n));
+			void *v = mm_cache_pop(c, mm_size_class(n));
 			mm_sys_cache_put(c);
-			MM_DEBUG_ALLOC(v, n);
-			return v;
+			if (mm_likely(v != 0))
+				return v;
+		} else {
+			mm_sys_cache_put(c);
 		}
-		mm_sys_cache_put(c);
 	}
-	return mm_malloc_slow(n);
+#endif
+	return miss(n);
 }
 
 /*
@@ -416,51 +444,61 @@ static inline void *mm_malloc_inline(size_t n)
  */
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;
+
+/*
+ * Does offset so in a span of class cl start an object?  On 64-bit hosts
+ * one multiply: with M = 2^64 / size rounded up, so is a multiple of size
+ * exactly when so * M (mod 2^64) < M, for every 32-bit so and size
+ * (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019).
+ * 32-bit hosts multiply by ceil(2^32 / size) and back.
+ */
+#if UINTPTR_MAX > 0xffffffffu
+extern uint64_t mm_class_divtest[MM_NUM_CLASSES_MAX]; /* malloc.c, at init: M per class */
+static inline int mm_class_starts(uint32_t cl, uintptr_t so)
+{
+	uint64_t m = mm_class_divtest[cl];
+	return (uint64_t)so * m < m;
+}
+#else
+static inline int mm_class_starts(uint32_t cl, uintptr_t so)
+{
+	return (((uint64_t)so * mm_class_divmul[cl]) >> 32) * mm_class_size[cl] == so;
+}
+#endif
 void mm_classmap_init(uintptr_t base, uintptr_t size); /* reserve for [base, base+size) */
 void mm_classmap_cover(uintptr_t end);                  /* arena mapped up to end */
 void mm_classmap_set(const struct mm_span *s, uint32_t cl);
 
 /*
- * free: the class map (or, outside it, the pagemap and the span) gives the
- * class; a pointer that really starts an object of its span (checked by
- * multiplying, not dividing) goes on the cache.
+ * free: the class map gives the class; a pointer that really starts an
+ * object of its span (checked by multiplying, not dividing) and holds no
+ * key goes on the cache.  Everything else (outside the class map, NULL,
+ * large objects, bad pointers, a key in place, no cache, debug builds) is
+ * miss(p), called last (a jump): mm_free_slow, or a wrapper of it.
  */
-static inline int mm_free_inline(void *p, int tolerant)
+static inline void mm_free_fast(void *p, void (*miss)(void *))
 {
-#ifndef MM_DEBUG /* debug builds mark every object in its span: the path below */
+#ifndef MM_DEBUG /* debug builds mark every object in its span: the slow path */
+	struct mm_cache *c = mm_sys_cache_get(); /* first: only p is live across its call */
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
-	if (mm_likely(off < mm_classmap_bytes)) {
-		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & 0xff;
+	if (mm_likely(c != 0 && off < mm_classmap_bytes)) {
+		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = (uint8_t)e;
 		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
-		if (mm_likely(cl != 0 && ((((uint64_t)so * mm_class_divmul[cl]) >> 32) *
-					  mm_class_size[cl] == so))) {
-			struct mm_cache *c = mm_sys_cache_get();
-			if (mm_likely(c != 0)) {
-				mm_cache_free(c, cl, p);
-				mm_sys_cache_put(c);
-				return 0;
-			}
+		if (mm_likely(cl != 0 && mm_class_starts(cl, so) &&
+			      ((uintptr_t *)p)[1] != mm_free_key)) {
+			if (mm_cache_push_only(c, cl, p))
+				mm_cache_overflow(c, cl);
 			mm_sys_cache_put(c);
+			return;
 		}
 	}
+	mm_sys_cache_put(c);
 #endif
-	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
-	struct mm_span *s = mm_pagemap_get(pn);
-	if (mm_likely(s && s->state == MM_SPAN_SMALL && pn - s->start < s->npages)) {
-		uintptr_t off = a - mm_span_base(s);
-		if (mm_likely(mm_span_index(s, off) * s->elemsize == off)) {
-			struct mm_cache *c = mm_sys_cache_get();
-			if (mm_likely(c != 0)) {
-				MM_DEBUG_FREE(s, p);
-				mm_cache_free(c, s->sizeclass, p);
-				mm_sys_cache_put(c);
-				return 0;
-			}
-			mm_sys_cache_put(c);
-		}
-	}
-	return mm_free_slow(p, tolerant);
+	miss(p);
 }
+
+/* mm_free_slow for free: a pointer the heap does not know panics. */
+void mm_free_miss(void *p);
 
 /* ---- statistics (stats.c) ---- */
 void mm_read_stats_locked(struct mm_stats *st);

@@ -8,6 +8,9 @@
 volatile int mm_inited;
 uintptr_t mm_free_key = 1; /* set at init, before any object is freed */
 int mm_memory_dirty;
+#if UINTPTR_MAX > 0xffffffffu
+uint64_t mm_class_divtest[MM_NUM_CLASSES_MAX];
+#endif
 static int (*reclaim_hook)(size_t n);
 static struct mm_lock init_lock;
 static char init_error[256];
@@ -85,6 +88,10 @@ static int init_locked(const struct mm_config *cfg)
 	mm_memory_dirty = cfg->memory_not_zeroed != 0;
 	reclaim_hook = cfg->reclaim;
 	mm_sizeclass_init();
+#if UINTPTR_MAX > 0xffffffffu
+	for (int i = 1; i < mm_nclasses; i++) /* free's object-start test (internal.h) */
+		mm_class_divtest[i] = UINT64_MAX / mm_class_size[i] + 1;
+#endif
 	mm_pagemap_init();
 	for (int i = 0; i < MM_HEAP_LISTS; i++)
 		mm_span_list_init(&mm_heap.free[i]);
@@ -419,7 +426,7 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	return s ? (void *)mm_span_base(s) : 0;
 }
 
-/* Everything mm_malloc_inline does not do itself: large objects, misses, no cache. */
+/* Everything mm_malloc_fast does not do itself: large objects, misses, no cache, debug marks. */
 void *mm_malloc_slow(size_t n)
 {
 	if (n > MM_MAX_SMALL)
@@ -434,13 +441,18 @@ void *mm_malloc_slow(size_t n)
 	return v;
 }
 
-/* The fast path; a small allocation that fails gets one more try after reclaim (malloc_large has its own). */
+/* mm_malloc's miss: a small allocation that fails gets one more try after reclaim (malloc_large has its own). */
+static __attribute__((noinline)) void *malloc_miss(size_t n)
+{
+	void *v = mm_malloc_slow(n);
+	if (mm_unlikely(!v) && n <= MM_MAX_SMALL && reclaim(n))
+		v = mm_malloc_slow(n);
+	return v;
+}
+
 void *mm_malloc(size_t n)
 {
-	void *v = mm_malloc_inline(n);
-	if (mm_unlikely(!v) && n <= MM_MAX_SMALL && reclaim(n))
-		v = mm_malloc_inline(n);
-	return v;
+	return mm_malloc_fast(n, malloc_miss);
 }
 
 /* Describe what is wrong with freeing p (span s from the pagemap) and panic. */
@@ -479,8 +491,8 @@ static struct mm_span *object_span(const char *op, void *p)
 }
 
 /*
- * Everything mm_free_inline does not do itself: NULL, large objects, no
- * cache, and bad pointers.  A pointer the heap has never seen panics, or
+ * Everything mm_free_fast does not do itself: NULL, large objects, no
+ * cache, a key in place, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
  * with `tolerant` (drop-in malloc: memory from before libmm was loaded)
  * is left alone and reported by returning -1.
  */
@@ -508,14 +520,19 @@ int mm_free_slow(void *p, int tolerant)
 	return 0;
 }
 
+void mm_free_miss(void *p)
+{
+	mm_free_slow(p, 0);
+}
+
 void mm_free(void *p)
 {
-	mm_free_inline(p, 0);
+	mm_free_fast(p, mm_free_miss);
 }
 
 int mm_free_if_ours(void *p)
 {
-	return mm_free_inline(p, 1);
+	return mm_free_slow(p, 1);
 }
 
 void *mm_calloc(size_t count, size_t size)

@@ -273,12 +273,18 @@ static void early(const char *fn, const void *p)
 #endif
 }
 
-PUBLIC void *malloc(size_t n)
+/* malloc's miss (everything but a cache hit): the core's slow path, and errno. */
+static __attribute__((noinline)) void *malloc_miss(size_t n)
 {
-	void *p = mm_malloc_inline(n); /* malloc(0) gets a unique 8-byte object */
-	if (__builtin_expect(p == NULL, 0))
+	void *p = mm_malloc_slow(n);
+	if (p == NULL)
 		errno = ENOMEM;
 	return p;
+}
+
+PUBLIC void *malloc(size_t n)
+{
+	return mm_malloc_fast(n, malloc_miss); /* malloc(0) gets a unique 8-byte object */
 }
 
 /*
@@ -303,10 +309,15 @@ static __attribute__((noinline)) void free_unknown(void *p)
  * free keeps errno: the core's free path makes no system call that could
  * set it (locks spin and yield, the clock is the vDSO's).
  */
+static __attribute__((noinline)) void free_miss(void *p)
+{
+	if (mm_free_slow(p, 1) < 0)
+		free_unknown(p);
+}
+
 PUBLIC void free(void *p)
 {
-	if (__builtin_expect(mm_free_inline(p, 1) < 0, 0))
-		free_unknown(p);
+	mm_free_fast(p, free_miss);
 }
 
 PUBLIC void cfree(void *p)

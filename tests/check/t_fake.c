@@ -511,6 +511,21 @@ START_TEST(trim_after_flush_gives_back_no_more_than_a_list_holds)
 }
 END_TEST
 
+/* free's object-start test (one multiply) agrees with the remainder at every offset of every class's span. */
+START_TEST(object_start_test_matches_the_remainder)
+{
+	init_fake();
+	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses; cl++) {
+		uint32_t size = mm_class_size[cl], bad = 0;
+		uintptr_t end = (uintptr_t)mm_class_npages[cl] << MM_PAGE_SHIFT;
+		for (uintptr_t so = 0; so < end; so++)
+			if (mm_class_starts(cl, so) != (so % size == 0) && bad++ == 0)
+				ck_abort_msg("class %u (%u B): offset %lu: test says %d", cl, size,
+					     (unsigned long)so, mm_class_starts(cl, so));
+	}
+}
+END_TEST
+
 /* A list's limit starts at one batch and grows by a batch a miss, up to the class's most. */
 START_TEST(cache_list_limit_grows_with_misses_and_bounds_the_list)
 {
@@ -726,6 +741,7 @@ Suite *fake_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_new("caches", 60);
 	tcase_add_test(tc, first_allocation_refills_one_batch_from_central);
+	tcase_add_test(tc, object_start_test_matches_the_remainder);
 	tcase_add_test(tc, cache_list_limit_grows_with_misses_and_bounds_the_list);
 	tcase_add_test(tc, cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark);
 	tcase_add_test(tc, trim_after_flush_gives_back_no_more_than_a_list_holds);
