@@ -3,7 +3,9 @@
 # "-" for glibc: nothing preloaded), from LIBMM_SO (our libmm-malloc.so) and the
 # Debian packages of mimalloc, tcmalloc and jemalloc, installing missing ones
 # with apt-get unless BENCH_INSTALL=0 (the bench runs without them otherwise).
-# BENCH_ALLOCATORS (names) keeps only those, glibc always.
+# BENCH_ALLOCATORS (names) keeps only those, glibc always.  BENCH_EXTRA adds
+# columns, name=library pairs separated by blanks (e.g. a libmm-malloc.so built
+# from an older commit, for before/after figures from one run).
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 libdir=/usr/lib/$multiarch
 others="mimalloc:libmimalloc2.0:libmimalloc.so.2 tcmalloc:libtcmalloc-minimal4:libtcmalloc_minimal.so.4 jemalloc:libjemalloc2:libjemalloc.so.2"
@@ -35,6 +37,14 @@ for o in $others; do
 	if [ -f "$libdir/$so" ]; then
 		names+=("$name")
 		libs+=("$libdir/$so")
+	fi
+done
+for e in ${BENCH_EXTRA:-}; do
+	if [ -f "${e#*=}" ]; then
+		names+=("${e%%=*}")
+		libs+=("${e#*=}")
+	else
+		echo "bench: BENCH_EXTRA: ${e#*=} not found; ${e%%=*} left out" >&2
 	fi
 done
 
