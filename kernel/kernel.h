@@ -148,7 +148,6 @@ uint64_t timer_ticks(void);
 extern void (*volatile timer_hook)(void); /* called from IRQ0 when set (tests) */
 extern volatile int scavenge_due;   /* set by IRQ0 every scavenge_period_ns */
 extern uint64_t scavenge_period_ns; /* 1 minute; command line mm.scvg_period_ms= */
-extern uint64_t scavenge_idle_ns;   /* 5 minutes; command line mm.scvg_idle_ms= */
 void pic_eoi(int irq);
 
 /* vm.c: the Sys layer of mm/sys.h on our page tables. */
@@ -176,6 +175,7 @@ void stats_print_layout(void); /* the address layout (boot banner) */
 void stats_print(void);        /* heap, arena, frames, mm_check */
 
 /* idle.c: the idle loop's scavenger passes. */
+extern uint64_t scavenge_idle_ns;   /* 5 minutes; command line mm.scvg_idle_ms= */
 extern int mm_trace; /* one line per pass (command line mm.trace=1, shell `trace on`) */
 void idle_init(void);      /* mm.trace, mm.scvg_period_ms, mm.scvg_idle_ms */
 void idle_scavenge(void);  /* runs a due scavenger pass (idle loop only) */

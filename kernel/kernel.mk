@@ -1,7 +1,8 @@
 # kernel/kernel.mk - our x86 / x86_64 kernel: build, ISO, run, tests, debug.
 # Included by the root Makefile (ARCH, CC, KCFLAGS and LIB_DIR come from there).
 #
-#   make kernel       build/<arch>[-clang]/kernel.elf (links $(LIB_DIR)/libmm.a)
+#   make kernel       build/<arch>[-clang]/kernel.elf (links $(KDIR)/libmm-kernel.a: the core
+#                     compiled with the inline cache hooks of kernel/kcache.h)
 #   make iso          build/<arch>[-clang]/kernel.iso (GRUB, Multiboot 1)
 #   make run          boot kernel.iso in QEMU, serial console on this terminal
 #                     (KMEM=1G, SMP=2 CPUs, KARGS="mm.trace=1" adds to the kernel
