@@ -18,41 +18,6 @@
 #define MM_DEBUG 0
 #endif
 
-struct died {
-	int signaled, status;
-	char err[2048];
-};
-
-/* Run fn(arg) in a child; collect how it ended and what it wrote to stderr. */
-static struct died run_child(void (*fn)(void *), void *arg)
-{
-	int fd[2];
-	struct died d;
-	memset(&d, 0, sizeof d);
-	ck_assert_int_eq(pipe(fd), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(fd[0]);
-		dup2(fd[1], 2);
-		fn(arg);
-		_exit(0); /* survived: the parent fails the test */
-	}
-	close(fd[1]);
-	size_t n = 0;
-	ssize_t k;
-	while ((k = read(fd[0], d.err + n, sizeof d.err - 1 - n)) > 0)
-		n += (size_t)k;
-	close(fd[0]);
-	int st;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	d.signaled = WIFSIGNALED(st);
-	d.status = d.signaled ? WTERMSIG(st) : WEXITSTATUS(st);
-	return d;
-}
-
 /* Does text contain the address (hex digits, any case, with or without 0x)? */
 static int names_address(const char *text, const void *p)
 {

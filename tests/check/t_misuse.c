@@ -23,38 +23,13 @@
 #define MM_DEBUG 0
 #endif
 
-/* Run fn(arg) in a child; 1 if it died (signal or non-zero exit); its stderr in err. */
-static int dies(void (*fn)(void *), void *arg, char *err, size_t len)
-{
-	int fd[2];
-	ck_assert_int_eq(pipe(fd), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(fd[0]);
-		dup2(fd[1], 2);
-		fn(arg);
-		_exit(0);
-	}
-	close(fd[1]);
-	size_t n = 0;
-	ssize_t k;
-	while (n < len - 1 && (k = read(fd[0], err + n, len - 1 - n)) > 0)
-		n += (size_t)k;
-	err[n] = 0;
-	close(fd[0]);
-	int st;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	return WIFSIGNALED(st) || WEXITSTATUS(st) != 0;
-}
-
 /* The child must die saying the address p and every word in words (case-insensitive). */
 static void expect_report(void (*fn)(void *), void *p, const char *what, const char *const words[])
 {
-	char err[2048], hex[32];
-	REQUIRE(dies(fn, p, err, sizeof err), "%s: the process survived (stderr: \"%s\")", what, err);
+	char hex[32];
+	struct died d = run_child(fn, p);
+	const char *err = d.err;
+	REQUIRE(d.signaled || d.status != 0, "%s: the process survived (stderr: \"%s\")", what, err);
 	snprintf(hex, sizeof hex, "%lx", (unsigned long)(uintptr_t)p);
 	REQUIRE(strstr(err, hex), "%s: the report does not name %p: \"%s\"", what, p, err);
 	for (int i = 0; words[i]; i++)

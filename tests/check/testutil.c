@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct mm_stats stats(void)
@@ -210,4 +211,34 @@ void three_adjacent(char *s[3], size_t v)
 	REQUIRE(s[0] + v == s[1] && s[1] + v == s[2],
 		      "precondition: three spans split from one free span are not adjacent: %p %p %p",
 		      (void *)s[0], (void *)s[1], (void *)s[2]);
+}
+
+/* Run fn(arg) in a child; collect how it ended and what it wrote to stderr. */
+struct died run_child(void (*fn)(void *), void *arg)
+{
+	int fd[2];
+	struct died d;
+	memset(&d, 0, sizeof d);
+	ck_assert_int_eq(pipe(fd), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fd[0]);
+		dup2(fd[1], 2);
+		fn(arg);
+		_exit(0); /* survived: the parent fails the test */
+	}
+	close(fd[1]);
+	size_t n = 0;
+	ssize_t k;
+	while ((k = read(fd[0], d.err + n, sizeof d.err - 1 - n)) > 0)
+		n += (size_t)k;
+	close(fd[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	d.signaled = WIFSIGNALED(st);
+	d.status = d.signaled ? WTERMSIG(st) : WEXITSTATUS(st);
+	return d;
 }

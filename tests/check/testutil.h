@@ -107,6 +107,14 @@ void three_adjacent(char *s[3], size_t v);
 		}                                                                 \
 	} while (0)
 
+/* How a child run by run_child ended, and what it wrote to stderr. */
+struct died {
+	int signaled, status;
+	char err[2048];
+};
+/* Run fn(arg) in a child (it _exits 0 if fn returns); collect how it ended. */
+struct died run_child(void (*fn)(void *), void *arg);
+
 /* Generous timeouts: the -m32 suite runs under qemu-user. */
 TCase *tcase_new(const char *name, int timeout_s);
 
