@@ -19,7 +19,7 @@ bench-host: bench-build $(MALLOC_SO)
 
 bench-build: $(BENCH_DIR)/workloads $(BENCH_DIR)/workloads2 $(BENCH_DIR)/runner $(BENCH_DIR)/liballoc_like.so
 
-$(BENCH_DIR)/workloads: tests/bench/workloads.c tests/lib/workload.c tests/lib/workload.h | $(BENCH_DIR)
+$(BENCH_DIR)/workloads: tests/bench/workloads.c tests/bench/rng.h tests/lib/workload.c tests/lib/workload.h | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -Itests/lib tests/bench/workloads.c tests/lib/workload.c -o $@
 
 # `make bench-instr`: callgrind's instructions per malloc+free pair (ring.c).
@@ -36,7 +36,7 @@ $(BENCH_DIR)/ring-noop: tests/bench/ring.c | $(BENCH_DIR)
 $(BENCH_DIR)/ring-mm: tests/bench/ring.c $(HOST_DIR)/libmm.a | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -DRING_MM -Imm $< $(HOST_DIR)/libmm.a -o $@
 
-$(BENCH_DIR)/workloads2: tests/bench/workloads2.c | $(BENCH_DIR)
+$(BENCH_DIR)/workloads2: tests/bench/workloads2.c tests/bench/rng.h | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
 
 $(BENCH_DIR)/runner: tests/bench/runner.c | $(BENCH_DIR)

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "workload.h"
+#include "rng.h"
 
 static double scale = 1.0;
 
@@ -35,19 +36,6 @@ static long iters(long n)
 }
 
 /* ---- helpers --------------------------------------------------------------- */
-
-struct rng {
-	uint64_t s;
-};
-
-static inline uint64_t next(struct rng *r)
-{
-	uint64_t x = r->s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return r->s = x;
-}
 
 /* Uniform in [lo, hi]. */
 static inline size_t between(struct rng *r, size_t lo, size_t hi)

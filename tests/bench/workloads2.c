@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "rng.h"
 
 static double scale = 1.0;
 static uint64_t sum;
@@ -35,18 +36,6 @@ static long iters(long n)
 	return v > 0 ? v : 1;
 }
 
-struct rng {
-	uint64_t s;
-};
-
-static inline uint64_t next(struct rng *r)
-{
-	uint64_t x = r->s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return r->s = x;
-}
 
 static void *xmalloc(size_t n)
 {
