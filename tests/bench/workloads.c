@@ -43,18 +43,6 @@ static inline size_t between(struct rng *r, size_t lo, size_t hi)
 	return lo + (size_t)(next(r) % (hi - lo + 1));
 }
 
-/* Skewed toward small: most sizes under 256 B, a tail up to max. */
-static inline size_t skewed(struct rng *r, size_t max)
-{
-	uint64_t x = next(r);
-	size_t top = (size_t)8 << (x % 11); /* 8 B .. 8 KiB, each power equally likely */
-	size_t lim = top < max ? top : max;
-	size_t n = 8 + (size_t)((x >> 8) % lim);
-	if ((x >> 40) % 4 != 0) /* three in four: small */
-		n = 8 + (size_t)((x >> 20) % 248);
-	return n;
-}
-
 /* The checksum every workload feeds; atomics because threads share it. */
 static uint64_t sum;
 
