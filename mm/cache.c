@@ -6,9 +6,14 @@
  * its limit or the cache holds more than MM_CACHE_MAX_BYTES, and creating
  * and releasing caches.  Statistics: a list counts the allocations it
  * serves; the cache counts objects taken from and returned to central, so
- * frees need no count on the fast path (live = taken - returned - cached,
+ * frees need no count of their own (live = taken - returned - cached,
  * summed over caches; frees = allocations - live).  Counts are folded into
  * the heap's totals when a cache is released.
+ *
+ * The fast paths keep no byte count and no low-water mark: the cache counts
+ * its bytes every few overflows (mm_cache_overflow), and the low-water mark
+ * since the last trim is bounded from below by the pops since then
+ * (nmalloc), which the list counts anyway.
  */
 #include "internal.h"
 
@@ -18,23 +23,54 @@
  * a class allocated in bulk earns a longer list, so the frees that follow
  * stay in the cache.
  */
+struct mm_cache mm_cache_none; /* zero: no objects, thresh 0 (every push is "full") */
+
+/* Bring list cl's push threshold up to date (after a slow path moved nmalloc or max). */
+static void sync(struct mm_cache *c, uint32_t cl)
+{
+	c->list[cl].thresh = c->list[cl].nmalloc + c->max[cl];
+}
+
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	void *head;
 	uint32_t batch = mm_class_batch[cl];
-	if (l->max < mm_class_listmax[cl])
-		l->max = (uint16_t)(l->max + batch);
+	if (c->max[cl] < mm_class_listmax[cl])
+		c->max[cl] += batch;
+	c->trim_n[cl] = 0; /* the list ran empty: its low-water mark is 0 */
 	uint32_t got = mm_central_alloc(cl, batch, &head);
-	if (!got)
+	if (!got) {
+		sync(c, cl);
 		return 0;
+	}
 	l->head = *(void **)head;
 	((uintptr_t *)head)[1] = 0; /* handed out: no key */
-	l->n += got - 1;
+	l->nin += got;
 	l->nmalloc++;
 	c->taken[cl] += got;
-	c->bytes += (uintptr_t)(got - 1) * l->objsize;
+	sync(c, cl);
 	return head;
+}
+
+/*
+ * The fewest objects list cl can have held since the last trim: its length
+ * then less the pops since (a refill sets it to 0, a release lowers it).
+ * A lower bound of the true low-water mark, never above the length now.
+ */
+uint32_t mm_cache_lowmark(const struct mm_cache *c, uint32_t cl)
+{
+	const struct mm_cachelist *l = &c->list[cl];
+	uint32_t pops = (uint32_t)l->nmalloc - c->trim_nmalloc[cl];
+	uint32_t low = c->trim_n[cl] > pops ? c->trim_n[cl] - pops : 0, n = mm_cachelist_len(l);
+	return low < n ? low : n;
+}
+
+/* Start a new trim period for list cl: its mark is what it holds now (at most). */
+static void mark(struct mm_cache *c, uint32_t cl, uint32_t low)
+{
+	c->trim_n[cl] = low;
+	c->trim_nmalloc[cl] = (uint32_t)c->list[cl].nmalloc;
 }
 
 /*
@@ -44,20 +80,21 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	if (n > l->n)
-		n = l->n;
+	uint32_t len = mm_cachelist_len(l);
+	if (n > len)
+		n = len;
 	if (n == 0)
 		return;
+	uint32_t low = mm_cache_lowmark(c, cl);
 	void *head = l->head, *v = head;
 	for (uint32_t i = 1; i < n; i++)
 		v = *(void **)v;
 	l->head = *(void **)v;
 	*(void **)v = 0;
-	l->n -= n;
-	if (l->lowmark > l->n)
-		l->lowmark = (uint16_t)l->n;
+	l->nin -= n;
+	mark(c, cl, low < len - n ? low : len - n);
 	c->returned[cl] += n;
-	c->bytes -= (uintptr_t)n * l->objsize;
+	sync(c, cl);
 	mm_central_free(cl, head, park ? n : 0);
 }
 
@@ -75,8 +112,8 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 __attribute__((noinline)) void mm_cache_free_suspect(struct mm_cache *c, uint32_t cl, void *v)
 {
 	const struct mm_cachelist *l = &c->list[cl];
-	uint32_t n = 0;
-	for (void *w = l->head; w && n <= l->n; w = *(void **)w, n++)
+	uint32_t n = 0, len = mm_cachelist_len(l);
+	for (void *w = l->head; w && n <= len; w = *(void **)w, n++)
 		if (w == v)
 			mm_double_free(v, mm_class_size[cl]);
 	if (mm_central_holds(cl, v))
@@ -86,30 +123,31 @@ __attribute__((noinline)) void mm_cache_free_suspect(struct mm_cache *c, uint32_
 
 uintptr_t mm_cache_bytes(const struct mm_cache *c)
 {
-	return c->bytes;
+	uintptr_t bytes = 0;
+	for (int i = 1; i < mm_nclasses; i++)
+		bytes += (uintptr_t)mm_cachelist_len(&c->list[i]) * mm_class_size[i];
+	return bytes;
 }
 
 /*
  * A list went over its limit: a batch goes back, and may be parked whole in
- * central for another cache.  The whole cache went over its limit: every
- * list gives back half its low-water mark (objects it held all along since
- * the last trim, so not needed); if the cache is still above
- * MM_CACHE_MAX_BYTES, everything in it is in use, and the next trim waits
- * until it has grown by another quarter of that.
+ * central for another cache.  Every MM_CACHE_RECOUNT overflows the cache
+ * counts its bytes; above MM_CACHE_MAX_BYTES every list gives back half its
+ * low-water mark (objects it held all along since the last trim, so not
+ * needed), and a new trim period starts.
  */
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 {
-	struct mm_cachelist *l = &c->list[cl];
-	if (l->n > l->max)
-		release(c, cl, l->n < mm_class_batch[cl] ? l->n : mm_class_batch[cl], 1);
-	if (c->bytes > c->limit) {
-		for (int i = 1; i < mm_nclasses; i++) {
-			release(c, (uint32_t)i, c->list[i].lowmark / 2u, 0);
-			c->list[i].lowmark = (uint16_t)c->list[i].n;
-		}
-		c->limit = MM_CACHE_MAX_BYTES;
-		if (c->bytes > c->limit)
-			c->limit = c->bytes + MM_CACHE_MAX_BYTES / 4;
+	uint32_t len = mm_cachelist_len(&c->list[cl]);
+	if (len > c->max[cl])
+		release(c, cl, len < mm_class_batch[cl] ? len : mm_class_batch[cl], 1);
+	else
+		sync(c, cl); /* the threshold was early: pops since the last slow path */
+	if (++c->noverflow % MM_CACHE_RECOUNT != 0 || mm_cache_bytes(c) <= MM_CACHE_MAX_BYTES)
+		return;
+	for (int i = 1; i < mm_nclasses; i++) {
+		release(c, (uint32_t)i, mm_cache_lowmark(c, (uint32_t)i) / 2u, 0);
+		mark(c, (uint32_t)i, mm_cachelist_len(&c->list[i]));
 	}
 }
 
@@ -121,10 +159,9 @@ struct mm_cache *mm_cache_new(void)
 	struct mm_cache *c = mm_fixalloc_alloc(&mm_heap.caches);
 	if (c) {
 		for (int i = 1; i < mm_nclasses; i++) {
-			c->list[i].max = mm_class_batch[i];
-			c->list[i].objsize = mm_class_size[i];
+			c->max[i] = mm_class_batch[i];
+			c->list[i].thresh = mm_class_batch[i];
 		}
-		c->limit = MM_CACHE_MAX_BYTES;
 		c->next = mm_heap.allcaches;
 		c->prev = 0;
 		if (c->next)
@@ -138,8 +175,10 @@ struct mm_cache *mm_cache_new(void)
 /* Give everything back into the spans, parked batches of other caches too. */
 void mm_cache_flush(struct mm_cache *c)
 {
-	for (int i = 1; i < mm_nclasses; i++)
-		release(c, (uint32_t)i, c->list[i].n, 0);
+	for (int i = 1; i < mm_nclasses; i++) {
+		release(c, (uint32_t)i, mm_cachelist_len(&c->list[i]), 0);
+		mark(c, (uint32_t)i, 0);
+	}
 	mm_central_drain();
 }
 

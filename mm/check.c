@@ -94,25 +94,23 @@ static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tall
 
 static void check_cache(struct mm_cache *c, struct tally *t)
 {
-	uintptr_t bytes = 0;
 	for (int cl = 1; cl < mm_nclasses; cl++) {
-		uint32_t n = 0;
+		uint32_t n = 0, len = mm_cachelist_len(&c->list[cl]);
 		for (void *v = c->list[cl].head; v; v = *(void **)v) {
 			struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
 			if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != cl)
 				FAIL("cache %p list %d holds %p, not an object of that class", (void *)c, cl, v);
-			if (++n > c->list[cl].n)
-				FAIL("cache %p list %d longer than its count %u", (void *)c, cl,
-				     (uintptr_t)c->list[cl].n);
+			if (++n > len)
+				FAIL("cache %p list %d longer than its count %u", (void *)c, cl, (uintptr_t)len);
 		}
-		if (n != c->list[cl].n)
+		if (n != len)
 			FAIL("cache %p list %d: %u objects, count says %u", (void *)c, cl, (uintptr_t)n,
-			     (uintptr_t)c->list[cl].n);
+			     (uintptr_t)len);
+		if (c->list[cl].thresh > c->list[cl].nmalloc + c->max[cl])
+			FAIL("cache %p list %d: push threshold past its limit (a full list would pass)",
+			     (void *)c, cl);
 		t->cached[cl] += n;
-		bytes += (uintptr_t)n * mm_class_size[cl];
 	}
-	if (bytes != c->bytes)
-		FAIL("cache %p holds %u bytes, its count says %u", (void *)c, bytes, c->bytes);
 }
 
 static void check_all(struct tally *t)

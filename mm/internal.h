@@ -56,6 +56,7 @@
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
 #define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
+#define MM_CACHE_RECOUNT 16         /* overflows between two counts of a cache's bytes */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
 #define MM_MAX_ARENA32  ((uintptr_t)2 << 30)
 
@@ -72,6 +73,7 @@ extern uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX]; /* batches central may par
 extern uint32_t mm_class_divmul[MM_NUM_CLASSES_MAX]; /* ceil(2^32 / size): offset / size by multiply */
 extern uint8_t mm_size_to_class8[1024 / 8 + 1];   /* sizes <= 1024, 8-byte steps */
 extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
+extern uint16_t mm_size_to_list8[1024 / 8 + 1];   /* the same, as offsets of cache lists */
 void mm_sizeclass_init(void);
 
 /* The class of a small size n (0 < n <= MM_MAX_SMALL; 0 maps to the smallest). */
@@ -296,34 +298,52 @@ __attribute__((noreturn)) void mm_double_free(void *v, uint32_t size);
 __attribute__((noreturn)) void mm_bad_link(void *v, void *next, uint32_t size);
 
 /* ---- cache (cache.c) ---- */
+/*
+ * A cache list counts on its fast paths only what it must: allocations
+ * served (nmalloc, which the statistics need anyway) and objects that came
+ * in (nin: frees, refills, less what went back).  Its length is the
+ * difference, so a pop writes one counter and a push one.  Bytes held and
+ * low-water marks are worked out in the slow paths (cache.c).
+ */
 struct mm_cachelist {
 	void *head;
-	uint32_t n;
-	uint16_t max;                /* limit, grown by misses */
-	uint16_t lowmark;            /* fewest objects held since the last trim */
-	uint32_t objsize;            /* the class's object size, here for the fast paths */
 	uint64_t nmalloc;            /* allocations served (frees are derived: stats.c) */
+	uint64_t nin;                /* objects in (frees, refills) less objects out to central */
+	uint64_t thresh;             /* nin past this: maybe over max (nmalloc as of the last slow path + max) */
 };
 struct mm_cache {
 	struct mm_cachelist list[MM_NUM_CLASSES_MAX];
-	uintptr_t bytes;             /* bytes of objects in the lists */
-	uintptr_t limit;             /* trim when size passes this */
+	uint32_t noverflow;          /* overflows, for MM_CACHE_RECOUNT */
+	uint32_t max[MM_NUM_CLASSES_MAX];          /* a list's limit, grown by misses */
+	uint32_t trim_n[MM_NUM_CLASSES_MAX];       /* length at the last trim (0 after a refill) */
+	uint32_t trim_nmalloc[MM_NUM_CLASSES_MAX]; /* (uint32_t)nmalloc at the last trim */
 	uint64_t taken[MM_NUM_CLASSES_MAX];    /* objects fetched from central */
 	uint64_t returned[MM_NUM_CLASSES_MAX]; /* objects given back to central */
 	struct mm_cache *next, *prev;/* mm_heap.allcaches */
 };
+static inline uint32_t mm_cachelist_len(const struct mm_cachelist *l)
+{
+	return (uint32_t)(l->nin - l->nmalloc);
+}
+/* May a list whose nin would be nin be over its limit?  (Early, never late.) */
+static inline int mm_cachelist_full(const struct mm_cachelist *l, uint64_t nin)
+{
+	return nin > l->thresh;
+}
+/* No cache: every list empty and full, so both fast paths miss (mm_sys_cache_peek). */
+extern struct mm_cache mm_cache_none;
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list or cache too long */
-uintptr_t mm_cache_bytes(const struct mm_cache *c);         /* bytes held in its lists */
+uintptr_t mm_cache_bytes(const struct mm_cache *c);         /* bytes held in its lists, exactly */
+uint32_t mm_cache_lowmark(const struct mm_cache *c, uint32_t cl); /* fewest held since the last trim, at least */
 
 /*
  * The fast paths.  mm_cache_pop takes the head of list cl, or returns NULL
  * (list empty, or a head whose link was written after the free) and
  * leaves those cases to mm_cache_alloc, out of line in the slow paths.
  */
-static inline void *mm_cache_pop(struct mm_cache *c, uint32_t cl)
+static inline void *mm_cachelist_pop(struct mm_cachelist *l)
 {
-	struct mm_cachelist *l = &c->list[cl];
 	void *v = l->head, *next;
 	if (mm_unlikely(!v))
 		return 0;
@@ -333,10 +353,12 @@ static inline void *mm_cache_pop(struct mm_cache *c, uint32_t cl)
 	l->head = next;
 	((uintptr_t *)v)[1] = 0; /* no longer free: drop the key */
 	l->nmalloc++;
-	c->bytes -= l->objsize;
-	if (mm_unlikely(--l->n < l->lowmark))
-		l->lowmark = (uint16_t)l->n;
 	return v;
+}
+
+static inline void *mm_cache_pop(struct mm_cache *c, uint32_t cl)
+{
+	return mm_cachelist_pop(&c->list[cl]);
 }
 
 static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
@@ -346,11 +368,11 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 		return v;
 	v = c->list[cl].head;
 	if (v)
-		mm_bad_link(v, *(void **)v, c->list[cl].objsize);
+		mm_bad_link(v, *(void **)v, mm_class_size[cl]);
 	return mm_cache_refill(c, cl);
 }
 
-/* Push v (known not to be free) on its list, marked free with the key; 1: over a limit. */
+/* Push v (known not to be free) on its list, marked free with the key; 1: over its limit. */
 static inline int mm_cache_push_only(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
@@ -358,8 +380,7 @@ static inline int mm_cache_push_only(struct mm_cache *c, uint32_t cl, void *v)
 	w[1] = mm_free_key; /* before the link: two stores, not one vector store (gcc's SLP) */
 	w[0] = (uintptr_t)l->head;
 	l->head = v;
-	c->bytes += l->objsize;
-	return mm_unlikely(++l->n > l->max || c->bytes > c->limit);
+	return mm_unlikely(mm_cachelist_full(l, ++l->nin));
 }
 
 static inline void mm_cache_push(struct mm_cache *c, uint32_t cl, void *v)
@@ -403,6 +424,21 @@ void *mm_malloc_slow(size_t n);
 int mm_free_slow(void *p, int tolerant);
 
 /*
+ * A host whose mm_sys_cache_put does nothing may define the macro
+ * mm_sys_cache_peek(): the calling thread's cache if it has one already,
+ * else &mm_cache_none (never NULL), inline and without making one (the
+ * slow path's mm_sys_cache_get makes it).  The fast paths then call nothing
+ * but their miss, so a hit needs no stack frame, and test for no cache
+ * only as a miss.
+ */
+#ifdef mm_sys_cache_peek
+#define MM_CACHE_NEVER_NULL 1 /* peek gives &mm_cache_none, not NULL */
+#else
+#define mm_sys_cache_peek() mm_sys_cache_get()
+#define MM_CACHE_NEVER_NULL 0
+#endif
+
+/*
  * Every use of a cache is bracketed: c = mm_sys_cache_get(); ...;
  * mm_sys_cache_put(c).  Between the two the calling thread cannot move to
  * another CPU (the host's get disables preemption or interrupts where it
@@ -418,17 +454,29 @@ int mm_free_slow(void *p, int tolerant);
 static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
 {
 #ifndef MM_DEBUG
-	if (mm_likely(n <= MM_MAX_SMALL)) {
-		struct mm_cache *c = mm_sys_cache_get();
-		if (mm_likely(c != 0)) {
-			void *v = mm_cache_pop(c, mm_size_class(n));
-			mm_sys_cache_put(c);
-			if (mm_likely(v != 0))
-				return v;
-		} else {
-			mm_sys_cache_put(c);
-		}
+	struct mm_cache *c;
+	void *v;
+	if (mm_likely(n <= 1024)) {
+		c = mm_sys_cache_peek();
+		if (!MM_CACHE_NEVER_NULL && mm_unlikely(!c))
+			goto none;
+		/* the list by its byte offset: no multiply by the list's size */
+		v = mm_cachelist_pop((struct mm_cachelist *)((char *)c +
+							     mm_size_to_list8[(n + 7) >> 3]));
+	} else if (n <= MM_MAX_SMALL) {
+		c = mm_sys_cache_peek();
+		if (!MM_CACHE_NEVER_NULL && mm_unlikely(!c))
+			goto none;
+		v = mm_cache_pop(c, mm_size_class(n));
+	} else {
+		return miss(n);
 	}
+	mm_sys_cache_put(c);
+	if (mm_likely(v != 0))
+		return v;
+	return miss(n);
+none:
+	mm_sys_cache_put(c);
 #endif
 	return miss(n);
 }
@@ -453,16 +501,16 @@ extern uintptr_t mm_classmap_base, mm_classmap_bytes;
  * 32-bit hosts multiply by ceil(2^32 / size) and back.
  */
 #if UINTPTR_MAX > 0xffffffffu
-extern uint64_t mm_class_divtest[MM_NUM_CLASSES_MAX]; /* malloc.c, at init: M per class */
-static inline int mm_class_starts(uint32_t cl, uintptr_t so)
+extern uint64_t mm_class_divtest[MM_NUM_CLASSES_MAX]; /* malloc.c, at init: M per class; 0 for class 0 */
+static inline int mm_class_starts(uintptr_t cl, uintptr_t so)
 {
 	uint64_t m = mm_class_divtest[cl];
 	return (uint64_t)so * m < m;
 }
 #else
-static inline int mm_class_starts(uint32_t cl, uintptr_t so)
+static inline int mm_class_starts(uintptr_t cl, uintptr_t so)
 {
-	return (((uint64_t)so * mm_class_divmul[cl]) >> 32) * mm_class_size[cl] == so;
+	return cl != 0 && (((uint64_t)so * mm_class_divmul[cl]) >> 32) * mm_class_size[cl] == so;
 }
 #endif
 void mm_classmap_init(uintptr_t base, uintptr_t size); /* reserve for [base, base+size) */
@@ -479,15 +527,20 @@ void mm_classmap_set(const struct mm_span *s, uint32_t cl);
 static inline void mm_free_fast(void *p, void (*miss)(void *))
 {
 #ifndef MM_DEBUG /* debug builds mark every object in its span: the slow path */
-	struct mm_cache *c = mm_sys_cache_get(); /* first: only p is live across its call */
+	struct mm_cache *c = mm_sys_cache_peek();
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
-	if (mm_likely(c != 0 && off < mm_classmap_bytes)) {
-		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = (uint8_t)e;
-		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
-		if (mm_likely(cl != 0 && mm_class_starts(cl, so) &&
-			      ((uintptr_t *)p)[1] != mm_free_key)) {
-			if (mm_cache_push_only(c, cl, p))
-				mm_cache_overflow(c, cl);
+	if (mm_likely((MM_CACHE_NEVER_NULL || c != 0) && off < mm_classmap_bytes)) {
+		uintptr_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & 0xff;
+		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((e >> 8) << MM_PAGE_SHIFT);
+		struct mm_cachelist *l = &c->list[cl];
+		uintptr_t *w = p, key = mm_free_key;
+		uint64_t nin = l->nin + 1;
+		/* class 0 (no small span here) starts no object */
+		if (mm_likely(mm_class_starts(cl, so) && w[1] != key && !mm_cachelist_full(l, nin))) {
+			w[1] = key; /* before the link: two stores, not one vector store (gcc's SLP) */
+			w[0] = (uintptr_t)l->head;
+			l->head = p;
+			l->nin = nin;
 			mm_sys_cache_put(c);
 			return;
 		}

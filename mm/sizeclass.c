@@ -20,6 +20,7 @@ uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX];
 uint32_t mm_class_divmul[MM_NUM_CLASSES_MAX];
 uint8_t mm_size_to_class8[1024 / 8 + 1];
 uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
+uint16_t mm_size_to_list8[1024 / 8 + 1];
 
 /* Fill the class tables.  Class 0 is unused, so a zero byte in a table is a bug. */
 void mm_sizeclass_init(void)
@@ -72,6 +73,8 @@ void mm_sizeclass_init(void)
 		while (mm_class_size[c] < i * 8)
 			c++;
 		mm_size_to_class8[i] = (uint8_t)c;
+		mm_size_to_list8[i] = (uint16_t)(offsetof(struct mm_cache, list) +
+						  c * sizeof(struct mm_cachelist));
 	}
 	for (uint32_t i = 0; i <= (MM_MAX_SMALL - 1024) / 128; i++) {
 		while (mm_class_size[c] < 1024 + i * 128)

@@ -21,7 +21,7 @@ void mm_read_stats_locked(struct mm_stats *st)
 	for (struct mm_cache *c = mm_heap.allcaches; c; c = c->next) {
 		for (int i = 1; i < mm_nclasses; i++) {
 			st->by_class[i].nmalloc += c->list[i].nmalloc;
-			live[i] += c->taken[i] - c->returned[i] - c->list[i].n;
+			live[i] += c->taken[i] - c->returned[i] - mm_cachelist_len(&c->list[i]);
 		}
 		st->cache_bytes += mm_cache_bytes(c);
 	}

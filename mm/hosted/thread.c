@@ -15,14 +15,14 @@
 #include "../sys.h"
 #include "hosted.h"
 
-__thread struct mm_cache *mm_hosted_cache __attribute__((tls_model("initial-exec")));
+__thread struct mm_cache *mm_hosted_cache __attribute__((tls_model("initial-exec"))) = &mm_cache_none;
 static __thread int cache_busy; /* 1: creating one (no recursion), 2: thread exiting */
 static pthread_key_t cache_key;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 static void cache_destructor(void *c)
 {
-	mm_hosted_cache = 0;
+	mm_hosted_cache = &mm_cache_none;
 	cache_busy = 2; /* anything this thread allocates from now on goes to central */
 	mm_cache_release(c);
 }

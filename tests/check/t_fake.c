@@ -444,19 +444,19 @@ START_TEST(first_allocation_refills_one_batch_from_central)
 	ck_assert_uint_eq(batch, 32);
 	void *p[40];
 	p[0] = mm_malloc(64);
-	ck_assert_uint_eq(c->list[cl].n, batch - 1);
+	ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), batch - 1);
 	ck_assert_uint_eq(stats().cache_bytes, (batch - 1) * 64);
 	ck_assert_uint_eq(mm_central[cl].nspans, 1);
 	for (uint32_t i = 1; i < batch; i++)
 		p[i] = mm_malloc(64);
-	ck_assert_uint_eq(c->list[cl].n, 0);
+	ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), 0);
 	ck_assert_uint_eq(stats().cache_bytes, 0);
 	p[batch] = mm_malloc(64); /* empty again: the next batch */
-	ck_assert_uint_eq(c->list[cl].n, batch - 1);
+	ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), batch - 1);
 	STEP();
 	for (uint32_t i = 0; i <= batch; i++)
 		mm_free(p[i]);
-	ck_assert_uint_eq(c->list[cl].n, 2 * batch);
+	ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), 2 * batch);
 	ck_assert_uint_eq(stats().cache_bytes, 2 * batch * 64);
 	STEP();
 }
@@ -496,14 +496,15 @@ START_TEST(trim_after_flush_gives_back_no_more_than_a_list_holds)
 	for (int i = 0; i < 40; i++)
 		mm_free(d[i]);
 	overflow_past_2_mib(); /* a trim: each list's low-water mark is now what it held */
-	REQUIRE(y->list[cd].lowmark > 0, "precondition: the cache was never trimmed (%lu B held)",
+	REQUIRE(mm_cache_lowmark(y, cd) > 0, "precondition: the cache was never trimmed (%lu B held)",
 		(unsigned long)mm_cache_bytes(y));
 	mm_cache_flush(y);     /* lists empty, marks from before */
 	STEP();
 	overflow_past_2_mib(); /* the next trim must not take from empty lists */
 	for (int cl = 1; cl < mm_nclasses; cl++)
-		REQUIRE(y->list[cl].lowmark <= y->list[cl].n, "class %d: low-water mark %u above the %u objects held",
-			cl, y->list[cl].lowmark, y->list[cl].n);
+		REQUIRE(mm_cache_lowmark(y, (uint32_t)cl) <= mm_cachelist_len(&y->list[cl]),
+			"class %d: low-water mark %u above the %u objects held", cl,
+			mm_cache_lowmark(y, (uint32_t)cl), mm_cachelist_len(&y->list[cl]));
 	STEP();
 	mm_cache_flush(y);
 	STEP();
@@ -533,21 +534,22 @@ START_TEST(cache_list_limit_grows_with_misses_and_bounds_the_list)
 	struct mm_cache *c = use_new_cache();
 	uint32_t cl = mm_size_class(32), batch = mm_class_batch[cl];
 	struct mm_cachelist *l = &c->list[cl];
-	ck_assert_uint_eq(l->max, batch);
+	uint32_t *lmax = &c->max[cl];
+	ck_assert_uint_eq(*lmax, batch);
 	static void *p[20000];
 	for (int i = 0; i < 20000; i++) {
-		uint32_t before = l->n, max = l->max;
+		uint32_t before = mm_cachelist_len(l), max = *lmax;
 		p[i] = mm_malloc(32);
 		if (before == 0) /* a miss */
-			REQUIRE(l->max == (max < mm_class_listmax[cl] ? max + batch : max),
-				      "miss %d: limit %u -> %u (batch %u, most %u)", i, max, l->max, batch,
+			REQUIRE(*lmax == (max < mm_class_listmax[cl] ? max + batch : max),
+				      "miss %d: limit %u -> %u (batch %u, most %u)", i, max, *lmax, batch,
 				      mm_class_listmax[cl]);
 	}
-	ck_assert_uint_le(l->max, mm_class_listmax[cl]);
+	ck_assert_uint_le(*lmax, mm_class_listmax[cl]);
 	for (int i = 0; i < 20000; i++) {
 		mm_free(p[i]);
-		REQUIRE(l->n <= l->max, "after %d frees the list holds %u objects, limit %u", i + 1,
-			      l->n, l->max);
+		REQUIRE(mm_cachelist_len(l) <= *lmax, "after %d frees the list holds %u objects, limit %u",
+			      i + 1, mm_cachelist_len(l), *lmax);
 	}
 	ck_assert_uint_le(stats().cache_bytes, (uint64_t)mm_class_listmax[cl] * 32);
 	ck_assert_uint_le((uint64_t)mm_class_listmax[cl] * 32, MM_CACHE_LIST_BYTES);
@@ -573,7 +575,7 @@ START_TEST(cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark)
 			mm_free(p[i]);
 	}
 	uint32_t ca = mm_size_class(idle_sizes[0]);
-	uint32_t held = c->list[ca].n;
+	uint32_t held = mm_cachelist_len(&c->list[ca]);
 	ck_assert_uint_gt(held, 4);
 	ck_assert_uint_lt(60 * (2000 + 2400 + 2800), MM_CACHE_MAX_BYTES);
 	/* now only another class is used, churning through the cache (3 MiB: trims) */
@@ -583,8 +585,8 @@ START_TEST(cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark)
 		for (int i = 0; i < 200; i++)
 			mm_free(p[i]);
 	}
-	REQUIRE(c->list[ca].n <= held / 2 + 1,
-		      "a list unused through the trims still holds %u of its %u objects", c->list[ca].n, held);
+	REQUIRE(mm_cachelist_len(&c->list[ca]) <= held / 2 + 1,
+		      "a list unused through the trims still holds %u of its %u objects", mm_cachelist_len(&c->list[ca]), held);
 	STEP();
 }
 END_TEST
@@ -604,7 +606,7 @@ START_TEST(flush_returns_every_object_and_empty_spans_go_back)
 	struct mm_stats st1 = stats();
 	ck_assert_uint_eq(st1.cache_bytes, 0);
 	for (int cl = 1; cl < mm_nclasses; cl++)
-		ck_assert_uint_eq(c->list[cl].n, 0);
+		ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), 0);
 	central_holds_only_spares();
 	ck_assert_uint_le(st1.heap_inuse, st0.heap_inuse + spare_bytes(&st1));
 	ck_assert_uint_eq(st1.heap_objects, 0);
@@ -660,7 +662,7 @@ START_TEST(objects_move_between_caches)
 	fake.cache = b;
 	for (int i = 0; i < 100; i++)
 		mm_free(p[i]);
-	ck_assert_uint_ge(b->list[cl].n, 1);
+	ck_assert_uint_ge(mm_cachelist_len(&b->list[cl]), 1);
 	STEP();
 	mm_cache_release(b);
 	fake.cache = a;
