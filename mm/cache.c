@@ -11,7 +11,7 @@
  * the heap's totals when a cache is released.
  *
  * The fast paths keep no byte count and no low-water mark: the cache counts
- * its bytes every few overflows (mm_cache_overflow), and the low-water mark
+ * its bytes every few slow paths (recount), and the low-water mark
  * since the last trim is bounded from below by the pops since then
  * (nmalloc), which the list counts anyway.
  */
@@ -25,10 +25,16 @@
  */
 struct mm_cache mm_cache_none; /* zero: no objects, thresh 0 (every push is "full") */
 
-/* Bring list cl's push threshold up to date (after a slow path moved nmalloc or max). */
+static void recount(struct mm_cache *c);
+
+/* Bring list cl's push threshold and its part of c->bytes up to date (a slow path). */
 static void sync(struct mm_cache *c, uint32_t cl)
 {
-	c->list[cl].thresh = c->list[cl].nmalloc + c->max[cl];
+	struct mm_cachelist *l = &c->list[cl];
+	uint32_t n = mm_cachelist_len(l);
+	l->thresh = l->nmalloc + c->max[cl];
+	c->bytes += ((uintptr_t)n - c->synced[cl]) * mm_class_size[cl];
+	c->synced[cl] = n;
 }
 
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
@@ -50,6 +56,7 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 	l->nmalloc++;
 	c->taken[cl] += got;
 	sync(c, cl);
+	recount(c);
 	return head;
 }
 
@@ -130,12 +137,28 @@ uintptr_t mm_cache_bytes(const struct mm_cache *c)
 }
 
 /*
- * A list went over its limit: a batch goes back, and may be parked whole in
- * central for another cache.  Every MM_CACHE_RECOUNT overflows the cache
- * counts its bytes; above MM_CACHE_MAX_BYTES every list gives back half its
+ * After a slow path (refill, overflow): c->bytes counts each list as of its
+ * last slow path.  Above MM_CACHE_MAX_BYTES, or every MM_CACHE_RECOUNT slow
+ * paths (lists that grew by hits alone), every list is counted; if the
+ * cache is above MM_CACHE_MAX_BYTES, every list gives back half its
  * low-water mark (objects it held all along since the last trim, so not
  * needed), and a new trim period starts.
  */
+static void recount(struct mm_cache *c)
+{
+	if (c->bytes <= MM_CACHE_MAX_BYTES && ++c->nslow % MM_CACHE_RECOUNT != 0)
+		return;
+	for (int i = 1; i < mm_nclasses; i++)
+		sync(c, (uint32_t)i);
+	if (c->bytes <= MM_CACHE_MAX_BYTES)
+		return;
+	for (int i = 1; i < mm_nclasses; i++) {
+		release(c, (uint32_t)i, mm_cache_lowmark(c, (uint32_t)i) / 2u, 0);
+		mark(c, (uint32_t)i, mm_cachelist_len(&c->list[i]));
+	}
+}
+
+/* A list went over its limit: a batch goes back, and may be parked whole in central for another cache. */
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 {
 	uint32_t len = mm_cachelist_len(&c->list[cl]);
@@ -143,12 +166,7 @@ void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 		release(c, cl, len < mm_class_batch[cl] ? len : mm_class_batch[cl], 1);
 	else
 		sync(c, cl); /* the threshold was early: pops since the last slow path */
-	if (++c->noverflow % MM_CACHE_RECOUNT != 0 || mm_cache_bytes(c) <= MM_CACHE_MAX_BYTES)
-		return;
-	for (int i = 1; i < mm_nclasses; i++) {
-		release(c, (uint32_t)i, mm_cache_lowmark(c, (uint32_t)i) / 2u, 0);
-		mark(c, (uint32_t)i, mm_cachelist_len(&c->list[i]));
-	}
+	recount(c);
 }
 
 struct mm_cache *mm_cache_new(void)

@@ -94,6 +94,7 @@ static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tall
 
 static void check_cache(struct mm_cache *c, struct tally *t)
 {
+	uintptr_t synced = 0;
 	for (int cl = 1; cl < mm_nclasses; cl++) {
 		uint32_t n = 0, len = mm_cachelist_len(&c->list[cl]);
 		for (void *v = c->list[cl].head; v; v = *(void **)v) {
@@ -109,8 +110,12 @@ static void check_cache(struct mm_cache *c, struct tally *t)
 		if (c->list[cl].thresh > c->list[cl].nmalloc + c->max[cl])
 			FAIL("cache %p list %d: push threshold past its limit (a full list would pass)",
 			     (void *)c, cl);
+		synced += (uintptr_t)c->synced[cl] * mm_class_size[cl];
 		t->cached[cl] += n;
 	}
+	if (synced != c->bytes)
+		FAIL("cache %p counts %u bytes, its lists as last counted hold %u", (void *)c, c->bytes,
+		     synced);
 }
 
 static void check_all(struct tally *t)

@@ -56,7 +56,7 @@
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
 #define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
-#define MM_CACHE_RECOUNT 16         /* overflows between two counts of a cache's bytes */
+#define MM_CACHE_RECOUNT 16       /* slow paths between two counts of a cache's bytes */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
 #define MM_MAX_ARENA32  ((uintptr_t)2 << 30)
 
@@ -313,8 +313,10 @@ struct mm_cachelist {
 };
 struct mm_cache {
 	struct mm_cachelist list[MM_NUM_CLASSES_MAX];
-	uint32_t noverflow;          /* overflows, for MM_CACHE_RECOUNT */
+	uintptr_t bytes;             /* bytes in the lists, each as of its last slow path */
+	uint32_t nslow;              /* refills and overflows, for MM_CACHE_RECOUNT */
 	uint32_t max[MM_NUM_CLASSES_MAX];          /* a list's limit, grown by misses */
+	uint32_t synced[MM_NUM_CLASSES_MAX];       /* its length as counted in bytes */
 	uint32_t trim_n[MM_NUM_CLASSES_MAX];       /* length at the last trim (0 after a refill) */
 	uint32_t trim_nmalloc[MM_NUM_CLASSES_MAX]; /* (uint32_t)nmalloc at the last trim */
 	uint64_t taken[MM_NUM_CLASSES_MAX];    /* objects fetched from central */
