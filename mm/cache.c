@@ -138,15 +138,15 @@ uintptr_t mm_cache_bytes(const struct mm_cache *c)
 
 /*
  * After a slow path (refill, overflow): c->bytes counts each list as of its
- * last slow path.  Above MM_CACHE_MAX_BYTES, or every MM_CACHE_RECOUNT slow
- * paths (lists that grew by hits alone), every list is counted; if the
- * cache is above MM_CACHE_MAX_BYTES, every list gives back half its
- * low-water mark (objects it held all along since the last trim, so not
- * needed), and a new trim period starts.
+ * last slow path.  Every MM_CACHE_RECOUNT slow paths (lists that grew by
+ * hits alone), or every fourth while above MM_CACHE_MAX_BYTES, every list is
+ * counted; if the cache is above MM_CACHE_MAX_BYTES, every list gives back
+ * half its low-water mark (objects it held all along since the last trim,
+ * so not needed), and a new trim period starts.
  */
 static void recount(struct mm_cache *c)
 {
-	if (c->bytes <= MM_CACHE_MAX_BYTES && ++c->nslow % MM_CACHE_RECOUNT != 0)
+	if (++c->nslow % (c->bytes > MM_CACHE_MAX_BYTES ? 4 : MM_CACHE_RECOUNT) != 0)
 		return;
 	for (int i = 1; i < mm_nclasses; i++)
 		sync(c, (uint32_t)i);

@@ -112,13 +112,19 @@ uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head)
 	return got;
 }
 
-/* Return one object to its span.  c locked. */
-static void put(struct mm_central *c, void *v)
+/* The span of object v of c's class, or a panic.  c locked. */
+static struct mm_span *span_of(struct mm_central *c, void *v)
 {
 	struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
 	if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != c->sizeclass)
 		mm_throw("mm: central: object %p of class %u does not belong to a span of that class",
 			 v, (uintptr_t)c->sizeclass);
+	return s;
+}
+
+/* Return object v to its span s; 1: s went back to the heap.  c locked. */
+static int put(struct mm_central *c, struct mm_span *s, void *v)
+{
 	if (!has_free(s)) {
 		mm_span_list_remove(s);
 		mm_span_list_insert(&c->nonempty, s);
@@ -131,19 +137,30 @@ static void put(struct mm_central *c, void *v)
 		    s->npages == mm_class_npages[c->sizeclass]) {
 			s->freelist = 0; /* the only one: keep it, as new */
 			s->ncarved = 0;
-			return;
+			return 0;
 		}
 		mm_span_list_remove(s);
 		c->nspans--;
 		mm_heap_free(s);
+		return 1;
 	}
+	return 0;
 }
 
+/* Return a list of objects; neighbours in a list are often of one span, looked up once. */
 static void put_list(struct mm_central *c, void *head)
 {
+	struct mm_span *s = 0;
+	uintptr_t lo = 0, len = 0; /* s covers [lo, lo + len) */
 	while (head) {
 		void *next = *(void **)head;
-		put(c, head);
+		if ((uintptr_t)head - lo >= len) {
+			s = span_of(c, head);
+			lo = mm_span_base(s);
+			len = s->npages << MM_PAGE_SHIFT;
+		}
+		if (put(c, s, head))
+			len = 0;
 		head = next;
 	}
 }
@@ -232,6 +249,6 @@ void mm_central_free_one(uint32_t cl, void *v)
 		mm_double_free(v, mm_class_size[cl]);
 	}
 	c->nfree++;
-	put(c, v);
+	put(c, span_of(c, v), v);
 	mm_sys_unlock(&c->lock);
 }
