@@ -392,7 +392,6 @@ void mm_debug_alloc(void *p, size_t n);
 void mm_debug_free(struct mm_span *s, void *p);
 void mm_debug_new_span(struct mm_span *s);                 /* central: poison it all */
 int mm_debug_check_span(struct mm_span *s, char *buf, size_t len); /* mm_check */
-int mm_debug_check_large(struct mm_span *s, char *buf, size_t len); /* mm_check */
 #define MM_DEBUG_ALLOC(p, n) do { if (p) mm_debug_alloc(p, n); } while (0)
 #define MM_DEBUG_FREE(s, p) mm_debug_free(s, p)
 #else
