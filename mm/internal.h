@@ -510,7 +510,11 @@ uint64_t mm_scavenge_bound_bytes(void);       /* the idle bound now (0: none); h
 /* ---- errors and formatting (print.c) ---- */
 /* Format into buf: %s %p %x %u %d (uintptr_t-sized for p/x/u, int for d). */
 size_t mm_format(char *buf, size_t len, const char *fmt, ...);
-void mm_throw(const char *fmt, ...) __attribute__((noreturn)); /* format and panic */
+/* mm_throw(fmt, ...): format into mm_throw_msg (static: the core may be broken)
+ * and hand it to the host, which does not return (sys.h: which panics may hold a lock). */
+extern char mm_throw_msg[320];
+#define mm_throw(...) \
+	(mm_format(mm_throw_msg, sizeof mm_throw_msg, __VA_ARGS__), mm_sys_panic(mm_throw_msg))
 
 /* ---- global state (malloc.c) ---- */
 extern volatile int mm_inited;
