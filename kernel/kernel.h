@@ -14,7 +14,7 @@
 
 #include "arch.h"
 #include "percpu.h"
-#include "workload.h"      /* tests/lib: struct bench_alloc */
+#include "workload.h"      /* tests/lib: struct bench_alloc, wl_rand (xorshift32) */
 #include "liballoc_like.h" /* tests/lib: the baseline (la_host.c hosts it) */
 
 #define PAGE_SIZE 4096u
@@ -207,9 +207,6 @@ int stress_run(unsigned long iterations, unsigned seed, int verbose); /* this CP
 int stress_all(unsigned long iterations, uint32_t seed, int ncpus, int verbose); /* CPUs 0..ncpus-1 at once */
 /* One CPU's share of a run on several: no mm_check; 0, or -1 with err. */
 int stress_here(unsigned long iterations, uint32_t seed, char *err, size_t len, long *nops);
-
-/* string.c */
-uint32_t krand(uint32_t *state); /* xorshift32 */
 
 /* shell.c, selftest.c */
 void shell_run(void);

@@ -23,7 +23,11 @@ KDIR      := $(LIB_DIR)
 KOBJ      := $(KDIR)/kobj
 K_CFLAGS   = $(KCFLAGS) -Ikernel -Iarch/$(ARCH) -Imm -Itests/lib -fno-asynchronous-unwind-tables -MMD -MP
 # tests/lib: the test tools shared with the hosted builds (one copy each).
-K_SRCS    := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) tests/lib/stress.c tests/lib/workload.c tests/lib/liballoc_like.c
+# arch/x86: the i386 kernel and the x86 code both widths share (shared.h, which
+# the x86_64 files include, and shared.c); arch/x86_64: only what is 64-bit.
+K_ARCH_SRCS_x86    := $(wildcard arch/x86/*.c)
+K_ARCH_SRCS_x86_64 := $(wildcard arch/x86_64/*.c) arch/x86/shared.c
+K_SRCS    := $(wildcard kernel/*.c) $(K_ARCH_SRCS_$(ARCH)) tests/lib/stress.c tests/lib/workload.c tests/lib/liballoc_like.c
 K_ASRCS   := boot/multiboot.S boot/ap_trampoline.S $(wildcard arch/$(ARCH)/*.S)
 K_OBJS    := $(K_SRCS:%.c=$(KOBJ)/%.o) $(K_ASRCS:%.S=$(KOBJ)/%.o)
 

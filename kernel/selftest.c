@@ -135,7 +135,7 @@ static uint32_t irq_rand = 0x9e3779b9;
 
 static void irq_hook(void)
 {
-	int i = krand(&irq_rand) % IRQ_SLOTS;
+	int i = wl_rand(&irq_rand) % IRQ_SLOTS;
 	if (irq_obj[i].p) {
 		for (size_t j = 0; j < irq_obj[i].size; j++)
 			if (irq_obj[i].p[j] != (unsigned char)(irq_obj[i].tag + j)) {
@@ -146,13 +146,13 @@ static void irq_hook(void)
 		irq_obj[i].p = NULL;
 		irq_frees++;
 	}
-	size_t size = (krand(&irq_rand) % 8 == 0) ? 40 * KiB : 8 + krand(&irq_rand) % 2048;
+	size_t size = (wl_rand(&irq_rand) % 8 == 0) ? 40 * KiB : 8 + wl_rand(&irq_rand) % 2048;
 	unsigned char *p = mm_malloc(size);
 	if (!p) {
 		irq_nulls++;
 		return;
 	}
-	unsigned char tag = (unsigned char)krand(&irq_rand);
+	unsigned char tag = (unsigned char)wl_rand(&irq_rand);
 	for (size_t j = 0; j < size; j++)
 		p[j] = (unsigned char)(tag + j);
 	irq_obj[i].p = p;

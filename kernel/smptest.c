@@ -34,7 +34,7 @@ static uint32_t h_rand[NCPU];
 /* Local APIC timer, any CPU: check and free one of this CPU's objects, allocate another. */
 static void smp_hook(int cpu)
 {
-	struct hobj *o = &hobj[cpu][krand(&h_rand[cpu]) % HOOK_SLOTS];
+	struct hobj *o = &hobj[cpu][wl_rand(&h_rand[cpu]) % HOOK_SLOTS];
 	if (o->p) {
 		for (size_t j = 0; j < o->size; j++)
 			if (o->p[j] != (unsigned char)(o->tag + j)) {
@@ -44,13 +44,13 @@ static void smp_hook(int cpu)
 		mm_free(o->p);
 		o->p = NULL;
 	}
-	size_t size = krand(&h_rand[cpu]) % 16 == 0 ? 20 * KiB : 8 + krand(&h_rand[cpu]) % 1024;
+	size_t size = wl_rand(&h_rand[cpu]) % 16 == 0 ? 20 * KiB : 8 + wl_rand(&h_rand[cpu]) % 1024;
 	unsigned char *p = mm_malloc(size);
 	if (!p) {
 		h_nulls[cpu]++;
 		return;
 	}
-	o->tag = (unsigned char)krand(&h_rand[cpu]);
+	o->tag = (unsigned char)wl_rand(&h_rand[cpu]);
 	for (size_t j = 0; j < size; j++)
 		p[j] = (unsigned char)(o->tag + j);
 	o->p = p;

@@ -116,13 +116,3 @@ uint64_t katou(const char *s)
 		v *= GiB;
 	return v;
 }
-
-/* xorshift32: the kernel's deterministic random numbers. */
-uint32_t krand(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}

@@ -61,6 +61,18 @@ static void check_pages(struct mm_span *s)
 			FAIL("span %p in use: page %u does not map to it", (void *)mm_span_base(s), i);
 }
 
+/* What a span in use holds, small or large: its pages map to it, and (MM_DEBUG)
+ * its red zones are whole.  Its pages count as in use. */
+static void check_in_use(struct mm_span *s, struct tally *t)
+{
+	check_pages(s);
+#ifdef MM_DEBUG
+	if (mm_debug_check_span(s, why, sizeof why) && !bad++)
+		return;
+#endif
+	t->inuse += s->npages;
+}
+
 static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tally *t)
 {
 	if (s->state != MM_SPAN_SMALL || s->sizeclass != cl)
@@ -83,12 +95,7 @@ static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tall
 	if (s->ref + n + (s->nelems - s->ncarved) != s->nelems)
 		FAIL("span %p: %u objects out + %u free + %u not carved != %u", (void *)base,
 		     (uintptr_t)s->ref, n, (uintptr_t)(s->nelems - s->ncarved), (uintptr_t)s->nelems);
-	check_pages(s);
-#ifdef MM_DEBUG
-	if (mm_debug_check_span(s, why, sizeof why) && !bad++)
-		return;
-#endif
-	t->inuse += s->npages;
+	check_in_use(s, t);
 	t->refs[cl] += s->ref;
 }
 
@@ -141,12 +148,7 @@ static void check_all(struct tally *t)
 	for (struct mm_span *s = mm_heap.busy.next; s != &mm_heap.busy; s = s->next) {
 		if (s->state != MM_SPAN_LARGE)
 			FAIL("large list holds span %p in state %d", (void *)mm_span_base(s), s->state);
-		check_pages(s);
-#ifdef MM_DEBUG
-		if (mm_debug_check_large(s, why, sizeof why) && !bad++)
-			return;
-#endif
-		t->inuse += s->npages;
+		check_in_use(s, t);
 	}
 	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses && !bad; cl++) {
 		struct mm_central *c = &mm_central[cl];

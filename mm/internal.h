@@ -415,7 +415,6 @@ void mm_debug_alloc(void *p, size_t n);
 void mm_debug_free(struct mm_span *s, void *p);
 void mm_debug_new_span(struct mm_span *s);                 /* central: poison it all */
 int mm_debug_check_span(struct mm_span *s, char *buf, size_t len); /* mm_check */
-int mm_debug_check_large(struct mm_span *s, char *buf, size_t len); /* mm_check */
 #define MM_DEBUG_ALLOC(p, n) do { if (p) mm_debug_alloc(p, n); } while (0)
 #define MM_DEBUG_FREE(s, p) mm_debug_free(s, p)
 #else
@@ -566,7 +565,11 @@ uint64_t mm_scavenge_bound_bytes(void);       /* the idle bound now (0: none); h
 /* ---- errors and formatting (print.c) ---- */
 /* Format into buf: %s %p %x %u %d (uintptr_t-sized for p/x/u, int for d). */
 size_t mm_format(char *buf, size_t len, const char *fmt, ...);
-void mm_throw(const char *fmt, ...) __attribute__((noreturn)); /* format and panic */
+/* mm_throw(fmt, ...): format into mm_throw_msg (static: the core may be broken)
+ * and hand it to the host, which does not return (sys.h: which panics may hold a lock). */
+extern char mm_throw_msg[320];
+#define mm_throw(...) \
+	(mm_format(mm_throw_msg, sizeof mm_throw_msg, __VA_ARGS__), mm_sys_panic(mm_throw_msg))
 
 /* ---- global state (malloc.c) ---- */
 extern volatile int mm_inited;

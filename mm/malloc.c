@@ -395,14 +395,11 @@ static void debug_free_large(struct mm_span *s, void *p)
 	check_before("free", p, s, 0);
 }
 
-int mm_debug_check_large(struct mm_span *s, char *buf, size_t len)
-{
-	return large_broken(buf, len, "mm_check", (void *)mm_span_base(s), s);
-}
-
-/* mm_check: is a carved object's red zone in s broken?  Then 1, described in buf. */
+/* mm_check: is a red zone in s (in use, small or large) broken?  Then 1, described in buf. */
 int mm_debug_check_span(struct mm_span *s, char *buf, size_t len)
 {
+	if (s->state == MM_SPAN_LARGE)
+		return large_broken(buf, len, "mm_check", (void *)mm_span_base(s), s);
 	for (uint32_t i = 0; i < s->ncarved; i++)
 		if (red_zone_broken(buf, len, "mm_check", (void *)(mm_span_base(s) + (uintptr_t)i * s->elemsize),
 				    s, i, 1))

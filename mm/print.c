@@ -1,6 +1,7 @@
 /*
  * print.c - message formatting for panics and errors, without libc.
- * Only what the core's messages need: %s %p %x %u %d.
+ * Only what the core's messages need: %s %p %x %u %d.  mm_throw (internal.h)
+ * formats into mm_throw_msg with mm_format and panics.
  */
 #include <stdarg.h>
 #include "internal.h"
@@ -29,9 +30,11 @@ static void putnum(struct out *o, uintptr_t v, unsigned base)
 		put(o, tmp[--i]);
 }
 
-static size_t vformat(char *buf, size_t len, const char *fmt, va_list ap)
+size_t mm_format(char *buf, size_t len, const char *fmt, ...)
 {
 	struct out o = { buf, len, 0 };
+	va_list ap;
+	va_start(ap, fmt);
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
 			put(&o, *fmt);
@@ -71,27 +74,10 @@ static size_t vformat(char *buf, size_t len, const char *fmt, va_list ap)
 			put(&o, *fmt);
 		}
 	}
+	va_end(ap);
 	if (len)
 		buf[o.n < len ? o.n : len - 1] = '\0';
 	return o.n;
 }
 
-size_t mm_format(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	size_t n = vformat(buf, len, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-/* Format a fatal message and hand it to the host (sys.h: which panics may hold a lock). */
-void mm_throw(const char *fmt, ...)
-{
-	static char msg[320];
-	va_list ap;
-	va_start(ap, fmt);
-	vformat(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	mm_sys_panic(msg);
-}
+char mm_throw_msg[320];

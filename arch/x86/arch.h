@@ -38,13 +38,7 @@ typedef uint32_t pte_t;
 #define RESERVE_HI    0xFEC00000u  /* above: I/O APIC and local APIC (one 4 MiB page) */
 #define ARENA_HINT    0x40000000u  /* arena_start */
 
-/* Interrupt vectors: 32-47 the PIC's IRQs, then the local APIC's. */
-#define NVECTORS        64
-#define VEC_LAPIC_TIMER 48
-#define VEC_IPI         49   /* TLB shootdown, work for the idle loop */
-#define VEC_SPURIOUS    63
-#define LAPIC_VA        0xFEE00000u /* the local APIC's registers (identity) */
-#define LAPIC_HZ        1000
+#include "shared.h" /* vectors, local APIC; what both widths share */
 
 /* The frame that trap() receives: pushed by isr.S and the CPU. */
 struct trapframe {

@@ -29,11 +29,6 @@ struct gate {
 	uint16_t off_hi;
 } __attribute__((packed));
 
-struct table_ptr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
 /* One CPU's tables. */
 static struct cpu_tables {
 	uint64_t gdt[6];
@@ -41,15 +36,8 @@ static struct cpu_tables {
 	uint8_t df_stack[8192] __attribute__((aligned(16)));
 } tables[NCPU];
 static struct gate idt[NVECTORS];
-extern uint32_t isr_table[NVECTORS];
 extern char df_task_entry[];
 extern pte_t kpgdir[];
-
-static uint64_t segment(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
-{
-	return (limit & 0xFFFF) | ((uint64_t)(base & 0xFFFFFF) << 16) | ((uint64_t)access << 40) |
-	       ((uint64_t)((limit >> 16) & 0xF) << 48) | ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
-}
 
 /* The double fault task: report what this CPU's main_tss holds and leave QEMU. */
 void df_task(void)
@@ -98,9 +86,9 @@ void arch_cpu_init(struct cpu *c)
 	t->gdt[0] = 0;
 	t->gdt[1] = 0x00CF9A000000FFFFull; /* code: base 0, limit 4 GiB, ring 0, 32-bit */
 	t->gdt[2] = 0x00CF92000000FFFFull; /* data */
-	t->gdt[3] = segment((uint32_t)&t->main_tss, sizeof(struct tss) - 1, 0x89, 0);
-	t->gdt[4] = segment((uint32_t)&t->df_tss, sizeof(struct tss) - 1, 0x89, 0);
-	t->gdt[5] = segment((uint32_t)c, sizeof(*c) - 1, 0x92, 0x4); /* data, byte granular, 32-bit */
+	t->gdt[3] = x86_segment((uint32_t)&t->main_tss, sizeof(struct tss) - 1, 0x89, 0);
+	t->gdt[4] = x86_segment((uint32_t)&t->df_tss, sizeof(struct tss) - 1, 0x89, 0);
+	t->gdt[5] = x86_segment((uint32_t)c, sizeof(*c) - 1, 0x92, 0x4); /* data, byte granular, 32-bit */
 
 	struct table_ptr gp = { sizeof(t->gdt) - 1, (uint32_t)t->gdt };
 	__asm__ volatile("lgdt %0\n\t"
@@ -119,6 +107,5 @@ void arch_cpu_init(struct cpu *c)
 
 	if (c->id == 0)
 		idt_init();
-	struct table_ptr ip = { sizeof(idt) - 1, (uint32_t)idt };
-	__asm__ volatile("lidt %0" : : "m"(ip));
+	lidt(idt, sizeof(idt));
 }

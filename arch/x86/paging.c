@@ -1,16 +1,15 @@
 /*
  * paging.c (i386) - the kernel's 2-level page tables.  Physical memory
  * below IDENT_END (1 GiB) is identity-mapped: the first 4 MiB with 4 KiB
- * pages (page 0 absent, kernel text read-only), the rest with 4 MiB pages.
- * Above that, arch_pte creates page tables on demand for vm.c; they come
+ * pages (page 0 absent, kernel text read-only: shared.c's x86_map_low),
+ * the rest with 4 MiB pages.  Above that, arch_pte creates page tables on
+ * demand for vm.c (shared.c's x86_next_table); they come
  * from the frame allocator, so they sit below 1 GiB and are reached through
  * the identity map.  The 4 MiB at 0xFEC00000 (I/O APIC, local APIC) are
  * one uncached identity page.  No PAE, hence no NX on i386.
  */
 #include "kernel.h"
 #include "x86.h"
-
-extern char boot_stack_guard[];
 
 pte_t kpgdir[1024] __attribute__((aligned(4096))); /* also the #DF task's CR3 (cpu.c) */
 static pte_t kpt0[1024] __attribute__((aligned(4096)));
@@ -19,18 +18,7 @@ int arch_has_nx(void) { return 0; }
 
 void arch_paging_init(void)
 {
-	uintptr_t text_end = (uintptr_t)_text_end;
-
-	if ((uintptr_t)_kernel_end > 4 * MiB)
-		panic("paging: kernel image ends at %p, past the 4 MiB mapped with small pages",
-		      (void *)_kernel_end);
-	for (uint32_t i = 1; i < 1024; i++) {
-		uint32_t pa = i * PAGE_SIZE;
-		int text = pa >= (uintptr_t)_kernel_start && pa < text_end;
-		if (pa == (uintptr_t)boot_stack_guard)
-			continue; /* absent: a stack overflow faults (then #DF) */
-		kpt0[i] = pa | PTE_P | (text ? 0 : PTE_W);
-	}
+	x86_map_low(kpt0);
 	kpgdir[0] = (uint32_t)kpt0 | PTE_P | PTE_W;
 	for (uint32_t i = 1; i < IDENT_END >> 22; i++)
 		kpgdir[i] = (i << 22) | PTE_P | PTE_W | PTE_PS;
@@ -45,19 +33,6 @@ void arch_paging_init(void)
 
 pte_t *arch_pte(uintptr_t va, int create)
 {
-	pte_t *pde = &kpgdir[va >> 22];
-
-	if (!(*pde & PTE_P)) {
-		if (!create)
-			return NULL;
-		uintptr_t pa = pmm_alloc();
-		if (!pa)
-			return NULL;
-		page_zero((void *)pa);
-		*pde = pa | PTE_P | PTE_W;
-	}
-	if (*pde & PTE_PS)
-		panic("arch_pte: %p lies in a 4 MiB identity page", (void *)va);
-	pte_t *pt = (pte_t *)(*pde & PTE_ADDR);
-	return &pt[(va >> 12) & 1023];
+	pte_t *pt = x86_next_table(&kpgdir[va >> 22], create, va);
+	return pt ? &pt[(va >> 12) & 1023] : NULL;
 }

@@ -38,13 +38,7 @@ extern pte_t PTE_NX_VALUE;            /* PTE_NXBIT if EFER.NXE is on, else 0 */
 #define RESERVE_HI    0x00007FFF00000000ull
 #define ARENA_HINT    0x0000008000000000ull
 
-/* Interrupt vectors: 32-47 the PIC's IRQs, then the local APIC's. */
-#define NVECTORS        64
-#define VEC_LAPIC_TIMER 48
-#define VEC_IPI         49   /* TLB shootdown, work for the idle loop */
-#define VEC_SPURIOUS    63
-#define LAPIC_VA        0xFEE00000u /* the local APIC's registers (identity) */
-#define LAPIC_HZ        1000
+#include "../x86/shared.h" /* vectors, local APIC; what both widths share */
 
 struct trapframe {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;

@@ -29,11 +29,6 @@ struct gate {
 	uint32_t off_hi, zero;
 } __attribute__((packed));
 
-struct table_ptr {
-	uint16_t limit;
-	uint64_t base;
-} __attribute__((packed));
-
 /* One CPU's tables. */
 static struct cpu_tables {
 	uint64_t gdt[5];
@@ -41,7 +36,6 @@ static struct cpu_tables {
 	uint8_t df_stack[8192] __attribute__((aligned(16)));
 } tables[NCPU];
 static struct gate idt[NVECTORS];
-extern uint64_t isr_table[NVECTORS];
 
 static void idt_init(void)
 {
@@ -75,8 +69,7 @@ void arch_cpu_init(struct cpu *c)
 	t->gdt[0] = 0;
 	t->gdt[1] = 0x00AF9A000000FFFFull; /* 64-bit code, ring 0 */
 	t->gdt[2] = 0x00CF92000000FFFFull; /* data */
-	t->gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ull << 40) |
-		    (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+	t->gdt[3] = x86_segment((uint32_t)base, (uint32_t)limit, 0x89, 0); /* TSS: 16 bytes */
 	t->gdt[4] = base >> 32;
 
 	struct table_ptr gp = { sizeof(t->gdt) - 1, (uint64_t)t->gdt };
@@ -96,6 +89,5 @@ void arch_cpu_init(struct cpu *c)
 
 	if (c->id == 0)
 		idt_init();
-	struct table_ptr ip = { sizeof(idt) - 1, (uint64_t)idt };
-	__asm__ volatile("lidt %0" : : "m"(ip));
+	lidt(idt, sizeof(idt));
 }

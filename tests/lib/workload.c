@@ -5,6 +5,7 @@
 #include "tlib.h"
 #include "workload.h"
 
+/* xorshift32; also the kernel self-tests' deterministic random numbers. */
 uint32_t wl_rand(uint32_t *s)
 {
 	uint32_t x = *s;
