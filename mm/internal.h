@@ -56,7 +56,7 @@
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
 #define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
-#define MM_CACHE_RECOUNT 16       /* slow paths between two counts of a cache's bytes */
+#define MM_CACHE_RECOUNT 8        /* slow paths between two counts of a cache's bytes */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
 #define MM_MAX_ARENA32  ((uintptr_t)2 << 30)
 
