@@ -13,18 +13,27 @@ static const size_t steps[] = {1, 7, 8, 9, 16, 100, 128, 129, 500, 1024, 2000, 4
 			       16384, 32768, 32769, 50000, 100000, 300000, 1100000};
 #define NSTEPS (sizeof steps / sizeof steps[0])
 
-START_TEST(realloc_grow_keeps_contents)
+/*
+ * For every size of steps[]: allocate it, fill it, then realloc it through
+ * each size after it (dir 1: the larger ones, in order) or before it (dir
+ * -1: the smaller ones, down), checking after every step that the bytes both
+ * sizes share are still there.
+ */
+static void realloc_through_steps(int dir)
 {
-	for (size_t i = 0; i < NSTEPS; i++) {
+	for (size_t k = 0; k < NSTEPS; k++) {
+		size_t i = dir > 0 ? k : NSTEPS - 1 - k;
 		size_t n = steps[i];
+		uint32_t seed = (uint32_t)(i * 31 + n);
 		char *p = mm_malloc(n);
-		pattern_fill(p, n, (uint32_t)i);
-		for (size_t j = i + 1; j < NSTEPS; j++) {
+		pattern_fill(p, n, seed);
+		for (size_t j = i + (size_t)dir; j < NSTEPS; j += (size_t)dir) {
+			size_t kept = n < steps[j] ? n : steps[j];
 			char *q = mm_realloc(p, steps[j]);
 			REQUIRE(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
-			REQUIRE(pattern_check(q, n, (uint32_t)i) == -1,
-				      "realloc(%zu -> %zu) lost contents at %ld", n, steps[j],
-				      pattern_check(q, n, (uint32_t)i));
+			REQUIRE(pattern_check(q, kept, seed) == -1,
+				"realloc(%zu -> %zu) lost the first %zu bytes at %ld", n, steps[j], kept,
+				pattern_check(q, kept, seed));
 			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
 			p = q;
 		}
@@ -33,26 +42,16 @@ START_TEST(realloc_grow_keeps_contents)
 	}
 	ck_assert_uint_eq(stats().heap_objects, 0);
 }
+
+START_TEST(realloc_grow_keeps_contents)
+{
+	realloc_through_steps(1);
+}
 END_TEST
 
 START_TEST(realloc_shrink_keeps_the_prefix)
 {
-	for (size_t i = NSTEPS; i-- > 0;) {
-		size_t n = steps[i];
-		char *p = mm_malloc(n);
-		pattern_fill(p, n, (uint32_t)n);
-		for (size_t j = i; j-- > 0;) {
-			char *q = mm_realloc(p, steps[j]);
-			REQUIRE(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
-			REQUIRE(pattern_check(q, steps[j], (uint32_t)n) == -1,
-				      "realloc(%zu -> %zu) lost the prefix", n, steps[j]);
-			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
-			p = q;
-		}
-		mm_free(p);
-		STEP();
-	}
-	ck_assert_uint_eq(stats().heap_objects, 0);
+	realloc_through_steps(-1);
 }
 END_TEST
 
@@ -262,26 +261,22 @@ END_TEST
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
-	TCase *tc = tcase_new("realloc", 60);
-	tcase_add_test(tc, realloc_grow_keeps_contents);
-	tcase_add_test(tc, realloc_shrink_keeps_the_prefix);
-	tcase_add_test(tc, realloc_within_the_usable_size_stays_in_place);
-	tcase_add_test(tc, realloc_of_null_allocates);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("calloc", 60);
-	tcase_add_test(tc, calloc_is_zero_for_reused_small_objects);
-	tcase_add_test(tc, calloc_is_zero_for_reused_large_objects);
-	tcase_add_test(tc, calloc_is_zero_after_release_and_reuse);
-	tcase_add_test(tc, calloc_overflow_returns_null);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("aligned", 60);
-	tcase_add_test(tc, aligned_alloc_honours_every_power_of_two_from_8_to_64_kib);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("misc", 60);
-	tcase_add_test(tc, usable_size_covers_the_request_and_null_is_zero);
-	tcase_add_test(tc, owns_answers_for_object_starts_only);
-	tcase_add_test(tc, malloc_of_impossible_sizes_returns_null_and_heap_stays_whole);
-	tcase_add_test(tc, trace_line_names_every_quantity);
-	suite_add_tcase(s, tc);
+	SUITE_TCASE(s, "realloc", 60,
+		realloc_grow_keeps_contents,
+		realloc_shrink_keeps_the_prefix,
+		realloc_within_the_usable_size_stays_in_place,
+		realloc_of_null_allocates);
+	SUITE_TCASE(s, "calloc", 60,
+		calloc_is_zero_for_reused_small_objects,
+		calloc_is_zero_for_reused_large_objects,
+		calloc_is_zero_after_release_and_reuse,
+		calloc_overflow_returns_null);
+	SUITE_TCASE(s, "aligned", 60,
+		aligned_alloc_honours_every_power_of_two_from_8_to_64_kib);
+	SUITE_TCASE(s, "misc", 60,
+		usable_size_covers_the_request_and_null_is_zero,
+		owns_answers_for_object_starts_only,
+		malloc_of_impossible_sizes_returns_null_and_heap_stays_whole,
+		trace_line_names_every_quantity);
 	return s;
 }

@@ -82,6 +82,12 @@ uint64_t resident_in(const void *p, size_t n);
  */
 char *free_region(size_t n);
 void three_adjacent(char *s[3], size_t v);
+/*
+ * released_sides(s, v): in a fresh heap, three adjacent v-byte spans, all
+ * written, then the outer two freed and released (mm_scavenge(0)): the
+ * middle one, still in use, has a released free neighbour on either side.
+ */
+void released_sides(char *s[3], size_t v);
 
 /*
  * Built with AddressSanitizer?  Its shadow memory takes terabytes of address
@@ -115,8 +121,21 @@ struct died {
 /* Run fn(arg) in a child (it _exits 0 if fn returns); collect how it ended. */
 struct died run_child(void (*fn)(void *), void *arg);
 
-/* Generous timeouts: the -m32 suite runs under qemu-user. */
-TCase *tcase_new(const char *name, int timeout_s);
+/*
+ * SUITE_TCASE(s, name, timeout_s, test, ...): add to suite s a test case
+ * with that timeout (generous: the -m32 suite runs under qemu-user) and the
+ * tests listed, in order; a NULL in the list is skipped (a test only some
+ * builds run).  Returns the test case, e.g. for a fixture.
+ */
+#define SUITE_TCASE(s, name, timeout_s, ...)                                          \
+	add_tcase((s), (name), (timeout_s), (const TTest *const[]){__VA_ARGS__},    \
+		  sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *))
+TCase *add_tcase(Suite *s, const char *name, int timeout_s, const TTest *const tests[],
+		 size_t n);
+
+/* main: run the suites of the NULL-terminated list, each test in a fresh
+ * process (every test needs a fresh allocator); EXIT_SUCCESS when all passed. */
+int run_suites(Suite *const suites[]);
 
 /* Suites. */
 Suite *sizeclass_suite(void);
