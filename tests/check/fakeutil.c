@@ -43,6 +43,12 @@ void no_violations(void)
 		fake.nviolations, fake.violation);
 }
 
+TCase *fake_fixture(TCase *tc, void (*setup)(void))
+{
+	tcase_add_checked_fixture(tc, setup, no_violations);
+	return tc;
+}
+
 int contains_hex(const char *s, uintptr_t v)
 {
 	char hex[32];

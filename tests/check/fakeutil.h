@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../../mm/mm.h"
+#include "testutil.h"
 
 /* The simulated address the 32-bit arena is asked to start at. */
 #define SIM_START ((uintptr_t)0x10000000)
@@ -26,6 +26,14 @@ void refused_from_the_start(void);
 
 /* Fails the test if the core broke the Sys contract (fakesys counts it). */
 void no_violations(void);
+
+/*
+ * FAKE_TCASE(name, setup, test, ...): TCASE (60 s) for the fake backend,
+ * with setup (fake_reset, init_fake, or NULL: each test sets up its host
+ * itself) before each test and no_violations() after it.
+ */
+#define FAKE_TCASE(name, setup, ...) fake_fixture(TCASE((name), 60, __VA_ARGS__), (setup))
+TCase *fake_fixture(TCase *tc, void (*setup)(void));
 
 /* 1 if message s (NULL: 0) names address v, written 0x<hex>. */
 int contains_hex(const char *s, uintptr_t v);

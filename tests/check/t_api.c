@@ -260,23 +260,22 @@ END_TEST
 
 Suite *api_suite(void)
 {
-	Suite *s = suite_create("api");
-	SUITE_TCASE(s, "realloc", 60,
-		realloc_grow_keeps_contents,
-		realloc_shrink_keeps_the_prefix,
-		realloc_within_the_usable_size_stays_in_place,
-		realloc_of_null_allocates);
-	SUITE_TCASE(s, "calloc", 60,
-		calloc_is_zero_for_reused_small_objects,
-		calloc_is_zero_for_reused_large_objects,
-		calloc_is_zero_after_release_and_reuse,
-		calloc_overflow_returns_null);
-	SUITE_TCASE(s, "aligned", 60,
-		aligned_alloc_honours_every_power_of_two_from_8_to_64_kib);
-	SUITE_TCASE(s, "misc", 60,
-		usable_size_covers_the_request_and_null_is_zero,
-		owns_answers_for_object_starts_only,
-		malloc_of_impossible_sizes_returns_null_and_heap_stays_whole,
-		trace_line_names_every_quantity);
-	return s;
+	return SUITE_OF("api",
+		TCASE("realloc", 60,
+			realloc_grow_keeps_contents,
+			realloc_shrink_keeps_the_prefix,
+			realloc_within_the_usable_size_stays_in_place,
+			realloc_of_null_allocates),
+		TCASE("calloc", 60,
+			calloc_is_zero_for_reused_small_objects,
+			calloc_is_zero_for_reused_large_objects,
+			calloc_is_zero_after_release_and_reuse,
+			calloc_overflow_returns_null),
+		TCASE("aligned", 60,
+			aligned_alloc_honours_every_power_of_two_from_8_to_64_kib),
+		TCASE("misc", 60,
+			usable_size_covers_the_request_and_null_is_zero,
+			owns_answers_for_object_starts_only,
+			malloc_of_impossible_sizes_returns_null_and_heap_stays_whole,
+			trace_line_names_every_quantity));
 }

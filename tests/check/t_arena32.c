@@ -16,8 +16,6 @@
 #define STEP32 ((uintptr_t)256 << 20)
 #define WINDOW ((uintptr_t)2 << 30)
 
-static void setup(void) { fake_reset(); }
-
 static void init32(uintptr_t sim_hint)
 {
 	struct mm_config cfg = {.arena_policy = MM_ARENA_32, .arena_hint = fake_addr(sim_hint)};
@@ -391,19 +389,17 @@ END_TEST
 
 Suite *arena32_suite(void)
 {
-	Suite *s = suite_create("arena32");
-	TCase *tc = SUITE_TCASE(s, "policy", 60,
-		first_reservation_is_256_mib_at_the_hint,
-		arena_grows_contiguously_at_arena_end_in_256_mib_steps,
-		null_past_max_arena32_and_nothing_lost,
-		falls_back_to_anywhere_inside_the_window_when_arena_end_is_taken,
-		refuses_memory_above_the_window_and_gives_it_back,
-		refuses_memory_below_arena_start_and_gives_it_back,
-		refuses_memory_one_page_past_the_window_end,
-		accepts_memory_ending_exactly_at_the_window_end,
-		without_a_hint_the_arena_starts_where_the_whole_window_is_free,
-		policy_64_falls_back_to_32_when_its_reservation_is_refused,
-		chunked_arena_scattered_over_the_space_works);
-	tcase_add_checked_fixture(tc, setup, no_violations);
-	return s;
+	return SUITE_OF("arena32",
+		FAKE_TCASE("policy", fake_reset,
+			first_reservation_is_256_mib_at_the_hint,
+			arena_grows_contiguously_at_arena_end_in_256_mib_steps,
+			null_past_max_arena32_and_nothing_lost,
+			falls_back_to_anywhere_inside_the_window_when_arena_end_is_taken,
+			refuses_memory_above_the_window_and_gives_it_back,
+			refuses_memory_below_arena_start_and_gives_it_back,
+			refuses_memory_one_page_past_the_window_end,
+			accepts_memory_ending_exactly_at_the_window_end,
+			without_a_hint_the_arena_starts_where_the_whole_window_is_free,
+			policy_64_falls_back_to_32_when_its_reservation_is_refused,
+			chunked_arena_scattered_over_the_space_works));
 }

@@ -145,12 +145,11 @@ END_TEST
 
 Suite *cache_suite(void)
 {
-	Suite *s = suite_create("cache");
-	SUITE_TCASE(s, "threads", 60,
-		a_thread_keeps_its_freed_objects_in_its_cache,
-		thread_exit_returns_the_cache_to_central_and_spans_to_the_heap,
-		objects_freed_by_another_thread_than_the_allocating_one,
-		main_thread_frees_objects_of_a_live_worker,
-		cache_records_of_exited_threads_are_reused);
-	return s;
+	return SUITE_OF("cache",
+		TCASE("threads", 60,
+			a_thread_keeps_its_freed_objects_in_its_cache,
+			thread_exit_returns_the_cache_to_central_and_spans_to_the_heap,
+			objects_freed_by_another_thread_than_the_allocating_one,
+			main_thread_frees_objects_of_a_live_worker,
+			cache_records_of_exited_threads_are_reused));
 }

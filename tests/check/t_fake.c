@@ -106,7 +106,6 @@ END_TEST
 START_TEST(refusing_host_from_the_start_gives_null_and_a_whole_heap)
 {
 	refused_from_the_start();
-	no_violations();
 }
 END_TEST
 
@@ -158,7 +157,6 @@ START_TEST(map_refusal_gives_null_and_everything_allocated_survives)
 		mm_free(s[i]);
 	STEP();
 	ck_assert_uint_eq(stats().heap_objects, 0);
-	no_violations();
 }
 END_TEST
 
@@ -221,7 +219,6 @@ START_TEST(scavenge_releases_only_spans_idle_longer_than_the_limit)
 	mm_free(g);
 	mm_free(g2);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -249,7 +246,6 @@ START_TEST(coalesced_span_is_as_idle_as_its_newest_part)
 	ck_assert(!fake_is_mapped(s[0], 2 * v));
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -270,7 +266,6 @@ START_TEST(second_pass_makes_no_calls_for_released_spans)
 	REQUIRE(again == 0, "a second pass made %d unused calls for spans already released", again);
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -298,7 +293,6 @@ START_TEST(released_and_unreleased_parts_keep_true_accounting_through_coalesce_a
 	memset(b, 2, v);
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -351,7 +345,6 @@ START_TEST(idle_bound_releases_at_free_time_with_true_accounting)
 		(unsigned long long)(stats().nbound - nb));
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -375,7 +368,6 @@ START_TEST(calloc_is_zero_over_released_pages_that_keep_old_data)
 		mm_free(q);
 		STEP();
 	}
-	no_violations();
 }
 END_TEST
 
@@ -684,34 +676,32 @@ END_TEST
 
 Suite *fake_suite(void)
 {
-	Suite *s = suite_create("fakesys");
-	TCase *tc = SUITE_TCASE(s, "errors", 60,
-		free_of_an_unknown_pointer_is_a_named_panic,
-		free_of_an_interior_pointer_is_a_named_panic,
-		double_free_of_a_large_object_is_a_named_panic,
-		free_inside_a_free_span_is_a_named_panic,
-		double_free_of_a_small_object_is_a_named_panic);
-	tcase_add_checked_fixture(tc, init_fake, no_violations);
-	SUITE_TCASE(s, "oom", 60,
-		refusing_host_from_the_start_gives_null_and_a_whole_heap,
-		map_refusal_gives_null_and_everything_allocated_survives);
-	SUITE_TCASE(s, "scavenger", 60,
-		scavenge_releases_only_spans_idle_longer_than_the_limit,
-		coalesced_span_is_as_idle_as_its_newest_part,
-		second_pass_makes_no_calls_for_released_spans,
-		released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split,
-		calloc_is_zero_over_released_pages_that_keep_old_data,
-		idle_bound_releases_at_free_time_with_true_accounting);
-	SUITE_TCASE(s, "caches", 60,
-		first_allocation_refills_one_batch_from_central,
-		object_start_test_matches_the_remainder,
-		cache_list_limit_grows_with_misses_and_bounds_the_list,
-		cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark,
-		trim_after_flush_gives_back_no_more_than_a_list_holds,
-		flush_returns_every_object_and_empty_spans_go_back,
-		release_keeps_the_counts_and_reuses_the_record,
-		objects_move_between_caches,
-		cache_hits_take_no_lock,
-		without_a_cache_every_object_goes_through_central);
-	return s;
+	return SUITE_OF("fakesys",
+		FAKE_TCASE("errors", init_fake,
+			free_of_an_unknown_pointer_is_a_named_panic,
+			free_of_an_interior_pointer_is_a_named_panic,
+			double_free_of_a_large_object_is_a_named_panic,
+			free_inside_a_free_span_is_a_named_panic,
+			double_free_of_a_small_object_is_a_named_panic),
+		FAKE_TCASE("oom", NULL,
+			refusing_host_from_the_start_gives_null_and_a_whole_heap,
+			map_refusal_gives_null_and_everything_allocated_survives),
+		FAKE_TCASE("scavenger", NULL,
+			scavenge_releases_only_spans_idle_longer_than_the_limit,
+			coalesced_span_is_as_idle_as_its_newest_part,
+			second_pass_makes_no_calls_for_released_spans,
+			released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split,
+			calloc_is_zero_over_released_pages_that_keep_old_data,
+			idle_bound_releases_at_free_time_with_true_accounting),
+		FAKE_TCASE("caches", NULL,
+			first_allocation_refills_one_batch_from_central,
+			object_start_test_matches_the_remainder,
+			cache_list_limit_grows_with_misses_and_bounds_the_list,
+			cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark,
+			trim_after_flush_gives_back_no_more_than_a_list_holds,
+			flush_returns_every_object_and_empty_spans_go_back,
+			release_keeps_the_counts_and_reuses_the_record,
+			objects_move_between_caches,
+			cache_hits_take_no_lock,
+			without_a_cache_every_object_goes_through_central));
 }

@@ -269,17 +269,16 @@ END_TEST
 
 Suite *heap_suite(void)
 {
-	Suite *s = suite_create("heap");
-	SUITE_TCASE(s, "spans", 120,
-		split_serves_from_a_free_span_and_keeps_the_rest_free,
-		best_fit_chooses_the_smallest_free_span_that_fits,
-		best_fit_among_many_large_free_spans,
-		freed_span_coalesces_with_free_neighbours_on_both_sides,
-		freed_span_coalesces_with_a_free_right_neighbour,
-		freed_span_coalesces_with_a_free_left_neighbour,
-		large_realloc_grows_in_place_into_a_free_right_neighbour,
-		large_realloc_shrinks_in_place_and_gives_the_tail_back,
-		small_object_spans_return_to_the_heap_when_all_objects_are_free,
-		very_large_spans_are_served_and_returned);
-	return s;
+	return SUITE_OF("heap",
+		TCASE("spans", 120,
+			split_serves_from_a_free_span_and_keeps_the_rest_free,
+			best_fit_chooses_the_smallest_free_span_that_fits,
+			best_fit_among_many_large_free_spans,
+			freed_span_coalesces_with_free_neighbours_on_both_sides,
+			freed_span_coalesces_with_a_free_right_neighbour,
+			freed_span_coalesces_with_a_free_left_neighbour,
+			large_realloc_grows_in_place_into_a_free_right_neighbour,
+			large_realloc_shrinks_in_place_and_gives_the_tail_back,
+			small_object_spans_return_to_the_heap_when_all_objects_are_free,
+			very_large_spans_are_served_and_returned));
 }

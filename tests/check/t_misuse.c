@@ -262,21 +262,20 @@ END_TEST
 
 Suite *misuse_suite(void)
 {
-	Suite *s = suite_create("misuse");
-	SUITE_TCASE(s, "caught", 60,
-		interleaved_double_free_is_caught_with_address_and_size,
-		double_free_is_caught_after_the_object_went_back_to_central,
-		double_free_after_the_block_was_reused_is_caught,
-		a_live_object_holding_the_key_is_freed_normally,
-		smallest_class_holds_two_words_and_every_malloc_is_two_word_aligned,
-		write_after_free_is_caught_when_the_block_comes_back);
-	if (MM_DEBUG) /* canaries, red zones and poison: DEBUG=1 builds only */
-		SUITE_TCASE(s, "debug", 60,
+	return SUITE_OF("misuse",
+		TCASE("caught", 60,
+			interleaved_double_free_is_caught_with_address_and_size,
+			double_free_is_caught_after_the_object_went_back_to_central,
+			double_free_after_the_block_was_reused_is_caught,
+			a_live_object_holding_the_key_is_freed_normally,
+			smallest_class_holds_two_words_and_every_malloc_is_two_word_aligned,
+			write_after_free_is_caught_when_the_block_comes_back),
+		/* canaries, red zones and poison: DEBUG=1 builds only */
+		!MM_DEBUG ? NULL : TCASE("debug", 60,
 			debug_overflow_inside_the_class_rounding_is_caught_at_free,
 			debug_underflow_into_a_live_neighbour_is_caught_at_free,
 			debug_write_after_free_is_caught_by_the_poison_on_reuse,
 			debug_mm_check_reports_a_broken_canary_without_stopping,
 			debug_usable_size_and_realloc_in_place_move_the_canary,
-			debug_overflow_of_a_large_block_is_caught_at_free);
-	return s;
+			debug_overflow_of_a_large_block_is_caught_at_free));
 }

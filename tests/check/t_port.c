@@ -46,7 +46,6 @@ START_TEST(bad_config_fields_are_refused_by_name)
 	says("second mm_init", "already set up");
 	mm_free(p);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -66,7 +65,6 @@ START_TEST(host_refusing_the_first_reservation_is_told_to_use_chunks)
 	ck_assert_ptr_nonnull(p);
 	mm_free(p);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -92,7 +90,6 @@ START_TEST(chunk_request_no_reservation_can_hold_is_named)
 	mm_free(b);
 	mm_free(a);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -134,7 +131,6 @@ START_TEST(host_memory_not_zeroed_is_cleared_where_the_core_relies_on_it)
 	fake.cache = NULL;
 	mm_cache_release(c);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -209,7 +205,6 @@ START_TEST(reclaim_hook_gets_back_what_other_caches_hold)
 	mm_cache_release(this_cpu);
 	mm_cache_release(other_cpu);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -223,20 +218,18 @@ START_TEST(own_cache_is_flushed_before_an_allocation_fails)
 	gets_the_cached_memory(&st, "the core gives the cache's own objects back first");
 	mm_cache_release(c);
 	STEP();
-	no_violations();
 }
 END_TEST
 
 Suite *port_suite(void)
 {
-	Suite *s = suite_create("port");
-	SUITE_TCASE(s, "init", 60,
-		bad_config_fields_are_refused_by_name,
-		host_refusing_the_first_reservation_is_told_to_use_chunks,
-		chunk_request_no_reservation_can_hold_is_named);
-	SUITE_TCASE(s, "memory", 60,
-		host_memory_not_zeroed_is_cleared_where_the_core_relies_on_it,
-		reclaim_hook_gets_back_what_other_caches_hold,
-		own_cache_is_flushed_before_an_allocation_fails);
-	return s;
+	return SUITE_OF("port",
+		FAKE_TCASE("init", NULL,
+			bad_config_fields_are_refused_by_name,
+			host_refusing_the_first_reservation_is_told_to_use_chunks,
+			chunk_request_no_reservation_can_hold_is_named),
+		FAKE_TCASE("memory", NULL,
+			host_memory_not_zeroed_is_cleared_where_the_core_relies_on_it,
+			reclaim_hook_gets_back_what_other_caches_hold,
+			own_cache_is_flushed_before_an_allocation_fails));
 }

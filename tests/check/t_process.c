@@ -369,14 +369,13 @@ END_TEST
 
 Suite *process_suite(void)
 {
-	Suite *s = suite_create("process");
-	TCase *tc = SUITE_TCASE(s, "process", 120, aligned_alloc_aligns_every_small_size);
+	TCase *tc = TCASE("process", 120, aligned_alloc_aligns_every_small_size);
 #if UINTPTR_MAX > 0xffffffffu
 	tcase_add_test(tc, class_map_stays_inside_its_reservation);
 	tcase_add_test(tc, impossible_request_fails_with_enomem);
 	tcase_add_test(tc, address_space_follows_the_heap);
 	tcase_add_test(tc, arena_grows_past_a_foreign_mapping);
 #endif
-	SUITE_TCASE(s, "fork", 20, fork_while_this_thread_holds_the_locks); /* a hang is the failure */
-	return s;
+	return SUITE_OF("process", tc,
+		TCASE("fork", 20, fork_while_this_thread_holds_the_locks)); /* a hang is the failure */
 }

@@ -346,16 +346,15 @@ END_TEST
 
 Suite *scavenge_suite(void)
 {
-	Suite *s = suite_create("scavenge");
-	SUITE_TCASE(s, "scavenge", 120,
-		scavenge_after_freeing_256_mib_really_drops_rss,
-		released_and_unreleased_neighbours_coalesce_with_exact_accounting,
-		splitting_a_partly_released_span_keeps_its_released_pages_counted,
-		scavenge_leaves_recently_freed_spans_alone,
-		background_scavenger_releases_idle_memory_and_traces_each_pass,
-		idle_bound_is_on_by_default_in_the_hosted_build,
-		idle_bound_gives_a_shrunken_heap_back_when_it_frees,
-		idle_bound_follows_the_heap_in_use,
-		idle_bound_leaves_churn_within_the_floor_alone);
-	return s;
+	return SUITE_OF("scavenge",
+		TCASE("scavenge", 120,
+			scavenge_after_freeing_256_mib_really_drops_rss,
+			released_and_unreleased_neighbours_coalesce_with_exact_accounting,
+			splitting_a_partly_released_span_keeps_its_released_pages_counted,
+			scavenge_leaves_recently_freed_spans_alone,
+			background_scavenger_releases_idle_memory_and_traces_each_pass,
+			idle_bound_is_on_by_default_in_the_hosted_build,
+			idle_bound_gives_a_shrunken_heap_back_when_it_frees,
+			idle_bound_follows_the_heap_in_use,
+			idle_bound_leaves_churn_within_the_floor_alone));
 }

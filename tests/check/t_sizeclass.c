@@ -210,18 +210,17 @@ END_TEST
 
 Suite *sizeclass_suite(void)
 {
-	Suite *s = suite_create("sizeclass");
-	SUITE_TCASE(s, "table", 60,
-		class_table_is_monotone_from_two_words_to_32_kib,
-		class_sizes_from_16_bytes_are_16_byte_aligned,
-		span_tail_waste_is_at_most_one_eighth,
-		span_is_the_fewest_pages_within_the_waste_bound,
-		rounding_waste_is_at_most_one_eighth_from_128_bytes,
-		no_two_classes_share_pages_and_object_count);
-	SUITE_TCASE(s, "lookup", 120,
-		every_size_up_to_32_kib_gets_the_smallest_class_that_fits,
-		allocations_are_counted_in_their_class,
-		small_objects_are_aligned_to_their_class,
-		large_sizes_round_up_to_whole_pages);
-	return s;
+	return SUITE_OF("sizeclass",
+		TCASE("table", 60,
+			class_table_is_monotone_from_two_words_to_32_kib,
+			class_sizes_from_16_bytes_are_16_byte_aligned,
+			span_tail_waste_is_at_most_one_eighth,
+			span_is_the_fewest_pages_within_the_waste_bound,
+			rounding_waste_is_at_most_one_eighth_from_128_bytes,
+			no_two_classes_share_pages_and_object_count),
+		TCASE("lookup", 120,
+			every_size_up_to_32_kib_gets_the_smallest_class_that_fits,
+			allocations_are_counted_in_their_class,
+			small_objects_are_aligned_to_their_class,
+			large_sizes_round_up_to_whole_pages));
 }

@@ -141,13 +141,12 @@ END_TEST
 
 Suite *stats_suite(void)
 {
-	Suite *s = suite_create("stats");
-	SUITE_TCASE(s, "stats", 60,
-		stats_add_up_after_every_step,
-		nmalloc_nfree_and_heap_objects_count_each_call,
-		heap_grows_only_by_what_is_mapped_and_sys_covers_it,
-		every_object_lies_inside_the_arena,
-		arena_policy_follows_the_pointer_width,
-		stats_add_up_while_other_threads_allocate);
-	return s;
+	return SUITE_OF("stats",
+		TCASE("stats", 60,
+			stats_add_up_after_every_step,
+			nmalloc_nfree_and_heap_objects_count_each_call,
+			heap_grows_only_by_what_is_mapped_and_sys_covers_it,
+			every_object_lies_inside_the_arena,
+			arena_policy_follows_the_pointer_width,
+			stats_add_up_while_other_threads_allocate));
 }

@@ -162,16 +162,23 @@ uint64_t resident_in(const void *p, size_t n)
 	return k * pg;
 }
 
-TCase *add_tcase(Suite *s, const char *name, int timeout_s, const TTest *const tests[],
-		 size_t n)
+TCase *tcase_of(const char *name, int timeout_s, const TTest *const tests[], size_t n)
 {
 	TCase *tc = tcase_create(name);
 	tcase_set_timeout(tc, timeout_s);
 	for (size_t i = 0; i < n; i++)
 		if (tests[i])
 			tcase_add_test(tc, tests[i]);
-	suite_add_tcase(s, tc);
 	return tc;
+}
+
+Suite *suite_of(const char *name, TCase *const tcases[], size_t n)
+{
+	Suite *s = suite_create(name);
+	for (size_t i = 0; i < n; i++)
+		if (tcases[i])
+			suite_add_tcase(s, tcases[i]);
+	return s;
 }
 
 int run_suites(Suite *const suites[])

@@ -122,16 +122,18 @@ struct died {
 struct died run_child(void (*fn)(void *), void *arg);
 
 /*
- * SUITE_TCASE(s, name, timeout_s, test, ...): add to suite s a test case
- * with that timeout (generous: the -m32 suite runs under qemu-user) and the
- * tests listed, in order; a NULL in the list is skipped (a test only some
- * builds run).  Returns the test case, e.g. for a fixture.
+ * Each t_*.c builds its suite as one expression:
+ *   SUITE_OF(name, TCASE(name, timeout_s, test, ...), ...)
+ * TCASE: a test case with that timeout (generous: the -m32 suite runs under
+ * qemu-user) and the tests listed, in order.  SUITE_OF: a suite of the test
+ * cases listed.  A NULL in either list is skipped (a test, or a test case,
+ * only some builds run).
  */
-#define SUITE_TCASE(s, name, timeout_s, ...)                                          \
-	add_tcase((s), (name), (timeout_s), (const TTest *const[]){__VA_ARGS__},    \
-		  sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *))
-TCase *add_tcase(Suite *s, const char *name, int timeout_s, const TTest *const tests[],
-		 size_t n);
+#define LIST_OF(type, ...) (type const[]){__VA_ARGS__}, sizeof((type const[]){__VA_ARGS__}) / sizeof(type)
+#define TCASE(name, timeout_s, ...) tcase_of((name), (timeout_s), LIST_OF(const TTest *, __VA_ARGS__))
+#define SUITE_OF(name, ...) suite_of((name), LIST_OF(TCase *, __VA_ARGS__))
+TCase *tcase_of(const char *name, int timeout_s, const TTest *const tests[], size_t n);
+Suite *suite_of(const char *name, TCase *const tcases[], size_t n);
 
 /* main: run the suites of the NULL-terminated list, each test in a fresh
  * process (every test needs a fresh allocator); EXIT_SUCCESS when all passed. */

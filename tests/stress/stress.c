@@ -149,9 +149,8 @@ END_TEST
 
 Suite *stress_suite(void)
 {
-	Suite *s = suite_create("stress");
-	SUITE_TCASE(s, "shadow model", 300,
-		shadow_model_stress_one_thread,
-		shadow_model_stress_four_threads_free_across_threads);
-	return s;
+	return SUITE_OF("stress",
+		TCASE("shadow model", 300,
+			shadow_model_stress_one_thread,
+			shadow_model_stress_four_threads_free_across_threads));
 }
