@@ -17,7 +17,8 @@ uint64_t fz_total_ops;
 static uint32_t class_size[MM_NUM_CLASSES_MAX];
 static int nclasses;
 
-void fz_world_begin(struct fz_world *w)
+void fz_world_begin(struct fz_world *w, int alone, uint64_t live_cap,
+		    int (*may_fail)(const struct fz_world *w, size_t n, size_t align))
 {
 	struct mm_stats st;
 	mm_read_stats(&st);
@@ -32,6 +33,9 @@ void fz_world_begin(struct fz_world *w)
 	w->live_bytes = 0;
 	w->nmalloc = 0;
 	w->ops = 0;
+	w->alone = alone;
+	w->live_cap = live_cap;
+	w->may_fail = may_fail;
 }
 
 size_t fz_size(struct fz_in *in)
