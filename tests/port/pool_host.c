@@ -323,13 +323,15 @@ static void report(const char *name, int ok)
 
 /* ---- cases ---- */
 
-static int case_init(void)
+/* mm_init for this pool (CHUNKS of chunk_size; not_zeroed: memory_not_zeroed), then the two caches. */
+static int init_pool(int not_zeroed)
 {
-	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = chunk_size };
-	struct mm_stats st;
+	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = chunk_size,
+				 .memory_not_zeroed = not_zeroed };
 	int rc = mm_init(&cfg);
-	if (rc != 0) {
-		snprintf(err, sizeof err, "mm_init returned %d", rc);
+	if (rc != 0 || mm_last_error() != NULL) {
+		snprintf(err, sizeof err, "mm_init (memory_not_zeroed %d) returned %d: %s", not_zeroed,
+			 rc, mm_last_error() ? mm_last_error() : "(no error)");
 		return 0;
 	}
 	my_cache = mm_cache_new();
@@ -338,6 +340,14 @@ static int case_init(void)
 		snprintf(err, sizeof err, "mm_cache_new returned NULL");
 		return 0;
 	}
+	return 1;
+}
+
+static int case_init(void)
+{
+	struct mm_stats st;
+	if (!init_pool(0))
+		return 0;
 	mm_read_stats(&st);
 	printf("INFO records_sys after mm_init and two caches: %llu bytes; sys %llu bytes; pool used %zu bytes\n",
 	       (unsigned long long)st.records_sys, (unsigned long long)st.sys, pool_next);
@@ -950,19 +960,7 @@ static int case_dirty_init(void)
 {
 	memset(pool, POISON, POOL_SIZE);
 	dirty_pool = 1;
-	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = chunk_size,
-				 .memory_not_zeroed = 1 };
-	if (mm_init(&cfg) != 0 || mm_last_error() != NULL) {
-		snprintf(err, sizeof err, "mm_init on a dirty pool: %s", mm_last_error());
-		return 0;
-	}
-	my_cache = mm_cache_new();
-	irq_cache = mm_cache_new();
-	if (!my_cache || !irq_cache) {
-		snprintf(err, sizeof err, "mm_cache_new returned NULL");
-		return 0;
-	}
-	return check_mm(err, sizeof err) == 0;
+	return init_pool(1) && check_mm(err, sizeof err) == 0;
 }
 
 static int case_dirty_calloc(void)
