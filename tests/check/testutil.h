@@ -1,7 +1,9 @@
 /*
  * testutil.h - helpers shared by the Check suites: the invariants every test
- * re-checks after each step (STEP), fill/verify patterns, RSS, and the suite
- * constructors each test file provides.
+ * re-checks after each step (STEP), fill/verify patterns, RSS, heap layouts
+ * the tests start from, a child that must die (run_child), building a suite
+ * from lists (SUITE_OF, TCASE) and running suites (run_suites), and the
+ * suite constructors each test file provides.
  */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
@@ -129,7 +131,9 @@ struct died run_child(void (*fn)(void *), void *arg);
  * cases listed.  A NULL in either list is skipped (a test, or a test case,
  * only some builds run).
  */
-#define LIST_OF(type, ...) (type const[]){__VA_ARGS__}, sizeof((type const[]){__VA_ARGS__}) / sizeof(type)
+/* LIST_OF: an array literal of type and its length, as two arguments. */
+#define LIST_OF(type, ...) \
+	(type const[]){__VA_ARGS__}, sizeof((type const[]){__VA_ARGS__}) / sizeof(type)
 #define TCASE(name, timeout_s, ...) tcase_of((name), (timeout_s), LIST_OF(const TTest *, __VA_ARGS__))
 #define SUITE_OF(name, ...) suite_of((name), LIST_OF(TCase *, __VA_ARGS__))
 TCase *tcase_of(const char *name, int timeout_s, const TTest *const tests[], size_t n);
