@@ -82,69 +82,57 @@ START_TEST(realloc_of_null_allocates)
 }
 END_TEST
 
-/* Fill objects of size n with garbage, free them, calloc the same size: zeroes. */
-static void calloc_after_reuse(size_t n, int count)
+/*
+ * For each size n of the 0-terminated list: fill objects of size n with
+ * garbage (nsmall of them for a small size, nlarge for a large one), free
+ * them (released: then give their pages back with mm_scavenge), calloc the
+ * same size: zeroes, every time.  The callocs alternate calloc(1, n) and
+ * calloc(n, 1).
+ */
+static void calloc_after_reuse(const size_t sizes[], int nsmall, int nlarge, int released)
 {
 	void *p[256];
-	for (int i = 0; i < count; i++) {
-		p[i] = mm_malloc(n);
-		memset(p[i], 0xa5, n);
+	for (size_t s = 0; sizes[s]; s++) {
+		size_t n = sizes[s];
+		int count = n > MAX_SMALL ? nlarge : nsmall;
+		for (int i = 0; i < count; i++) {
+			p[i] = mm_malloc(n);
+			memset(p[i], 0xa5, n);
+		}
+		for (int i = 0; i < count; i++)
+			mm_free(p[i]);
+		if (released) {
+			mm_scavenge(0);
+			STEP();
+		}
+		for (int i = 0; i < count; i++) {
+			p[i] = i % 2 ? mm_calloc(n, 1) : mm_calloc(1, n);
+			REQUIRE(p[i] != NULL, "calloc of %zu bytes = NULL", n);
+			REQUIRE(all_zero(p[i], n), "calloc of %zu bytes = %p after %s is not zero", n,
+				p[i], released ? "release and reuse" : "reuse");
+			memset(p[i], 0x77, n);
+		}
+		for (int i = 0; i < count; i++)
+			mm_free(p[i]);
+		STEP();
 	}
-	for (int i = 0; i < count; i++)
-		mm_free(p[i]);
-	for (int i = 0; i < count; i++) {
-		p[i] = mm_calloc(1, n);
-		REQUIRE(p[i] != NULL, "calloc(1, %zu) = NULL", n);
-		REQUIRE(all_zero(p[i], n), "calloc(1, %zu) = %p after reuse is not zero", n, p[i]);
-	}
-	for (int i = 0; i < count; i++)
-		mm_free(p[i]);
 }
 
 START_TEST(calloc_is_zero_for_reused_small_objects)
 {
-	size_t sizes[] = {8, 24, 48, 200, 1000, 4000, 9000, 32768};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		calloc_after_reuse(sizes[i], 256);
-		STEP();
-	}
+	calloc_after_reuse((const size_t[]){8, 24, 48, 200, 1000, 4000, 9000, 32768, 0}, 256, 0, 0);
 }
 END_TEST
 
 START_TEST(calloc_is_zero_for_reused_large_objects)
 {
-	size_t sizes[] = {32769, 100000, MiB, 5 * MiB + 3};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		calloc_after_reuse(sizes[i], 4);
-		STEP();
-	}
+	calloc_after_reuse((const size_t[]){32769, 100000, MiB, 5 * MiB + 3, 0}, 0, 4, 0);
 }
 END_TEST
 
 START_TEST(calloc_is_zero_after_release_and_reuse)
 {
-	size_t sizes[] = {64, 4000, 100000, 3 * MiB};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		size_t n = sizes[i];
-		int cnt = n > MAX_SMALL ? 16 : 64;
-		void *p[64];
-		for (int k = 0; k < cnt; k++) {
-			p[k] = mm_malloc(n);
-			memset(p[k], 0x5a, n);
-		}
-		for (int k = 0; k < cnt; k++)
-			mm_free(p[k]);
-		mm_scavenge(0);
-		STEP();
-		for (int k = 0; k < cnt; k++) {
-			p[k] = mm_calloc(n, 1);
-			REQUIRE(all_zero(p[k], n), "calloc(%zu, 1) after scavenge not zero", n);
-			memset(p[k], 0x77, n);
-		}
-		for (int k = 0; k < cnt; k++)
-			mm_free(p[k]);
-		STEP();
-	}
+	calloc_after_reuse((const size_t[]){64, 4000, 100000, 3 * MiB, 0}, 64, 16, 1);
 }
 END_TEST
 
