@@ -42,7 +42,7 @@ T_HOST_SRCS := tests/check/main_host.c tests/check/t_sizeclass.c tests/check/t_h
                tests/check/t_process.c tests/check/t_misuse.c \
                tests/stress/stress.c tests/lib/stress.c $(T_COMMON)
 T_FAKE_SRCS := tests/check/main_fake.c tests/check/t_arena32.c tests/check/t_fake.c tests/check/t_port.c \
-               tests/fakesys/fakesys.c $(T_COMMON)
+               tests/check/fakeutil.c tests/fakesys/fakesys.c $(T_COMMON)
 
 # The core for the fake backend: HOST_CFLAGS without the inline cache hook, so
 # the cache hooks are ordinary calls that tests/fakesys answers.

@@ -41,6 +41,7 @@
  */
 #include "../mm.h"
 #include "../sys.h"
+#include "../sys_ram.h"
 
 #ifdef MM_LIBALLOC_PREFIX
 #define LA_CAT2(a, b) a##b
@@ -214,21 +215,9 @@ void *mm_sys_reserve(void *hint, size_t n)
 	return p;
 }
 
-/* Memory from liballoc_alloc is real already. */
-int mm_sys_map(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-	return 0;
-}
-
-/* Nothing can be given back piecemeal; the pages keep their contents. */
-int mm_sys_unused(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-	return 0;
-}
+/* Memory from liballoc_alloc is real already (and zeroed above), and nothing
+ * can be given back piecemeal: map and unused do nothing (mm/sys_ram.h). */
+MM_SYS_RAM_MAP_UNUSED();
 
 void mm_sys_free(void *v, size_t n)
 {

@@ -13,18 +13,27 @@ static const size_t steps[] = {1, 7, 8, 9, 16, 100, 128, 129, 500, 1024, 2000, 4
 			       16384, 32768, 32769, 50000, 100000, 300000, 1100000};
 #define NSTEPS (sizeof steps / sizeof steps[0])
 
-START_TEST(realloc_grow_keeps_contents)
+/*
+ * For every size of steps[]: allocate it, fill it, then realloc it through
+ * each size after it (dir 1: the larger ones, in order) or before it (dir
+ * -1: the smaller ones, down), checking after every step that the bytes both
+ * sizes share are still there.
+ */
+static void realloc_through_steps(int dir)
 {
-	for (size_t i = 0; i < NSTEPS; i++) {
+	for (size_t k = 0; k < NSTEPS; k++) {
+		size_t i = dir > 0 ? k : NSTEPS - 1 - k;
 		size_t n = steps[i];
+		uint32_t seed = (uint32_t)(i * 31 + n);
 		char *p = mm_malloc(n);
-		pattern_fill(p, n, (uint32_t)i);
-		for (size_t j = i + 1; j < NSTEPS; j++) {
+		pattern_fill(p, n, seed);
+		for (size_t j = i + (size_t)dir; j < NSTEPS; j += (size_t)dir) {
+			size_t kept = n < steps[j] ? n : steps[j];
 			char *q = mm_realloc(p, steps[j]);
 			REQUIRE(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
-			REQUIRE(pattern_check(q, n, (uint32_t)i) == -1,
-				      "realloc(%zu -> %zu) lost contents at %ld", n, steps[j],
-				      pattern_check(q, n, (uint32_t)i));
+			REQUIRE(pattern_check(q, kept, seed) == -1,
+				"realloc(%zu -> %zu) lost the first %zu bytes at %ld", n, steps[j], kept,
+				pattern_check(q, kept, seed));
 			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
 			p = q;
 		}
@@ -33,26 +42,16 @@ START_TEST(realloc_grow_keeps_contents)
 	}
 	ck_assert_uint_eq(stats().heap_objects, 0);
 }
+
+START_TEST(realloc_grow_keeps_contents)
+{
+	realloc_through_steps(1);
+}
 END_TEST
 
 START_TEST(realloc_shrink_keeps_the_prefix)
 {
-	for (size_t i = NSTEPS; i-- > 0;) {
-		size_t n = steps[i];
-		char *p = mm_malloc(n);
-		pattern_fill(p, n, (uint32_t)n);
-		for (size_t j = i; j-- > 0;) {
-			char *q = mm_realloc(p, steps[j]);
-			REQUIRE(q != NULL, "realloc(%zu -> %zu) = NULL", n, steps[j]);
-			REQUIRE(pattern_check(q, steps[j], (uint32_t)n) == -1,
-				      "realloc(%zu -> %zu) lost the prefix", n, steps[j]);
-			ck_assert_uint_ge(mm_usable_size(q), steps[j]);
-			p = q;
-		}
-		mm_free(p);
-		STEP();
-	}
-	ck_assert_uint_eq(stats().heap_objects, 0);
+	realloc_through_steps(-1);
 }
 END_TEST
 
@@ -83,69 +82,57 @@ START_TEST(realloc_of_null_allocates)
 }
 END_TEST
 
-/* Fill objects of size n with garbage, free them, calloc the same size: zeroes. */
-static void calloc_after_reuse(size_t n, int count)
+/*
+ * For each size n of the 0-terminated list: fill objects of size n with
+ * garbage (nsmall of them for a small size, nlarge for a large one), free
+ * them (released: then give their pages back with mm_scavenge), calloc the
+ * same size: zeroes, every time.  The callocs alternate calloc(1, n) and
+ * calloc(n, 1).
+ */
+static void calloc_after_reuse(const size_t sizes[], int nsmall, int nlarge, int released)
 {
 	void *p[256];
-	for (int i = 0; i < count; i++) {
-		p[i] = mm_malloc(n);
-		memset(p[i], 0xa5, n);
+	for (size_t s = 0; sizes[s]; s++) {
+		size_t n = sizes[s];
+		int count = n > MAX_SMALL ? nlarge : nsmall;
+		for (int i = 0; i < count; i++) {
+			p[i] = mm_malloc(n);
+			memset(p[i], 0xa5, n);
+		}
+		for (int i = 0; i < count; i++)
+			mm_free(p[i]);
+		if (released) {
+			mm_scavenge(0);
+			STEP();
+		}
+		for (int i = 0; i < count; i++) {
+			p[i] = i % 2 ? mm_calloc(n, 1) : mm_calloc(1, n);
+			REQUIRE(p[i] != NULL, "calloc of %zu bytes = NULL", n);
+			REQUIRE(all_zero(p[i], n), "calloc of %zu bytes = %p after %s is not zero", n,
+				p[i], released ? "release and reuse" : "reuse");
+			memset(p[i], 0x77, n);
+		}
+		for (int i = 0; i < count; i++)
+			mm_free(p[i]);
+		STEP();
 	}
-	for (int i = 0; i < count; i++)
-		mm_free(p[i]);
-	for (int i = 0; i < count; i++) {
-		p[i] = mm_calloc(1, n);
-		REQUIRE(p[i] != NULL, "calloc(1, %zu) = NULL", n);
-		REQUIRE(all_zero(p[i], n), "calloc(1, %zu) = %p after reuse is not zero", n, p[i]);
-	}
-	for (int i = 0; i < count; i++)
-		mm_free(p[i]);
 }
 
 START_TEST(calloc_is_zero_for_reused_small_objects)
 {
-	size_t sizes[] = {8, 24, 48, 200, 1000, 4000, 9000, 32768};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		calloc_after_reuse(sizes[i], 256);
-		STEP();
-	}
+	calloc_after_reuse((const size_t[]){8, 24, 48, 200, 1000, 4000, 9000, 32768, 0}, 256, 0, 0);
 }
 END_TEST
 
 START_TEST(calloc_is_zero_for_reused_large_objects)
 {
-	size_t sizes[] = {32769, 100000, MiB, 5 * MiB + 3};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		calloc_after_reuse(sizes[i], 4);
-		STEP();
-	}
+	calloc_after_reuse((const size_t[]){32769, 100000, MiB, 5 * MiB + 3, 0}, 0, 4, 0);
 }
 END_TEST
 
 START_TEST(calloc_is_zero_after_release_and_reuse)
 {
-	size_t sizes[] = {64, 4000, 100000, 3 * MiB};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		size_t n = sizes[i];
-		int cnt = n > MAX_SMALL ? 16 : 64;
-		void *p[64];
-		for (int k = 0; k < cnt; k++) {
-			p[k] = mm_malloc(n);
-			memset(p[k], 0x5a, n);
-		}
-		for (int k = 0; k < cnt; k++)
-			mm_free(p[k]);
-		mm_scavenge(0);
-		STEP();
-		for (int k = 0; k < cnt; k++) {
-			p[k] = mm_calloc(n, 1);
-			REQUIRE(all_zero(p[k], n), "calloc(%zu, 1) after scavenge not zero", n);
-			memset(p[k], 0x77, n);
-		}
-		for (int k = 0; k < cnt; k++)
-			mm_free(p[k]);
-		STEP();
-	}
+	calloc_after_reuse((const size_t[]){64, 4000, 100000, 3 * MiB, 0}, 64, 16, 1);
 }
 END_TEST
 
@@ -261,27 +248,22 @@ END_TEST
 
 Suite *api_suite(void)
 {
-	Suite *s = suite_create("api");
-	TCase *tc = tcase_new("realloc", 60);
-	tcase_add_test(tc, realloc_grow_keeps_contents);
-	tcase_add_test(tc, realloc_shrink_keeps_the_prefix);
-	tcase_add_test(tc, realloc_within_the_usable_size_stays_in_place);
-	tcase_add_test(tc, realloc_of_null_allocates);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("calloc", 60);
-	tcase_add_test(tc, calloc_is_zero_for_reused_small_objects);
-	tcase_add_test(tc, calloc_is_zero_for_reused_large_objects);
-	tcase_add_test(tc, calloc_is_zero_after_release_and_reuse);
-	tcase_add_test(tc, calloc_overflow_returns_null);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("aligned", 60);
-	tcase_add_test(tc, aligned_alloc_honours_every_power_of_two_from_8_to_64_kib);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("misc", 60);
-	tcase_add_test(tc, usable_size_covers_the_request_and_null_is_zero);
-	tcase_add_test(tc, owns_answers_for_object_starts_only);
-	tcase_add_test(tc, malloc_of_impossible_sizes_returns_null_and_heap_stays_whole);
-	tcase_add_test(tc, trace_line_names_every_quantity);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("api",
+		TCASE("realloc", 60,
+			realloc_grow_keeps_contents,
+			realloc_shrink_keeps_the_prefix,
+			realloc_within_the_usable_size_stays_in_place,
+			realloc_of_null_allocates),
+		TCASE("calloc", 60,
+			calloc_is_zero_for_reused_small_objects,
+			calloc_is_zero_for_reused_large_objects,
+			calloc_is_zero_after_release_and_reuse,
+			calloc_overflow_returns_null),
+		TCASE("aligned", 60,
+			aligned_alloc_honours_every_power_of_two_from_8_to_64_kib),
+		TCASE("misc", 60,
+			usable_size_covers_the_request_and_null_is_zero,
+			owns_answers_for_object_starts_only,
+			malloc_of_impossible_sizes_returns_null_and_heap_stays_whole,
+			trace_line_names_every_quantity));
 }

@@ -8,23 +8,13 @@
  * policy falling back to 32 when its reservation is refused, and chunked
  * arenas scattered over the space.
  */
-#include <stdio.h>
-#include <string.h>
 
 #include "testutil.h"
 #include "fakesys.h"
+#include "fakeutil.h"
 
 #define STEP32 ((uintptr_t)256 << 20)
 #define WINDOW ((uintptr_t)2 << 30)
-#define SIM_START ((uintptr_t)0x10000000)
-
-static void setup(void) { fake_reset(); }
-
-static void teardown(void)
-{
-	REQUIRE(fake.nviolations == 0, "Sys contract violated %d times; first: %s",
-		      fake.nviolations, fake.violation);
-}
 
 static void init32(uintptr_t sim_hint)
 {
@@ -64,13 +54,6 @@ static int freed_after(int from, uintptr_t v, size_t n)
 		if (fake.calls[i].op == FAKE_FREE && fake.calls[i].v == v && fake.calls[i].n == n)
 			return 1;
 	return 0;
-}
-
-static int contains_hex(const char *s, uintptr_t v)
-{
-	char hex[32];
-	snprintf(hex, sizeof hex, "%lx", (unsigned long)v);
-	return s && strstr(s, hex) != NULL;
 }
 
 START_TEST(first_reservation_is_256_mib_at_the_hint)
@@ -406,20 +389,17 @@ END_TEST
 
 Suite *arena32_suite(void)
 {
-	Suite *s = suite_create("arena32");
-	TCase *tc = tcase_new("policy", 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, first_reservation_is_256_mib_at_the_hint);
-	tcase_add_test(tc, arena_grows_contiguously_at_arena_end_in_256_mib_steps);
-	tcase_add_test(tc, null_past_max_arena32_and_nothing_lost);
-	tcase_add_test(tc, falls_back_to_anywhere_inside_the_window_when_arena_end_is_taken);
-	tcase_add_test(tc, refuses_memory_above_the_window_and_gives_it_back);
-	tcase_add_test(tc, refuses_memory_below_arena_start_and_gives_it_back);
-	tcase_add_test(tc, refuses_memory_one_page_past_the_window_end);
-	tcase_add_test(tc, accepts_memory_ending_exactly_at_the_window_end);
-	tcase_add_test(tc, without_a_hint_the_arena_starts_where_the_whole_window_is_free);
-	tcase_add_test(tc, policy_64_falls_back_to_32_when_its_reservation_is_refused);
-	tcase_add_test(tc, chunked_arena_scattered_over_the_space_works);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("arena32",
+		FAKE_TCASE("policy", fake_reset,
+			first_reservation_is_256_mib_at_the_hint,
+			arena_grows_contiguously_at_arena_end_in_256_mib_steps,
+			null_past_max_arena32_and_nothing_lost,
+			falls_back_to_anywhere_inside_the_window_when_arena_end_is_taken,
+			refuses_memory_above_the_window_and_gives_it_back,
+			refuses_memory_below_arena_start_and_gives_it_back,
+			refuses_memory_one_page_past_the_window_end,
+			accepts_memory_ending_exactly_at_the_window_end,
+			without_a_hint_the_arena_starts_where_the_whole_window_is_free,
+			policy_64_falls_back_to_32_when_its_reservation_is_refused,
+			chunked_arena_scattered_over_the_space_works));
 }

@@ -145,13 +145,11 @@ END_TEST
 
 Suite *cache_suite(void)
 {
-	Suite *s = suite_create("cache");
-	TCase *tc = tcase_new("threads", 60);
-	tcase_add_test(tc, a_thread_keeps_its_freed_objects_in_its_cache);
-	tcase_add_test(tc, thread_exit_returns_the_cache_to_central_and_spans_to_the_heap);
-	tcase_add_test(tc, objects_freed_by_another_thread_than_the_allocating_one);
-	tcase_add_test(tc, main_thread_frees_objects_of_a_live_worker);
-	tcase_add_test(tc, cache_records_of_exited_threads_are_reused);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("cache",
+		TCASE("threads", 60,
+			a_thread_keeps_its_freed_objects_in_its_cache,
+			thread_exit_returns_the_cache_to_central_and_spans_to_the_heap,
+			objects_freed_by_another_thread_than_the_allocating_one,
+			main_thread_frees_objects_of_a_live_worker,
+			cache_records_of_exited_threads_are_reused));
 }

@@ -172,18 +172,15 @@ END_TEST
 
 Suite *errors_suite(void)
 {
-	Suite *s = suite_create("errors");
-	TCase *tc = tcase_new("bad frees", 60);
-	tcase_add_test(tc, free_of_an_unknown_pointer_panics_naming_it);
-	tcase_add_test(tc, free_inside_the_arena_but_never_allocated_panics);
-	tcase_add_test(tc, free_of_an_interior_pointer_of_a_large_object_panics);
-	if (MM_DEBUG) /* release builds check large objects and foreign pointers only */
-		tcase_add_test(tc, free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds);
-	tcase_add_test(tc, double_free_of_a_large_object_panics_as_a_free_span);
-	tcase_add_test(tc, free_of_a_pointer_into_a_free_span_panics);
-	tcase_add_test(tc, double_free_of_a_small_object_panics);
-	if (MM_DEBUG) /* release builds check large objects and foreign pointers only */
-		tcase_add_test(tc, debug_builds_poison_freed_memory);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("errors",
+		/* release builds check large objects and foreign pointers only */
+		TCASE("bad frees", 60,
+			free_of_an_unknown_pointer_panics_naming_it,
+			free_inside_the_arena_but_never_allocated_panics,
+			free_of_an_interior_pointer_of_a_large_object_panics,
+			MM_DEBUG ? free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds : NULL,
+			double_free_of_a_large_object_panics_as_a_free_span,
+			free_of_a_pointer_into_a_free_span_panics,
+			double_free_of_a_small_object_panics,
+			MM_DEBUG ? debug_builds_poison_freed_memory : NULL));
 }

@@ -10,34 +10,14 @@
 
 #include "testutil.h"
 #include "fakesys.h"
+#include "fakeutil.h"
 #include "internal.h"
 
 #define SEC 1000000000ull
-#define SIM_START ((uintptr_t)0x10000000)
 
 #ifndef MM_DEBUG
 #define MM_DEBUG 0
 #endif
-
-static void init_fake(void)
-{
-	fake_reset();
-	struct mm_config cfg = {.arena_policy = MM_ARENA_32, .arena_hint = fake_addr(SIM_START)};
-	ck_assert_int_eq(mm_init(&cfg), 0);
-}
-
-static void no_violations(void)
-{
-	REQUIRE(fake.nviolations == 0, "Sys contract violated %d times; first: %s",
-		      fake.nviolations, fake.violation);
-}
-
-static int contains_hex(const char *s, const void *p)
-{
-	char hex[32];
-	snprintf(hex, sizeof hex, "0x%lx", (unsigned long)(uintptr_t)p);
-	return strstr(s, hex) != NULL;
-}
 
 /* A bad free panics naming the address and the reason, with no core lock held (sys.h). */
 #define EXPECT_BAD_FREE(stmt, addr, reason)                                                  \
@@ -45,7 +25,7 @@ static int contains_hex(const char *s, const void *p)
 		EXPECT_PANIC(stmt);                                                          \
 		REQUIRE(fake.panic_held == 0, "%s: panicked with %d core locks held",       \
 			      #stmt, fake.panic_held);                                         \
-		REQUIRE(contains_hex(fake.panic_msg, addr), "%s: message does not name %p: \"%s\"", \
+		REQUIRE(contains_hex(fake.panic_msg, (uintptr_t)(addr)), "%s: message does not name %p: \"%s\"", \
 			      #stmt, (void *)(addr), fake.panic_msg);                          \
 		REQUIRE(strstr(fake.panic_msg, reason) != NULL,                         \
 			      "%s: message does not say \"%s\": \"%s\"", #stmt, reason, fake.panic_msg); \
@@ -100,7 +80,7 @@ START_TEST(free_inside_a_free_span_is_a_named_panic)
 	mm_free(p);
 	EXPECT_PANIC(mm_free(p + MiB / 4));
 	REQUIRE(fake.panic_held == 0, "panicked with %d core locks held", fake.panic_held);
-	REQUIRE(contains_hex(fake.panic_msg, p + MiB / 4), "message does not name %p: \"%s\"",
+	REQUIRE(contains_hex(fake.panic_msg, (uintptr_t)(p + MiB / 4)), "message does not name %p: \"%s\"",
 		      (void *)(p + MiB / 4), fake.panic_msg);
 	REQUIRE(strstr(fake.panic_msg, "is free") || strstr(fake.panic_msg, "free span") ||
 			strstr(fake.panic_msg, "free memory"),
@@ -125,18 +105,7 @@ END_TEST
 
 START_TEST(refusing_host_from_the_start_gives_null_and_a_whole_heap)
 {
-	fake_reset();
-	fake.refuse_reserve = 1;
-	ck_assert_ptr_null(mm_malloc(16));
-	ck_assert_ptr_null(mm_malloc(MiB));
-	ck_assert_ptr_null(mm_calloc(10, 10));
-	ck_assert_ptr_null(mm_aligned_alloc(4096, 100));
-	ck_assert_ptr_null(mm_realloc(NULL, 100));
-	ck_assert_int_eq(mm_check(), 0);
-	struct mm_stats st = stats();
-	ck_assert_uint_eq(st.heap_sys, st.heap_inuse + st.heap_idle);
-	ck_assert_uint_eq(st.heap_objects, 0);
-	no_violations();
+	refused_from_the_start();
 }
 END_TEST
 
@@ -188,7 +157,6 @@ START_TEST(map_refusal_gives_null_and_everything_allocated_survives)
 		mm_free(s[i]);
 	STEP();
 	ck_assert_uint_eq(stats().heap_objects, 0);
-	no_violations();
 }
 END_TEST
 
@@ -251,7 +219,6 @@ START_TEST(scavenge_releases_only_spans_idle_longer_than_the_limit)
 	mm_free(g);
 	mm_free(g2);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -279,7 +246,6 @@ START_TEST(coalesced_span_is_as_idle_as_its_newest_part)
 	ck_assert(!fake_is_mapped(s[0], 2 * v));
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -300,20 +266,15 @@ START_TEST(second_pass_makes_no_calls_for_released_spans)
 	REQUIRE(again == 0, "a second pass made %d unused calls for spans already released", again);
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
 START_TEST(released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split)
 {
 	init_fake();
-	free_region(16 * MiB);
 	size_t v = 64 * PAGE;
 	char *s[3];
-	three_adjacent(s, v);
-	mm_free(s[0]);
-	mm_free(s[2]);
-	mm_scavenge(0);            /* left and right released */
+	released_sides(s, v);      /* left and right released */
 	RELEASED_IS_TRUE();
 	mm_free(s[1]);             /* middle (backed) joins them */
 	RELEASED_IS_TRUE();
@@ -332,7 +293,6 @@ START_TEST(released_and_unreleased_parts_keep_true_accounting_through_coalesce_a
 	memset(b, 2, v);
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -385,7 +345,6 @@ START_TEST(idle_bound_releases_at_free_time_with_true_accounting)
 		(unsigned long long)(stats().nbound - nb));
 	RELEASED_IS_TRUE();
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -409,7 +368,6 @@ START_TEST(calloc_is_zero_over_released_pages_that_keep_old_data)
 		mm_free(q);
 		STEP();
 	}
-	no_violations();
 }
 END_TEST
 
@@ -720,38 +678,32 @@ END_TEST
 
 Suite *fake_suite(void)
 {
-	Suite *s = suite_create("fakesys");
-	TCase *tc = tcase_new("errors", 60);
-	tcase_add_checked_fixture(tc, init_fake, no_violations);
-	tcase_add_test(tc, free_of_an_unknown_pointer_is_a_named_panic);
-	tcase_add_test(tc, free_of_an_interior_pointer_is_a_named_panic);
-	tcase_add_test(tc, double_free_of_a_large_object_is_a_named_panic);
-	tcase_add_test(tc, free_inside_a_free_span_is_a_named_panic);
-	tcase_add_test(tc, double_free_of_a_small_object_is_a_named_panic);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("oom", 60);
-	tcase_add_test(tc, refusing_host_from_the_start_gives_null_and_a_whole_heap);
-	tcase_add_test(tc, map_refusal_gives_null_and_everything_allocated_survives);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("scavenger", 60);
-	tcase_add_test(tc, scavenge_releases_only_spans_idle_longer_than_the_limit);
-	tcase_add_test(tc, coalesced_span_is_as_idle_as_its_newest_part);
-	tcase_add_test(tc, second_pass_makes_no_calls_for_released_spans);
-	tcase_add_test(tc, released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split);
-	tcase_add_test(tc, calloc_is_zero_over_released_pages_that_keep_old_data);
-	tcase_add_test(tc, idle_bound_releases_at_free_time_with_true_accounting);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("caches", 60);
-	tcase_add_test(tc, first_allocation_refills_one_batch_from_central);
-	tcase_add_test(tc, object_start_test_matches_the_remainder);
-	tcase_add_test(tc, cache_list_limit_grows_with_misses_and_bounds_the_list);
-	tcase_add_test(tc, cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark);
-	tcase_add_test(tc, trim_after_flush_gives_back_no_more_than_a_list_holds);
-	tcase_add_test(tc, flush_returns_every_object_and_empty_spans_go_back);
-	tcase_add_test(tc, release_keeps_the_counts_and_reuses_the_record);
-	tcase_add_test(tc, objects_move_between_caches);
-	tcase_add_test(tc, cache_hits_take_no_lock);
-	tcase_add_test(tc, without_a_cache_every_object_goes_through_central);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("fakesys",
+		FAKE_TCASE("errors", init_fake,
+			free_of_an_unknown_pointer_is_a_named_panic,
+			free_of_an_interior_pointer_is_a_named_panic,
+			double_free_of_a_large_object_is_a_named_panic,
+			free_inside_a_free_span_is_a_named_panic,
+			double_free_of_a_small_object_is_a_named_panic),
+		FAKE_TCASE("oom", NULL,
+			refusing_host_from_the_start_gives_null_and_a_whole_heap,
+			map_refusal_gives_null_and_everything_allocated_survives),
+		FAKE_TCASE("scavenger", NULL,
+			scavenge_releases_only_spans_idle_longer_than_the_limit,
+			coalesced_span_is_as_idle_as_its_newest_part,
+			second_pass_makes_no_calls_for_released_spans,
+			released_and_unreleased_parts_keep_true_accounting_through_coalesce_and_split,
+			calloc_is_zero_over_released_pages_that_keep_old_data,
+			idle_bound_releases_at_free_time_with_true_accounting),
+		FAKE_TCASE("caches", NULL,
+			first_allocation_refills_one_batch_from_central,
+			object_start_test_matches_the_remainder,
+			cache_list_limit_grows_with_misses_and_bounds_the_list,
+			cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark,
+			trim_after_flush_gives_back_no_more_than_a_list_holds,
+			flush_returns_every_object_and_empty_spans_go_back,
+			release_keeps_the_counts_and_reuses_the_record,
+			objects_move_between_caches,
+			cache_hits_take_no_lock,
+			without_a_cache_every_object_goes_through_central));
 }

@@ -120,58 +120,46 @@ START_TEST(best_fit_among_many_large_free_spans)
 }
 END_TEST
 
-START_TEST(freed_span_coalesces_with_free_neighbours_on_both_sides)
+/*
+ * Three adjacent v-byte spans s[0..2]: free the ones in first[] (nfirst of
+ * them), then s[last], which must coalesce with every free neighbour: a
+ * request for the joined size is served at s[start], without new memory.
+ */
+static void coalesce_case(size_t v, const int *first, int nfirst, int last, int start)
 {
 	setup_region();
-	size_t v = 3 * U;
 	char *s[3];
 	three_adjacent(s, v);
+	int nfree = nfirst + 1;
 	struct mm_stats st0 = stats();
-	mm_free(s[0]);
-	mm_free(s[2]);
+	for (int i = 0; i < nfirst; i++)
+		mm_free(s[first[i]]);
 	STEP();
-	mm_free(s[1]); /* joins left and right */
+	mm_free(s[last]);
 	STEP();
-	struct mm_stats st1 = stats();
-	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + 3 * v);
-	char *p = mm_malloc(3 * v);
-	REQUIRE(p == s[0], "malloc(3V) = %p; the coalesced span starts at %p", (void *)p, (void *)s[0]);
+	ck_assert_uint_eq(stats().heap_idle, st0.heap_idle + (uint64_t)nfree * v);
+	char *p = mm_malloc((size_t)nfree * v);
+	REQUIRE(p == s[start], "freed s[%d] after %d neighbour(s): malloc(%d * V) = %p; the coalesced span starts at s[%d] %p",
+		last, nfirst, nfree, (void *)p, start, (void *)s[start]);
 	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
 	STEP();
+}
+
+START_TEST(freed_span_coalesces_with_free_neighbours_on_both_sides)
+{
+	coalesce_case(3 * U, (const int[]){0, 2}, 2, 1, 0); /* the middle joins left and right */
 }
 END_TEST
 
 START_TEST(freed_span_coalesces_with_a_free_right_neighbour)
 {
-	setup_region();
-	size_t v = 2 * U;
-	char *s[3];
-	three_adjacent(s, v);
-	struct mm_stats st0 = stats();
-	mm_free(s[1]);
-	mm_free(s[0]); /* its right neighbour is free */
-	STEP();
-	char *p = mm_malloc(2 * v);
-	REQUIRE(p == s[0], "malloc(2V) = %p; left+middle coalesced start at %p", (void *)p, (void *)s[0]);
-	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
-	STEP();
+	coalesce_case(2 * U, (const int[]){1}, 1, 0, 0); /* the left one: its right neighbour is free */
 }
 END_TEST
 
 START_TEST(freed_span_coalesces_with_a_free_left_neighbour)
 {
-	setup_region();
-	size_t v = 2 * U;
-	char *s[3];
-	three_adjacent(s, v);
-	struct mm_stats st0 = stats();
-	mm_free(s[1]);
-	mm_free(s[2]); /* its left neighbour is free */
-	STEP();
-	char *p = mm_malloc(2 * v);
-	REQUIRE(p == s[1], "malloc(2V) = %p; middle+right coalesced start at %p", (void *)p, (void *)s[1]);
-	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
-	STEP();
+	coalesce_case(2 * U, (const int[]){1}, 1, 2, 1); /* the right one: its left neighbour is free */
 }
 END_TEST
 
@@ -281,18 +269,16 @@ END_TEST
 
 Suite *heap_suite(void)
 {
-	Suite *s = suite_create("heap");
-	TCase *tc = tcase_new("spans", 120);
-	tcase_add_test(tc, split_serves_from_a_free_span_and_keeps_the_rest_free);
-	tcase_add_test(tc, best_fit_chooses_the_smallest_free_span_that_fits);
-	tcase_add_test(tc, best_fit_among_many_large_free_spans);
-	tcase_add_test(tc, freed_span_coalesces_with_free_neighbours_on_both_sides);
-	tcase_add_test(tc, freed_span_coalesces_with_a_free_right_neighbour);
-	tcase_add_test(tc, freed_span_coalesces_with_a_free_left_neighbour);
-	tcase_add_test(tc, large_realloc_grows_in_place_into_a_free_right_neighbour);
-	tcase_add_test(tc, large_realloc_shrinks_in_place_and_gives_the_tail_back);
-	tcase_add_test(tc, small_object_spans_return_to_the_heap_when_all_objects_are_free);
-	tcase_add_test(tc, very_large_spans_are_served_and_returned);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("heap",
+		TCASE("spans", 120,
+			split_serves_from_a_free_span_and_keeps_the_rest_free,
+			best_fit_chooses_the_smallest_free_span_that_fits,
+			best_fit_among_many_large_free_spans,
+			freed_span_coalesces_with_free_neighbours_on_both_sides,
+			freed_span_coalesces_with_a_free_right_neighbour,
+			freed_span_coalesces_with_a_free_left_neighbour,
+			large_realloc_grows_in_place_into_a_free_right_neighbour,
+			large_realloc_shrinks_in_place_and_gives_the_tail_back,
+			small_object_spans_return_to_the_heap_when_all_objects_are_free,
+			very_large_spans_are_served_and_returned));
 }

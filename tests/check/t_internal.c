@@ -214,19 +214,15 @@ END_TEST
 
 Suite *internal_suite(void)
 {
-	Suite *s = suite_create("internal");
-	TCase *tc = tcase_new("tables", 60);
-	tcase_add_test(tc, size_class_lookup_gives_the_smallest_fitting_class_for_every_size);
-	tcase_add_test(tc, batch_is_64_kib_over_size_clamped_to_2_32);
-	tcase_add_test(tc, object_index_by_multiply_matches_division);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("pagemap", 60);
-	tcase_add_test(tc, pagemap_finds_spans_across_every_level_boundary);
-	tcase_add_test(tc, pagemap_keeps_far_apart_ranges_apart);
-	tcase_add_test(tc, pagemap_maps_every_page_of_live_objects);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("central", 60);
-	tcase_add_test(tc, thread_exit_leaves_central_with_only_spare_spans);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("internal",
+		TCASE("tables", 60,
+			size_class_lookup_gives_the_smallest_fitting_class_for_every_size,
+			batch_is_64_kib_over_size_clamped_to_2_32,
+			object_index_by_multiply_matches_division),
+		TCASE("pagemap", 60,
+			pagemap_finds_spans_across_every_level_boundary,
+			pagemap_keeps_far_apart_ranges_apart,
+			pagemap_maps_every_page_of_live_objects),
+		TCASE("central", 60,
+			thread_exit_leaves_central_with_only_spare_spans));
 }

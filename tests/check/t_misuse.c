@@ -36,6 +36,24 @@ static void expect_report(void (*fn)(void *), void *p, const char *what, const c
 		REQUIRE(strstr(err, words[i]), "%s: the report does not say \"%s\": \"%s\"", what, words[i],
 			err);
 }
+#define EXPECT_REPORT(fn, p, what, ...) \
+	expect_report((fn), (p), (what), (const char *const[]){__VA_ARGS__, NULL})
+
+/*
+ * The same for p, a fresh n-byte block (allocated after a live one of its
+ * size if keep); p is still live in this process, and freed normally.
+ */
+static void caught_on_a_block(size_t n, int keep, void (*fn)(void *), const char *what,
+			      const char *const words[])
+{
+	void *k = keep ? mm_malloc(n) : NULL, *p = mm_malloc(n);
+	expect_report(fn, p, what, words);
+	mm_free(p);
+	mm_free(k);
+	STEP();
+}
+#define CAUGHT_ON_A_BLOCK(n, keep, fn, what, ...) \
+	caught_on_a_block((n), (keep), (fn), (what), (const char *const[]){__VA_ARGS__, NULL})
 
 /* ---- double frees (every build) ---------------------------------------------------- */
 
@@ -49,11 +67,7 @@ static void free_interleaved(void *p)
 
 START_TEST(interleaved_double_free_is_caught_with_address_and_size)
 {
-	void *p = mm_malloc(48);
-	static const char *const words[] = {"double free", "48-byte", NULL};
-	expect_report(free_interleaved, p, "free(p); free(q); free(p)", words);
-	mm_free(p);
-	STEP();
+	CAUGHT_ON_A_BLOCK(48, 0, free_interleaved, "free(p); free(q); free(p)", "double free", "48-byte");
 }
 END_TEST
 
@@ -72,11 +86,7 @@ static void free_then_flood(void *p)
 
 START_TEST(double_free_is_caught_after_the_object_went_back_to_central)
 {
-	void *p = mm_malloc(48);
-	static const char *const words[] = {"double free", "48-byte", NULL};
-	expect_report(free_then_flood, p, "free(p); 20000 frees; free(p)", words);
-	mm_free(p);
-	STEP();
+	CAUGHT_ON_A_BLOCK(48, 0, free_then_flood, "free(p); 20000 frees; free(p)", "double free", "48-byte");
 }
 END_TEST
 
@@ -90,11 +100,7 @@ static void free_after_reuse(void *p)
 
 START_TEST(double_free_after_the_block_was_reused_is_caught)
 {
-	void *p = mm_malloc(200);
-	static const char *const words[] = {"double free", NULL};
-	expect_report(free_after_reuse, p, "free(p); q = malloc; free(q); free(p)", words);
-	mm_free(p);
-	STEP();
+	CAUGHT_ON_A_BLOCK(200, 0, free_after_reuse, "free(p); q = malloc; free(q); free(p)", "double free");
 }
 END_TEST
 
@@ -138,12 +144,8 @@ static void write_after_free(void *p)
 
 START_TEST(write_after_free_is_caught_when_the_block_comes_back)
 {
-	void *keep = mm_malloc(96), *p = mm_malloc(96);
-	static const char *const words[] = {"written after it was freed", "96-byte", NULL};
-	expect_report(write_after_free, p, "free(p); memset(p); malloc", words);
-	mm_free(p);
-	mm_free(keep);
-	STEP();
+	CAUGHT_ON_A_BLOCK(96, 1, write_after_free, "free(p); memset(p); malloc",
+			  "written after it was freed", "96-byte");
 }
 END_TEST
 
@@ -157,11 +159,8 @@ static void overflow_by_one(void *p)
 
 START_TEST(debug_overflow_inside_the_class_rounding_is_caught_at_free)
 {
-	void *p = mm_malloc(100);
-	static const char *const words[] = {"overflow", "112-byte", "100 bytes asked", NULL};
-	expect_report(overflow_by_one, p, "p[100] of malloc(100)", words);
-	mm_free(p);
-	STEP();
+	CAUGHT_ON_A_BLOCK(100, 0, overflow_by_one, "p[100] of malloc(100)", "overflow", "112-byte",
+			  "100 bytes asked");
 }
 END_TEST
 
@@ -176,8 +175,7 @@ START_TEST(debug_underflow_into_a_live_neighbour_is_caught_at_free)
 	char *a = mm_malloc(100), *b = mm_malloc(100);
 	char *hi = a > b ? a : b; /* the neighbour below it is live */
 	ck_assert_uint_eq((size_t)(a > b ? a - b : b - a), 112);
-	static const char *const words[] = {"free(", "112-byte", NULL};
-	expect_report(underflow_by_one, hi, "p[-1]", words);
+	EXPECT_REPORT(underflow_by_one, hi, "p[-1]", "free(", "112-byte");
 	mm_free(a);
 	mm_free(b);
 	STEP();
@@ -194,12 +192,8 @@ static void poison_write(void *p)
 
 START_TEST(debug_write_after_free_is_caught_by_the_poison_on_reuse)
 {
-	void *keep = mm_malloc(200), *p = mm_malloc(200);
-	static const char *const words[] = {"written after it was freed", "208-byte", NULL};
-	expect_report(poison_write, p, "p[150] after free", words);
-	mm_free(p);
-	mm_free(keep);
-	STEP();
+	CAUGHT_ON_A_BLOCK(200, 1, poison_write, "p[150] after free", "written after it was freed",
+			  "208-byte");
 }
 END_TEST
 
@@ -250,8 +244,8 @@ START_TEST(debug_overflow_of_a_large_block_is_caught_at_free)
 	char *p = mm_malloc(100000);
 	memset(p, 1, 100000);
 	ck_assert_int_eq(mm_check(), 0);
-	static const char *const words[] = {"overflow", "large block", "100000 bytes asked", NULL};
-	expect_report(large_overflow, p, "p[100031] of malloc(100000)", words);
+	EXPECT_REPORT(large_overflow, p, "p[100031] of malloc(100000)", "overflow", "large block",
+		      "100000 bytes asked");
 	p = mm_realloc(p, 100100); /* in place: the canary moves */
 	memset(p, 2, 100100);
 	ck_assert_int_eq(mm_check(), 0);
@@ -262,22 +256,20 @@ END_TEST
 
 Suite *misuse_suite(void)
 {
-	Suite *s = suite_create("misuse");
-	TCase *tc = tcase_new("caught", 60);
-	tcase_add_test(tc, interleaved_double_free_is_caught_with_address_and_size);
-	tcase_add_test(tc, double_free_is_caught_after_the_object_went_back_to_central);
-	tcase_add_test(tc, double_free_after_the_block_was_reused_is_caught);
-	tcase_add_test(tc, a_live_object_holding_the_key_is_freed_normally);
-	tcase_add_test(tc, smallest_class_holds_two_words_and_every_malloc_is_two_word_aligned);
-	tcase_add_test(tc, write_after_free_is_caught_when_the_block_comes_back);
-	if (MM_DEBUG) {
-		tcase_add_test(tc, debug_overflow_inside_the_class_rounding_is_caught_at_free);
-		tcase_add_test(tc, debug_underflow_into_a_live_neighbour_is_caught_at_free);
-		tcase_add_test(tc, debug_write_after_free_is_caught_by_the_poison_on_reuse);
-		tcase_add_test(tc, debug_mm_check_reports_a_broken_canary_without_stopping);
-		tcase_add_test(tc, debug_usable_size_and_realloc_in_place_move_the_canary);
-		tcase_add_test(tc, debug_overflow_of_a_large_block_is_caught_at_free);
-	}
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("misuse",
+		TCASE("caught", 60,
+			interleaved_double_free_is_caught_with_address_and_size,
+			double_free_is_caught_after_the_object_went_back_to_central,
+			double_free_after_the_block_was_reused_is_caught,
+			a_live_object_holding_the_key_is_freed_normally,
+			smallest_class_holds_two_words_and_every_malloc_is_two_word_aligned,
+			write_after_free_is_caught_when_the_block_comes_back),
+		/* canaries, red zones and poison: DEBUG=1 builds only */
+		!MM_DEBUG ? NULL : TCASE("debug", 60,
+			debug_overflow_inside_the_class_rounding_is_caught_at_free,
+			debug_underflow_into_a_live_neighbour_is_caught_at_free,
+			debug_write_after_free_is_caught_by_the_poison_on_reuse,
+			debug_mm_check_reports_a_broken_canary_without_stopping,
+			debug_usable_size_and_realloc_in_place_move_the_canary,
+			debug_overflow_of_a_large_block_is_caught_at_free));
 }

@@ -11,15 +11,8 @@
 
 #include "testutil.h"
 #include "fakesys.h"
+#include "fakeutil.h"
 #include "internal.h"
-
-#define SIM_START ((uintptr_t)0x10000000)
-
-static void no_violations(void)
-{
-	REQUIRE(fake.nviolations == 0, "Sys contract violated %d times; first: %s",
-		fake.nviolations, fake.violation);
-}
 
 static void says(const char *what, const char *want)
 {
@@ -53,18 +46,15 @@ START_TEST(bad_config_fields_are_refused_by_name)
 	says("second mm_init", "already set up");
 	mm_free(p);
 	STEP();
-	no_violations();
 }
 END_TEST
 
 /* A fixed pool that forgot mm_init: every allocation NULL, and the reason says what to do. */
 START_TEST(host_refusing_the_first_reservation_is_told_to_use_chunks)
 {
-	fake_reset();
-	fake.refuse_reserve = 1;
-	ck_assert_ptr_null(mm_malloc(16));
-	says("malloc without a reservation", "MM_ARENA_CHUNKS");
-	says("malloc without a reservation", "mm_sys_reserve refused");
+	refused_from_the_start();
+	says("allocations without a reservation", "MM_ARENA_CHUNKS");
+	says("allocations without a reservation", "mm_sys_reserve refused");
 	ck_assert_ptr_null(mm_malloc(MiB));
 	says("large malloc without a reservation", "MM_ARENA_CHUNKS");
 	fake.refuse_reserve = 0;
@@ -75,7 +65,6 @@ START_TEST(host_refusing_the_first_reservation_is_told_to_use_chunks)
 	ck_assert_ptr_nonnull(p);
 	mm_free(p);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -101,7 +90,6 @@ START_TEST(chunk_request_no_reservation_can_hold_is_named)
 	mm_free(b);
 	mm_free(a);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -143,7 +131,6 @@ START_TEST(host_memory_not_zeroed_is_cleared_where_the_core_relies_on_it)
 	fake.cache = NULL;
 	mm_cache_release(c);
 	STEP();
-	no_violations();
 }
 END_TEST
 
@@ -163,27 +150,49 @@ static int flush_other_cpu(size_t n)
 	return 1;
 }
 
-START_TEST(reclaim_hook_gets_back_what_other_caches_hold)
+/*
+ * The CPU whose cache is c fills 768 KiB with 256-byte objects and frees
+ * them: they stay in its cache (fake.cache stays c).  The stats after.
+ */
+static struct mm_stats fill_cache(struct mm_cache *c)
 {
-	fake_reset();
-	struct mm_config cfg = {.arena_policy = MM_ARENA_32, .arena_hint = fake_addr(SIM_START),
-				.reclaim = flush_other_cpu};
-	ck_assert_int_eq(mm_init(&cfg), 0);
-	other_cpu = mm_cache_new();
-	struct mm_cache *this_cpu = mm_cache_new();
-	ck_assert_ptr_nonnull(other_cpu);
-	ck_assert_ptr_nonnull(this_cpu);
-
-	/* The other CPU fills 768 KiB with 256-byte objects and frees them: they stay in its cache. */
-	fake.cache = other_cpu;
 	enum { N = 3072 };
 	static void *p[N];
+	ck_assert_ptr_nonnull(c);
+	fake.cache = c;
 	for (int i = 0; i < N; i++)
 		ck_assert_ptr_nonnull(p[i] = mm_malloc(256));
 	for (int i = 0; i < N; i++)
 		mm_free(p[i]);
 	struct mm_stats st = stats();
 	ck_assert_uint_ge(st.cache_bytes, 512 * KiB);
+	return st;
+}
+
+/*
+ * With no memory beyond what is mapped: more than the heap has idle (st
+ * from fill_cache) is served only if the caches' objects come back (how:
+ * what says); then no cache holds any.  Leaves fake.cache NULL.
+ */
+static void gets_the_cached_memory(const struct mm_stats *st, const char *how)
+{
+	size_t n = st->heap_idle + st->cache_bytes / 2;
+	void *q = mm_malloc(n);
+	REQUIRE(q != NULL, "%lu bytes failed, though %s", (unsigned long)n, how);
+	ck_assert_uint_eq(stats().cache_bytes, 0);
+	mm_free(q);
+	fake.cache = NULL;
+}
+
+START_TEST(reclaim_hook_gets_back_what_other_caches_hold)
+{
+	init_fake_with((struct mm_config){.reclaim = flush_other_cpu});
+	other_cpu = mm_cache_new();
+	struct mm_cache *this_cpu = mm_cache_new();
+	ck_assert_ptr_nonnull(other_cpu);
+	ck_assert_ptr_nonnull(this_cpu);
+
+	struct mm_stats st = fill_cache(other_cpu);
 
 	/* This CPU: no memory beyond what is mapped now. */
 	fake.cache = this_cpu;
@@ -192,60 +201,35 @@ START_TEST(reclaim_hook_gets_back_what_other_caches_hold)
 	ck_assert_ptr_null(q); /* the hook declined: the other CPU's objects pin their pages */
 	ck_assert_int_ge(nreclaim, 1);
 	reclaim_flushes = 1;
-	q = mm_malloc(st.heap_idle + st.cache_bytes / 2);
-	REQUIRE(q != NULL, "with the hook flushing the other cache, %lu bytes still failed",
-		(unsigned long)(st.heap_idle + st.cache_bytes / 2));
-	ck_assert_uint_eq(stats().cache_bytes, 0);
-	mm_free(q);
-	fake.cache = NULL;
+	gets_the_cached_memory(&st, "the hook flushes the other cache");
 	mm_cache_release(this_cpu);
 	mm_cache_release(other_cpu);
 	STEP();
-	no_violations();
 }
 END_TEST
 
 /* Without a hook the core still flushes the calling context's own cache and retries. */
 START_TEST(own_cache_is_flushed_before_an_allocation_fails)
 {
-	fake_reset();
-	struct mm_config cfg = {.arena_policy = MM_ARENA_32, .arena_hint = fake_addr(SIM_START)};
-	ck_assert_int_eq(mm_init(&cfg), 0);
+	init_fake();
 	struct mm_cache *c = mm_cache_new();
-	fake.cache = c;
-	enum { N = 3072 };
-	static void *p[N];
-	for (int i = 0; i < N; i++)
-		ck_assert_ptr_nonnull(p[i] = mm_malloc(256));
-	for (int i = 0; i < N; i++)
-		mm_free(p[i]);
-	struct mm_stats st = stats();
-	ck_assert_uint_ge(st.cache_bytes, 512 * KiB);
+	struct mm_stats st = fill_cache(c);
 	fake.map_budget = fake.mapped;
-	void *q = mm_malloc(st.heap_idle + st.cache_bytes / 2);
-	REQUIRE(q != NULL, "%lu bytes: the cache's own objects were not given back first",
-		(unsigned long)(st.heap_idle + st.cache_bytes / 2));
-	ck_assert_uint_eq(stats().cache_bytes, 0);
-	mm_free(q);
-	fake.cache = NULL;
+	gets_the_cached_memory(&st, "the core gives the cache's own objects back first");
 	mm_cache_release(c);
 	STEP();
-	no_violations();
 }
 END_TEST
 
 Suite *port_suite(void)
 {
-	Suite *s = suite_create("port");
-	TCase *tc = tcase_new("init", 60);
-	tcase_add_test(tc, bad_config_fields_are_refused_by_name);
-	tcase_add_test(tc, host_refusing_the_first_reservation_is_told_to_use_chunks);
-	tcase_add_test(tc, chunk_request_no_reservation_can_hold_is_named);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("memory", 60);
-	tcase_add_test(tc, host_memory_not_zeroed_is_cleared_where_the_core_relies_on_it);
-	tcase_add_test(tc, reclaim_hook_gets_back_what_other_caches_hold);
-	tcase_add_test(tc, own_cache_is_flushed_before_an_allocation_fails);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("port",
+		FAKE_TCASE("init", NULL,
+			bad_config_fields_are_refused_by_name,
+			host_refusing_the_first_reservation_is_told_to_use_chunks,
+			chunk_request_no_reservation_can_hold_is_named),
+		FAKE_TCASE("memory", NULL,
+			host_memory_not_zeroed_is_cleared_where_the_core_relies_on_it,
+			reclaim_hook_gets_back_what_other_caches_hold,
+			own_cache_is_flushed_before_an_allocation_fails));
 }

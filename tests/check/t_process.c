@@ -369,18 +369,13 @@ END_TEST
 
 Suite *process_suite(void)
 {
-	Suite *s = suite_create("process");
-	TCase *tc = tcase_new("process", 120);
+	TCase *tc = TCASE("process", 120, aligned_alloc_aligns_every_small_size);
 #if UINTPTR_MAX > 0xffffffffu
 	tcase_add_test(tc, class_map_stays_inside_its_reservation);
 	tcase_add_test(tc, impossible_request_fails_with_enomem);
 	tcase_add_test(tc, address_space_follows_the_heap);
 	tcase_add_test(tc, arena_grows_past_a_foreign_mapping);
 #endif
-	tcase_add_test(tc, aligned_alloc_aligns_every_small_size);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("fork", 20); /* a hang is the failure */
-	tcase_add_test(tc, fork_while_this_thread_holds_the_locks);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("process", tc,
+		TCASE("fork", 20, fork_while_this_thread_holds_the_locks)); /* a hang is the failure */
 }

@@ -105,15 +105,9 @@ END_TEST
 START_TEST(released_and_unreleased_neighbours_coalesce_with_exact_accounting)
 {
 	idle_limit_only();
-	free_region(16 * MiB);
 	size_t v = 64 * PAGE;
 	char *s[3];
-	three_adjacent(s, v);
-	for (int i = 0; i < 3; i++)
-		memset(s[i], 0x22, v);
-	mm_free(s[0]);
-	mm_free(s[2]);
-	mm_scavenge(0);
+	released_sides(s, v);
 	struct mm_stats st0 = stats();
 	ck_assert_uint_eq(st0.heap_released, st0.heap_idle);
 	STEP();
@@ -145,13 +139,9 @@ END_TEST
 START_TEST(splitting_a_partly_released_span_keeps_its_released_pages_counted)
 {
 	idle_limit_only();
-	free_region(16 * MiB);
 	size_t v = 64 * PAGE;
 	char *s[3];
-	three_adjacent(s, v);
-	mm_free(s[0]);
-	mm_free(s[2]);
-	mm_scavenge(0);
+	released_sides(s, v);
 	mm_free(s[1]);
 	struct mm_stats st0 = stats();
 	STEP();
@@ -356,17 +346,15 @@ END_TEST
 
 Suite *scavenge_suite(void)
 {
-	Suite *s = suite_create("scavenge");
-	TCase *tc = tcase_new("scavenge", 120);
-	tcase_add_test(tc, scavenge_after_freeing_256_mib_really_drops_rss);
-	tcase_add_test(tc, released_and_unreleased_neighbours_coalesce_with_exact_accounting);
-	tcase_add_test(tc, splitting_a_partly_released_span_keeps_its_released_pages_counted);
-	tcase_add_test(tc, scavenge_leaves_recently_freed_spans_alone);
-	tcase_add_test(tc, background_scavenger_releases_idle_memory_and_traces_each_pass);
-	tcase_add_test(tc, idle_bound_is_on_by_default_in_the_hosted_build);
-	tcase_add_test(tc, idle_bound_gives_a_shrunken_heap_back_when_it_frees);
-	tcase_add_test(tc, idle_bound_follows_the_heap_in_use);
-	tcase_add_test(tc, idle_bound_leaves_churn_within_the_floor_alone);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("scavenge",
+		TCASE("scavenge", 120,
+			scavenge_after_freeing_256_mib_really_drops_rss,
+			released_and_unreleased_neighbours_coalesce_with_exact_accounting,
+			splitting_a_partly_released_span_keeps_its_released_pages_counted,
+			scavenge_leaves_recently_freed_spans_alone,
+			background_scavenger_releases_idle_memory_and_traces_each_pass,
+			idle_bound_is_on_by_default_in_the_hosted_build,
+			idle_bound_gives_a_shrunken_heap_back_when_it_frees,
+			idle_bound_follows_the_heap_in_use,
+			idle_bound_leaves_churn_within_the_floor_alone));
 }

@@ -210,20 +210,17 @@ END_TEST
 
 Suite *sizeclass_suite(void)
 {
-	Suite *s = suite_create("sizeclass");
-	TCase *tc = tcase_new("table", 60);
-	tcase_add_test(tc, class_table_is_monotone_from_two_words_to_32_kib);
-	tcase_add_test(tc, class_sizes_from_16_bytes_are_16_byte_aligned);
-	tcase_add_test(tc, span_tail_waste_is_at_most_one_eighth);
-	tcase_add_test(tc, span_is_the_fewest_pages_within_the_waste_bound);
-	tcase_add_test(tc, rounding_waste_is_at_most_one_eighth_from_128_bytes);
-	tcase_add_test(tc, no_two_classes_share_pages_and_object_count);
-	suite_add_tcase(s, tc);
-	tc = tcase_new("lookup", 120);
-	tcase_add_test(tc, every_size_up_to_32_kib_gets_the_smallest_class_that_fits);
-	tcase_add_test(tc, allocations_are_counted_in_their_class);
-	tcase_add_test(tc, small_objects_are_aligned_to_their_class);
-	tcase_add_test(tc, large_sizes_round_up_to_whole_pages);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("sizeclass",
+		TCASE("table", 60,
+			class_table_is_monotone_from_two_words_to_32_kib,
+			class_sizes_from_16_bytes_are_16_byte_aligned,
+			span_tail_waste_is_at_most_one_eighth,
+			span_is_the_fewest_pages_within_the_waste_bound,
+			rounding_waste_is_at_most_one_eighth_from_128_bytes,
+			no_two_classes_share_pages_and_object_count),
+		TCASE("lookup", 120,
+			every_size_up_to_32_kib_gets_the_smallest_class_that_fits,
+			allocations_are_counted_in_their_class,
+			small_objects_are_aligned_to_their_class,
+			large_sizes_round_up_to_whole_pages));
 }

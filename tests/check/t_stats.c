@@ -141,14 +141,12 @@ END_TEST
 
 Suite *stats_suite(void)
 {
-	Suite *s = suite_create("stats");
-	TCase *tc = tcase_new("stats", 60);
-	tcase_add_test(tc, stats_add_up_after_every_step);
-	tcase_add_test(tc, nmalloc_nfree_and_heap_objects_count_each_call);
-	tcase_add_test(tc, heap_grows_only_by_what_is_mapped_and_sys_covers_it);
-	tcase_add_test(tc, every_object_lies_inside_the_arena);
-	tcase_add_test(tc, arena_policy_follows_the_pointer_width);
-	tcase_add_test(tc, stats_add_up_while_other_threads_allocate);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("stats",
+		TCASE("stats", 60,
+			stats_add_up_after_every_step,
+			nmalloc_nfree_and_heap_objects_count_each_call,
+			heap_grows_only_by_what_is_mapped_and_sys_covers_it,
+			every_object_lies_inside_the_arena,
+			arena_policy_follows_the_pointer_width,
+			stats_add_up_while_other_threads_allocate));
 }

@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -161,11 +162,35 @@ uint64_t resident_in(const void *p, size_t n)
 	return k * pg;
 }
 
-TCase *tcase_new(const char *name, int timeout_s)
+TCase *tcase_of(const char *name, int timeout_s, const TTest *const tests[], size_t n)
 {
 	TCase *tc = tcase_create(name);
 	tcase_set_timeout(tc, timeout_s);
+	for (size_t i = 0; i < n; i++)
+		if (tests[i])
+			tcase_add_test(tc, tests[i]);
 	return tc;
+}
+
+Suite *suite_of(const char *name, TCase *const tcases[], size_t n)
+{
+	Suite *s = suite_create(name);
+	for (size_t i = 0; i < n; i++)
+		if (tcases[i])
+			suite_add_tcase(s, tcases[i]);
+	return s;
+}
+
+int run_suites(Suite *const suites[])
+{
+	SRunner *sr = srunner_create(suites[0]);
+	for (size_t i = 1; suites[i]; i++)
+		srunner_add_suite(sr, suites[i]);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 char *free_region(size_t n)
@@ -211,6 +236,17 @@ void three_adjacent(char *s[3], size_t v)
 	REQUIRE(s[0] + v == s[1] && s[1] + v == s[2],
 		      "precondition: three spans split from one free span are not adjacent: %p %p %p",
 		      (void *)s[0], (void *)s[1], (void *)s[2]);
+}
+
+void released_sides(char *s[3], size_t v)
+{
+	free_region(16 * MiB);
+	three_adjacent(s, v);
+	for (int i = 0; i < 3; i++)
+		memset(s[i], 0x22, v);
+	mm_free(s[0]);
+	mm_free(s[2]);
+	mm_scavenge(0);
 }
 
 /* Run fn(arg) in a child; collect how it ended and what it wrote to stderr. */

@@ -1,7 +1,9 @@
 /*
  * testutil.h - helpers shared by the Check suites: the invariants every test
- * re-checks after each step (STEP), fill/verify patterns, RSS, and the suite
- * constructors each test file provides.
+ * re-checks after each step (STEP), fill/verify patterns, RSS, heap layouts
+ * the tests start from, a child that must die (run_child), building a suite
+ * from lists (SUITE_OF, TCASE) and running suites (run_suites), and the
+ * suite constructors each test file provides.
  */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
@@ -82,6 +84,12 @@ uint64_t resident_in(const void *p, size_t n);
  */
 char *free_region(size_t n);
 void three_adjacent(char *s[3], size_t v);
+/*
+ * released_sides(s, v): in a fresh heap, three adjacent v-byte spans, all
+ * written, then the outer two freed and released (mm_scavenge(0)): the
+ * middle one, still in use, has a released free neighbour on either side.
+ */
+void released_sides(char *s[3], size_t v);
 
 /*
  * Built with AddressSanitizer?  Its shadow memory takes terabytes of address
@@ -115,8 +123,25 @@ struct died {
 /* Run fn(arg) in a child (it _exits 0 if fn returns); collect how it ended. */
 struct died run_child(void (*fn)(void *), void *arg);
 
-/* Generous timeouts: the -m32 suite runs under qemu-user. */
-TCase *tcase_new(const char *name, int timeout_s);
+/*
+ * Each t_*.c builds its suite as one expression:
+ *   SUITE_OF(name, TCASE(name, timeout_s, test, ...), ...)
+ * TCASE: a test case with that timeout (generous: the -m32 suite runs under
+ * qemu-user) and the tests listed, in order.  SUITE_OF: a suite of the test
+ * cases listed.  A NULL in either list is skipped (a test, or a test case,
+ * only some builds run).
+ */
+/* LIST_OF: an array literal of type and its length, as two arguments. */
+#define LIST_OF(type, ...) \
+	(type const[]){__VA_ARGS__}, sizeof((type const[]){__VA_ARGS__}) / sizeof(type)
+#define TCASE(name, timeout_s, ...) tcase_of((name), (timeout_s), LIST_OF(const TTest *, __VA_ARGS__))
+#define SUITE_OF(name, ...) suite_of((name), LIST_OF(TCase *, __VA_ARGS__))
+TCase *tcase_of(const char *name, int timeout_s, const TTest *const tests[], size_t n);
+Suite *suite_of(const char *name, TCase *const tcases[], size_t n);
+
+/* main: run the suites of the NULL-terminated list, each test in a fresh
+ * process (every test needs a fresh allocator); EXIT_SUCCESS when all passed. */
+int run_suites(Suite *const suites[]);
 
 /* Suites. */
 Suite *sizeclass_suite(void);

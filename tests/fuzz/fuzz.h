@@ -99,7 +99,9 @@ enum {
 	FZ_NOPS
 };
 
-void fz_world_begin(struct fz_world *w);
+/* Start w on a new input, empty, with its settings (the fields above). */
+void fz_world_begin(struct fz_world *w, int alone, uint64_t live_cap,
+		    int (*may_fail)(const struct fz_world *w, size_t n, size_t align));
 /* Run operation op (< FZ_NOPS) with its arguments from in. */
 void fz_op(struct fz_world *w, struct fz_in *in, unsigned op);
 /* Free every block of w (patterns checked first). */

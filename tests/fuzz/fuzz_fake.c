@@ -134,10 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_world w;
 	struct fz_in in = { data, size, 0 };
-	fz_world_begin(&w);
-	w.alone = 1;
-	w.may_fail = may_fail;
-	w.live_cap = (uint64_t)4 << 30; /* more than the window: large requests may fail */
+	fz_world_begin(&w, 1, (uint64_t)4 << 30, may_fail); /* more than the window: large requests may fail */
 	while (fz_more(&in)) {
 		unsigned op = fz_u8(&in) % NOPS;
 		struct mm_stats st;

@@ -56,10 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_world w;
 	struct fz_in in = { data, size, 0 };
-	fz_world_begin(&w);
-	w.alone = 1;
-	w.may_fail = 0; /* the real host has memory for everything asked below the cap */
-	w.live_cap = 4 * GiB;
+	fz_world_begin(&w, 1, 4 * GiB, NULL); /* the real host has memory for all asked below the cap */
 	while (fz_more(&in)) {
 		unsigned op = fz_u8(&in) % NOPS;
 		if (op == OP_BLOCK_END)

@@ -93,11 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fz_world main_w;
 	static struct job other;
 	struct fz_in in = { data + size / 2, size - size / 2, 0 };
-	fz_world_begin(&main_w);
-	fz_world_begin(&other.w);
-	main_w.alone = other.w.alone = 0;
-	main_w.may_fail = other.w.may_fail = 0;
-	main_w.live_cap = other.w.live_cap = 2 * GiB;
+	fz_world_begin(&main_w, 0, 2 * GiB, NULL);
+	fz_world_begin(&other.w, 0, 2 * GiB, NULL);
 	other.in = (struct fz_in){ data, size / 2, 0 };
 
 	pthread_t th;

@@ -17,7 +17,8 @@ uint64_t fz_total_ops;
 static uint32_t class_size[MM_NUM_CLASSES_MAX];
 static int nclasses;
 
-void fz_world_begin(struct fz_world *w)
+void fz_world_begin(struct fz_world *w, int alone, uint64_t live_cap,
+		    int (*may_fail)(const struct fz_world *w, size_t n, size_t align))
 {
 	struct mm_stats st;
 	mm_read_stats(&st);
@@ -32,6 +33,9 @@ void fz_world_begin(struct fz_world *w)
 	w->live_bytes = 0;
 	w->nmalloc = 0;
 	w->ops = 0;
+	w->alone = alone;
+	w->live_cap = live_cap;
+	w->may_fail = may_fail;
 }
 
 size_t fz_size(struct fz_in *in)
@@ -98,13 +102,6 @@ static void release(struct fz_world *w, struct fz_block *b)
 	memset(b, 0, sizeof *b);
 }
 
-static void took(struct fz_world *w, struct fz_block *b)
-{
-	w->live++;
-	w->live_bytes += b->n;
-	w->nmalloc++;
-}
-
 /* A request returned NULL: legal only if the harness says it may fail. */
 static void got_null(struct fz_world *w, const char *op, size_t n, size_t align)
 {
@@ -123,6 +120,21 @@ static int over_cap(struct fz_world *w, size_t n, size_t align)
 	return w->live_bytes + n + align > w->live_cap;
 }
 
+/* op asked for (n, align) into the empty slot b and got p: a new block (zero:
+ * from calloc) taken into b and counted, or NULL, which must be allowed. */
+static void got(struct fz_world *w, struct fz_block *b, char *p, size_t n, size_t align, int zero,
+		const char *op)
+{
+	if (!p) {
+		got_null(w, op, n, align);
+		return;
+	}
+	fz_adopt(b, p, n, align, zero, op);
+	w->live++;
+	w->live_bytes += b->n;
+	w->nmalloc++;
+}
+
 static void op_malloc(struct fz_world *w, struct fz_in *in)
 {
 	struct fz_block *b = slot(w, in);
@@ -130,13 +142,7 @@ static void op_malloc(struct fz_world *w, struct fz_in *in)
 	release(w, b);
 	if (over_cap(w, n, 0))
 		return;
-	char *p = mm_malloc(n);
-	if (!p) {
-		got_null(w, "malloc", n, 0);
-		return;
-	}
-	fz_adopt(b, p, n, 0, 0, "malloc");
-	took(w, b);
+	got(w, b, mm_malloc(n), n, 0, 0, "malloc");
 }
 
 static void op_calloc(struct fz_world *w, struct fz_in *in)
@@ -147,13 +153,7 @@ static void op_calloc(struct fz_world *w, struct fz_in *in)
 	release(w, b);
 	if (over_cap(w, n, 0))
 		return;
-	char *p = mm_calloc(count, elem);
-	if (!p) {
-		got_null(w, "calloc", n, 0);
-		return;
-	}
-	fz_adopt(b, p, n, 0, 1, "calloc");
-	took(w, b);
+	got(w, b, mm_calloc(count, elem), n, 0, 1, "calloc");
 }
 
 static void op_realloc(struct fz_world *w, struct fz_in *in)
@@ -163,13 +163,7 @@ static void op_realloc(struct fz_world *w, struct fz_in *in)
 	if (!b->p) { /* realloc(NULL, n) is malloc(n) */
 		if (over_cap(w, n, 0))
 			return;
-		char *p = mm_realloc(NULL, n);
-		if (!p) {
-			got_null(w, "realloc(NULL)", n, 0);
-			return;
-		}
-		fz_adopt(b, p, n, 0, 0, "realloc(NULL)");
-		took(w, b);
+		got(w, b, mm_realloc(NULL, n), n, 0, 0, "realloc(NULL)");
 		return;
 	}
 	if (n == 0) { /* realloc(p, 0) frees p and returns NULL */
@@ -213,13 +207,7 @@ static void op_aligned(struct fz_world *w, struct fz_in *in)
 	release(w, b);
 	if (over_cap(w, n, align))
 		return;
-	char *p = mm_aligned_alloc(align, n);
-	if (!p) {
-		got_null(w, "aligned_alloc", n, align);
-		return;
-	}
-	fz_adopt(b, p, n, align, 0, "aligned_alloc");
-	took(w, b);
+	got(w, b, mm_aligned_alloc(align, n), n, align, 0, "aligned_alloc");
 }
 
 /* mm_free_if_ours: frees a block of ours (0), leaves anything else alone (-1). */

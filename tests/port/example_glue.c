@@ -8,49 +8,18 @@
  */
 #include "mm.h"
 #include "sys.h"
+#include "sys_ram.h"
 
 void kputs(const char *s);                   /* console */
 void khalt(void) __attribute__((noreturn));  /* stop the machine */
 uint64_t ticks_ns(void);                     /* timer, monotonic */
 int this_cpu(void);                          /* 0 .. MAX_CPUS-1, interrupts off */
 
-/* The heap's memory: 16 MiB of .bss, zero at boot. */
-#define HEAP_BYTES ((size_t)16 << 20)
-static unsigned char heap_pool[HEAP_BYTES] __attribute__((aligned(4096)));
-static size_t heap_next;
-
-/* Called with the heap lock held, so no lock of our own. */
-void *mm_sys_reserve(void *hint, size_t n)
-{
-	(void)hint;
-	if (n > HEAP_BYTES - heap_next)
-		return 0;
-	heap_next += n;
-	return heap_pool + heap_next - n;
-}
-
-/* RAM is always there, and never-used .bss reads as zero. */
-int mm_sys_map(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-	return 0;
-}
-
-/* Nothing to give back; the pages keep their contents (hence 0). */
-int mm_sys_unused(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-	return 0;
-}
-
-/* CHUNKS gives a reservation back only if mm_sys_map failed: never here. */
-void mm_sys_free(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-}
+/* The heap's memory: 16 MiB of .bss, zero at boot.  sys_ram.h's hooks hand
+ * it out in order (mm_sys_reserve); RAM is always there, so mm_sys_map,
+ * mm_sys_unused and mm_sys_free have nothing to do. */
+static unsigned char heap_pool[(size_t)16 << 20] __attribute__((aligned(4096)));
+MM_SYS_RAM_POOL(heap_pool);
 
 uint64_t mm_sys_nanotime(void)
 {

@@ -210,12 +210,8 @@ static int check_la(char *e, size_t len)
 		return -1;
 	}
 	mm_liballoc_read_stats(&st);
-	if (st.heap_sys != st.heap_inuse + st.heap_idle) {
-		snprintf(e, len, "heap_sys %llu != inuse %llu + idle %llu",
-			 (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse,
-			 (unsigned long long)st.heap_idle);
+	if (port_stats_add_up(&st, e, len) < 0)
 		return -1;
-	}
 	if (nviolations) {
 		snprintf(e, len, "hook breach: %s", first_violation);
 		return -1;

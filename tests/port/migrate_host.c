@@ -7,7 +7,7 @@
  * The simulation.  A thread runs only while it holds a CPU (that CPU's
  * mutex), so at most one thread runs on a CPU at a time, as on real
  * hardware.  At a preemption point (between any two allocator calls, and
- * inside the hooks the core calls: lock, unlock, reserve, map, get, put) a
+ * inside the hooks the core calls: lock, unlock, get, put) a
  * thread whose preemption count is 0 may be preempted: it lets go of its
  * CPU and resumes on another one ("migration").  Spin locks raise the
  * preemption count, as xv6's acquire does with pushcli.
@@ -39,45 +39,15 @@
 
 #include "../../mm/mm.h"
 #include "../../mm/sys.h"
+#include "../../mm/sys_ram.h"
 #include "stress.h"
 
 enum { NCPU = 3, NTHREADS = 6 };
 
-/* ---- the "kernel": RAM in one zeroed pool, no paging ---- */
+/* ---- the "kernel": RAM in one zeroed pool, no paging (mm/sys_ram.h) ---- */
 
-#define POOL_SIZE ((size_t)96 << 20)
-static unsigned char pool[POOL_SIZE] __attribute__((aligned(4096)));
-static size_t pool_next;
-
-/* Called with the heap lock held: no lock of our own. */
-void *mm_sys_reserve(void *hint, size_t n)
-{
-	(void)hint;
-	if (n > POOL_SIZE - pool_next)
-		return NULL;
-	pool_next += n;
-	return pool + pool_next - n;
-}
-
-int mm_sys_map(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-	return 0; /* never-used .bss reads as zero */
-}
-
-int mm_sys_unused(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-	return 0;
-}
-
-void mm_sys_free(void *v, size_t n)
-{
-	(void)v;
-	(void)n;
-}
+static unsigned char pool[(size_t)96 << 20] __attribute__((aligned(4096)));
+MM_SYS_RAM_POOL(pool);
 
 uint64_t mm_sys_nanotime(void)
 {

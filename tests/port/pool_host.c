@@ -285,24 +285,7 @@ static int check_mm(char *e, size_t len)
 		return -1;
 	}
 	mm_read_stats(&st);
-	if (st.heap_sys != st.heap_inuse + st.heap_idle) {
-		snprintf(e, len, "heap_sys %llu != inuse %llu + idle %llu",
-			 (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse,
-			 (unsigned long long)st.heap_idle);
-		return -1;
-	}
-	if (st.heap_released > st.heap_idle) {
-		snprintf(e, len, "heap_released %llu > heap_idle %llu",
-			 (unsigned long long)st.heap_released, (unsigned long long)st.heap_idle);
-		return -1;
-	}
-	if (st.heap_objects != st.nmalloc - st.nfree) {
-		snprintf(e, len, "heap_objects %llu != nmalloc %llu - nfree %llu",
-			 (unsigned long long)st.heap_objects, (unsigned long long)st.nmalloc,
-			 (unsigned long long)st.nfree);
-		return -1;
-	}
-	return 0;
+	return port_stats_add_up(&st, e, len);
 }
 
 static const struct port_alloc mm_alloc = {
@@ -323,13 +306,15 @@ static void report(const char *name, int ok)
 
 /* ---- cases ---- */
 
-static int case_init(void)
+/* mm_init for this pool (CHUNKS of chunk_size; not_zeroed: memory_not_zeroed), then the two caches. */
+static int init_pool(int not_zeroed)
 {
-	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = chunk_size };
-	struct mm_stats st;
+	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = chunk_size,
+				 .memory_not_zeroed = not_zeroed };
 	int rc = mm_init(&cfg);
-	if (rc != 0) {
-		snprintf(err, sizeof err, "mm_init returned %d", rc);
+	if (rc != 0 || mm_last_error() != NULL) {
+		snprintf(err, sizeof err, "mm_init (memory_not_zeroed %d) returned %d: %s", not_zeroed,
+			 rc, mm_last_error() ? mm_last_error() : "(no error)");
 		return 0;
 	}
 	my_cache = mm_cache_new();
@@ -338,6 +323,14 @@ static int case_init(void)
 		snprintf(err, sizeof err, "mm_cache_new returned NULL");
 		return 0;
 	}
+	return 1;
+}
+
+static int case_init(void)
+{
+	struct mm_stats st;
+	if (!init_pool(0))
+		return 0;
 	mm_read_stats(&st);
 	printf("INFO records_sys after mm_init and two caches: %llu bytes; sys %llu bytes; pool used %zu bytes\n",
 	       (unsigned long long)st.records_sys, (unsigned long long)st.sys, pool_next);
@@ -950,19 +943,7 @@ static int case_dirty_init(void)
 {
 	memset(pool, POISON, POOL_SIZE);
 	dirty_pool = 1;
-	struct mm_config cfg = { .arena_policy = MM_ARENA_CHUNKS, .arena_size = chunk_size,
-				 .memory_not_zeroed = 1 };
-	if (mm_init(&cfg) != 0 || mm_last_error() != NULL) {
-		snprintf(err, sizeof err, "mm_init on a dirty pool: %s", mm_last_error());
-		return 0;
-	}
-	my_cache = mm_cache_new();
-	irq_cache = mm_cache_new();
-	if (!my_cache || !irq_cache) {
-		snprintf(err, sizeof err, "mm_cache_new returned NULL");
-		return 0;
-	}
-	return check_mm(err, sizeof err) == 0;
+	return init_pool(1) && check_mm(err, sizeof err) == 0;
 }
 
 static int case_dirty_calloc(void)
@@ -1000,49 +981,77 @@ static int case_too_large(void)
 	return check_mm(err, sizeof err) == 0;
 }
 
+/* A list of cases, ended by { NULL }: each runs and is reported in order. */
+struct pool_case {
+	const char *name;
+	int (*run)(void);
+};
+
+static int run_cases(const struct pool_case *c)
+{
+	for (; c->name; c++)
+		report(c->name, c->run());
+	return port_failures() ? 1 : 0;
+}
+
+static const struct pool_case traps[] = {
+	{ "pool, no mm_init: NULL, mm_last_error says MM_ARENA_CHUNKS, default arena fits the VA",
+	  case_no_init },
+	{ "pool, garbage-filled: mm_init with memory_not_zeroed", case_dirty_init },
+	{ "pool, garbage-filled: calloc returns zeros", case_dirty_calloc },
+	{ "pool, garbage-filled: basic sizes, usable size and ownership", case_basic },
+	{ "pool, garbage-filled: shadow-model stress with mm_check", case_stress },
+	{ "pool, garbage-filled: a request larger than the pool names itself", case_too_large },
+	{ "pool, traps: hook contracts held", case_contracts },
+	{ NULL, NULL },
+};
+
+static const struct pool_case chunks[] = { /* with chunk_size 8 MiB */
+	{ "pool, 8 MiB chunks: mm_init", case_init },
+	{ "pool, 8 MiB chunks: 3 MiB and small blocks fill 90% of the pool", case_chunk_fill },
+	{ "pool, 8 MiB chunks: hook contracts held", case_contracts },
+	{ NULL, NULL },
+};
+
+static const struct pool_case refusals[] = {
+	{ "pool, fresh heap: mm_init", case_init },
+	{ "pool, fresh heap: record chunks refused: NULL, no memory lost", case_record_refused },
+	{ "pool, fresh heap: mm_sys_map refusals give NULL, no memory lost", case_map_refused },
+	{ "pool, fresh heap: hook contracts held", case_contracts },
+	{ NULL, NULL },
+};
+
+static const struct pool_case after_init[] = {
+	{ "pool: basic sizes live inside the pool, usable size and ownership", case_basic },
+	{ "pool: shadow-model stress (300k ops, POOL_OPS_DIV divides) with mm_check", case_stress },
+	{ "pool: scavenged pages are poisoned, calloc still returns zeros", case_scavenge },
+	{ "pool: interrupt handler allocates while the lock hook masks it", case_interrupts },
+	{ "pool: two threads with their own caches", case_threads },
+	{ "pool: mm_sys_map refusals give NULL, no memory lost", case_map_refused },
+	{ "pool: record chunks refused: NULL, no memory lost", case_record_refused },
+	{ "pool: exhaustion with 1 MiB blocks gives NULL, memory reusable", case_exhaust_large },
+	{ "pool: exhaustion with 48-byte objects gives NULL, spans coalesce back", case_exhaust_small },
+	{ "pool: bad frees panic naming the address", case_bad_free },
+	{ "pool: hook contracts held (alignment, lock nesting, no lock at panic)", case_contracts },
+	{ NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
+	const char *mode = argc > 1 ? argv[1] : "";
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 1 && strcmp(argv[1], "traps") == 0) {
-		report("pool, no mm_init: NULL, mm_last_error says MM_ARENA_CHUNKS, default arena fits the VA",
-		       case_no_init());
-		report("pool, garbage-filled: mm_init with memory_not_zeroed", case_dirty_init());
-		report("pool, garbage-filled: calloc returns zeros", case_dirty_calloc());
-		report("pool, garbage-filled: basic sizes, usable size and ownership", case_basic());
-		report("pool, garbage-filled: shadow-model stress with mm_check", case_stress());
-		report("pool, garbage-filled: a request larger than the pool names itself", case_too_large());
-		report("pool, traps: hook contracts held", case_contracts());
-		return port_failures() ? 1 : 0;
-	}
-	if (argc > 1 && strcmp(argv[1], "chunks") == 0) {
+	if (strcmp(mode, "traps") == 0)
+		return run_cases(traps);
+	if (strcmp(mode, "chunks") == 0) {
 		chunk_size = 8 << 20;
-		report("pool, 8 MiB chunks: mm_init", case_init());
-		report("pool, 8 MiB chunks: 3 MiB and small blocks fill 90% of the pool", case_chunk_fill());
-		report("pool, 8 MiB chunks: hook contracts held", case_contracts());
-		return port_failures() ? 1 : 0;
+		return run_cases(chunks);
 	}
-	if (argc > 1 && strcmp(argv[1], "refusals") == 0) {
-		report("pool, fresh heap: mm_init", case_init());
-		report("pool, fresh heap: record chunks refused: NULL, no memory lost", case_record_refused());
-		report("pool, fresh heap: mm_sys_map refusals give NULL, no memory lost", case_map_refused());
-		report("pool, fresh heap: hook contracts held", case_contracts());
-		return port_failures() ? 1 : 0;
-	}
+	if (strcmp(mode, "refusals") == 0)
+		return run_cases(refusals);
 	if (!case_init()) {
 		report("pool: mm_init with MM_ARENA_CHUNKS on a static pool", 0);
 		return 1;
 	}
 	report("pool: mm_init with MM_ARENA_CHUNKS on a static pool", 1);
-	report("pool: basic sizes live inside the pool, usable size and ownership", case_basic());
-	report("pool: shadow-model stress (300k ops, POOL_OPS_DIV divides) with mm_check", case_stress());
-	report("pool: scavenged pages are poisoned, calloc still returns zeros", case_scavenge());
-	report("pool: interrupt handler allocates while the lock hook masks it", case_interrupts());
-	report("pool: two threads with their own caches", case_threads());
-	report("pool: mm_sys_map refusals give NULL, no memory lost", case_map_refused());
-	report("pool: record chunks refused: NULL, no memory lost", case_record_refused());
-	report("pool: exhaustion with 1 MiB blocks gives NULL, memory reusable", case_exhaust_large());
-	report("pool: exhaustion with 48-byte objects gives NULL, spans coalesce back", case_exhaust_small());
-	report("pool: bad frees panic naming the address", case_bad_free());
-	report("pool: hook contracts held (alignment, lock nesting, no lock at panic)", case_contracts());
-	return port_failures() ? 1 : 0;
+	return run_cases(after_init);
 }

@@ -30,15 +30,15 @@ liballoc: $(LIB_DIR)/liballoc_compat.o $(LIB_DIR)/liballoc_compat_k.o $(LIB_DIR)
 	$(if $(filter x86 x86_64,$(ARCH)),$(LIB_DIR)/example_glue.o)
 
 # The README's minimal port, built as a kernel would (lib-check links it).
-$(LIB_DIR)/example_glue.o: tests/port/example_glue.c mm/mm.h mm/sys.h
+$(LIB_DIR)/example_glue.o: tests/port/example_glue.c mm/mm.h mm/sys.h mm/sys_ram.h
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -Imm -c $< -o $@
 
-$(LIB_DIR)/liballoc_compat.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h
+$(LIB_DIR)/liballoc_compat.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h mm/sys_ram.h
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c $< -o $@
 
-$(LIB_DIR)/liballoc_compat_k.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h
+$(LIB_DIR)/liballoc_compat_k.o: mm/liballoc/liballoc.c mm/mm.h mm/sys.h mm/sys_ram.h
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -DMM_LIBALLOC_PREFIX=k -c $< -o $@
 
@@ -70,7 +70,7 @@ PORT_DIR_DEBUG := $(B)/port/$(notdir $(call lib_dir,$(call variant,1,$(CC))))
 PORT_DIRS      := $(PORT_DIR) $(if $(filter 1,$(DEBUG)),,$(PORT_DIR_DEBUG))
 
 # ---- the migration host (cache get/put under preemption and SMP) ----
-$(PORT_DIR)/migrate_host: tests/port/migrate_host.c tests/port/stress.c tests/port/stress.h \
+$(PORT_DIR)/migrate_host: tests/port/migrate_host.c tests/port/stress.c tests/port/stress.h mm/sys_ram.h \
 		$(LIB_DIR)/libmm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PORT_CFLAGS) -no-pie tests/port/migrate_host.c tests/port/stress.c $(LIB_DIR)/libmm.a -o $@

@@ -135,21 +135,20 @@ else
 	bad "api" "exit $rc: $(grep -v '^libmm:' "$work/api.out" "$work/api.err" | head -5 | tr '\n' ' ')"
 fi
 
-(LD_PRELOAD=$so timeout "$cap" "$progs/api" badfree) >"$work/bf.out" 2>"$work/bf.err"
-rc=$?
-if [ $rc = 134 ] && grep -q "interior pointer" "$work/bf.err"; then
-	ok "bad free (inside a large object) stopped: $(head -1 "$work/bf.err")"
-else
-	bad "bad free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/bf.err")"
-fi
-
-(LD_PRELOAD=$so timeout "$cap" "$progs/api" wildfree) >"$work/wf.out" 2>"$work/wf.err"
-rc=$?
-if [ $rc = 134 ] && grep -q "^mm: free" "$work/wf.err"; then
-	ok "wild free inside the arena stopped: $(head -1 "$work/wf.err")"
-else
-	bad "wild free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/wf.err")"
-fi
+# stops NAME LIB MODE PATTERN: `api MODE` under LIB must die of SIGABRT
+# (exit 134) with PATTERN (grep) in its stderr.
+stops() {
+	local name=$1 lib=$2 mode=$3 pattern=$4 rc
+	(LD_PRELOAD=$lib timeout "$cap" "$progs/api" "$mode") >"$work/st.out" 2>"$work/st.err"
+	rc=$?
+	if [ $rc = 134 ] && grep -q -- "$pattern" "$work/st.err"; then
+		ok "$name stopped: $(head -1 "$work/st.err")"
+	else
+		bad "$name" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/st.err")"
+	fi
+}
+stops "bad free (inside a large object)" "$so" badfree "interior pointer"
+stops "wild free inside the arena" "$so" wildfree "^mm: free"
 
 # A pointer libmm never handed out stops the process in every build, with
 # the address and the reason.
@@ -185,13 +184,7 @@ for lib in "$so" ${dbg:+"$dbg"}; do
 done
 
 if [ -n "$dbg" ]; then
-	(LD_PRELOAD=$dbg timeout "$cap" "$progs/api" badsmall) >"$work/bs.out" 2>"$work/bs.err"
-	rc=$?
-	if [ $rc = 134 ] && grep -q "interior pointer" "$work/bs.err"; then
-		ok "debug build: bad free (inside a small object) stopped: $(head -1 "$work/bs.err")"
-	else
-		bad "debug bad free" "exit $rc (want 134, SIGABRT), stderr: $(head -c 200 "$work/bs.err")"
-	fi
+	stops "debug build: bad free (inside a small object)" "$dbg" badsmall "interior pointer"
 	same "debug build: threads" "$progs/threads" "$dbg"
 	same "debug build: fork vs stdio locks, fork from a signal handler" "$progs/forkstdio && $progs/forksignal" "$dbg"
 	has "debug python3" /usr/bin/python3 && same "debug build: sort, python3" 'sort data.txt | sha256sum; /usr/bin/python3 -c "print(sum(len(str(i) * 3) for i in range(200000)))"' "$dbg"

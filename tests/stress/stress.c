@@ -149,10 +149,8 @@ END_TEST
 
 Suite *stress_suite(void)
 {
-	Suite *s = suite_create("stress");
-	TCase *tc = tcase_new("shadow model", 300);
-	tcase_add_test(tc, shadow_model_stress_one_thread);
-	tcase_add_test(tc, shadow_model_stress_four_threads_free_across_threads);
-	suite_add_tcase(s, tc);
-	return s;
+	return SUITE_OF("stress",
+		TCASE("shadow model", 300,
+			shadow_model_stress_one_thread,
+			shadow_model_stress_four_threads_free_across_threads));
 }
