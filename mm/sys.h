@@ -160,6 +160,13 @@ void mm_sys_panic(const char *msg) __attribute__((noreturn));
  * (get returns NULL, put does nothing), which are safe on any kernel.
  * Hosts that want them on the fast path without a call may define
  * MM_SYS_INLINE to a header that defines both as static inline functions.
+ * Such a header whose put does nothing (a thread's own cache) may also
+ * define the macro mm_sys_cache_peek(): the cache the calling thread has
+ * already, else &mm_cache_none (declared in that header as
+ * `extern struct mm_cache mm_cache_none;`), never NULL and never making one;
+ * get must then make the cache when the thread has none.  The fast paths
+ * use peek, so a hit makes no call and needs no stack frame
+ * (mm/hosted/hosted.h does this).
  */
 #ifdef MM_SYS_INLINE
 #include MM_SYS_INLINE
