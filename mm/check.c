@@ -139,10 +139,8 @@ static void check_all(struct tally *t)
 		if (s->state != MM_SPAN_LARGE)
 			FAIL("large list holds span %p in state %d", (void *)mm_span_base(s), s->state);
 		check_pages(s);
-#ifdef MM_DEBUG
-		if (mm_debug_check_large(s, why, sizeof why) && !bad++)
+		if (mm_check_large(s, why, sizeof why) && !bad++)
 			return;
-#endif
 		t->inuse += s->npages;
 	}
 	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses && !bad; cl++) {
