@@ -371,8 +371,8 @@ int mm_debug_check_span(struct mm_span *s, char *buf, size_t len)
  * up to LARGE_CANARY bytes after it, within the span's last page (no page
  * the caller does not touch is touched), hold the canary LARGE_FILL.
  * Checked at free (debug builds: with the end of the span before), by
- * realloc and by mm_check; realloc in place moves it, and so does
- * usable_size in debug builds (release builds answer the size asked for).
+ * realloc and by mm_check; realloc in place moves it; usable_size, which
+ * answers whole pages, removes it.
  */
 #define LARGE_CANARY 64
 #define LARGE_FILL 0xcb
@@ -599,19 +599,16 @@ size_t mm_usable_size(const void *p)
 	if (!p)
 		return 0;
 	struct mm_span *s = object_span("usable_size", (void *)p);
-#ifdef MM_DEBUG /* the caller may now use the whole object: its canary goes */
-	if (s->state == MM_SPAN_SMALL)
-		debug_resize(s, (void *)p, s->elemsize);
-	else
+	if (s->state != MM_SPAN_SMALL) { /* the caller may now use every page: the canary goes */
+		check_large("usable_size", (void *)p, s);
 		s->reqlarge = s->npages << MM_PAGE_SHIFT;
-	return s->state == MM_SPAN_SMALL ? s->elemsize : s->npages << MM_PAGE_SHIFT;
-#else /* release: the guard stays, the size asked for is what may be used */
-	if (s->state == MM_SPAN_SMALL)
-		return mm_class_guarded(s->sizeclass) ? mm_guard_check("usable_size", (void *)p, s) :
-		       s->elemsize;
-	check_large("usable_size", (void *)p, s);
-	return s->reqlarge;
+		return s->reqlarge;
+	}
+#ifdef MM_DEBUG /* the caller may now use the whole object: its canary goes */
+	debug_resize(s, (void *)p, s->elemsize);
 #endif
+	/* a guarded block keeps its trailer: the size asked for is what may be used */
+	return mm_class_guarded(s->sizeclass) ? mm_guard_check("usable_size", (void *)p, s) : s->elemsize;
 }
 
 /* Same object when the new size still fits its class or span; else move it. */
