@@ -2,9 +2,11 @@
  * guard.c - the release build's guard (internal.h): the trailer of blocks of
  * 0 bytes and of more than MM_GUARD_ABOVE, which only the slow paths see.
  * MM_GUARD_CANARY bytes right after the size asked for come from the
- * per-process key, so a program cannot write them by chance; the slot's
- * last word holds that size repeated in every 16-bit lane, xor the key's
- * complement, so that any byte written over it fails to decode.  An
+ * per-process key, each with its top bit set, so that neither text nor a
+ * NUL written past the end matches them; the slot's last word holds that
+ * size repeated in every 16-bit lane, xor a key (the free key's complement,
+ * top bit set: the word's last byte is never text either, on a
+ * little-endian host), so that any byte changed in it fails to decode.  An
  * overflow of the block breaks the canary (or, past it, the end word); an
  * underflow of the block after it breaks the end word.  free, realloc and
  * mm_usable_size check the trailer and name the block, its size and what
@@ -14,11 +16,17 @@
 
 #define LANES (UINTPTR_MAX / 0xffff) /* 0x0001...0001: n in every 16-bit lane */
 
-/* The canary's 8 bytes: the key, mixed (not the key, nor its complement). */
+/* The canary's 8 bytes: the key, mixed, every byte's top bit set. */
 static uint64_t canary(void)
 {
 	uint64_t x = (uint64_t)mm_free_key * 0x9e3779b97f4a7c15ull;
-	return x ^ x >> 29;
+	return (x ^ x >> 29) | 0x8080808080808080ull;
+}
+
+/* The end word's key. */
+static uintptr_t end_key(void)
+{
+	return ~mm_free_key | (uintptr_t)1 << (8 * sizeof(uintptr_t) - 1);
 }
 
 static uintptr_t *end_word(void *p, uint32_t room)
@@ -32,7 +40,7 @@ void mm_guard_set(void *p, uint32_t room, size_t n)
 	unsigned char *b = (unsigned char *)p + n;
 	for (uint32_t k = 0; k < MM_GUARD_CANARY; k++)
 		b[k] = (unsigned char)(c >> 8 * k);
-	*end_word(p, room) = (uintptr_t)n * LANES ^ ~mm_free_key;
+	*end_word(p, room) = (uintptr_t)n * LANES ^ end_key();
 }
 
 /* The first of the canary's bytes at p + n that is not as set, or -1. */
@@ -53,7 +61,7 @@ size_t mm_guard_check(const char *op, void *p, const struct mm_span *s)
 	if (zero && (k = canary_broken(p, 0)) >= 0) /* its size is known: the canary first */
 		mm_throw("mm: %s(%p): write into a zero-size block (malloc(0)): its byte at offset %u "
 			 "was overwritten", op, p, (uintptr_t)k);
-	uintptr_t d = *end_word(p, room) ^ ~mm_free_key, n = d & 0xffff;
+	uintptr_t d = *end_word(p, room) ^ end_key(), n = d & 0xffff;
 	if (d != n * LANES || n + MM_GUARD_BYTES > room) {
 		if (zero)
 			mm_throw("mm: %s(%p): write into a zero-size block (malloc(0)) at %p: its end marker "

@@ -626,7 +626,8 @@ void *mm_realloc(void *p, size_t n)
 		old = s->elemsize;
 		if (mm_class_guarded(s->sizeclass)) { /* in place if the slot is not too big */
 			old = mm_guard_check("realloc", p, s);
-			if (n + MM_GUARD_BYTES <= s->elemsize && n + MM_GUARD_BYTES > s->elemsize / 2) {
+			if (n + MM_GUARD_BYTES <= s->elemsize && n + MM_GUARD_BYTES > s->elemsize / 2 &&
+			    s->sizeclass != mm_zero_class) { /* whose blocks are all of size 0 */
 				mm_guard_set(p, s->elemsize, n);
 				return p;
 			}
