@@ -354,7 +354,6 @@ static void debug_resize(struct mm_span *s, void *p, size_t n)
 	set_req(s, i, (uint32_t)n);
 }
 
-
 /* mm_check: is a carved object's red zone in s broken?  Then 1, described in buf. */
 int mm_debug_check_span(struct mm_span *s, char *buf, size_t len)
 {

@@ -29,7 +29,7 @@
  * request above MAX_SMALL - GUARD_BYTES(n) is a large object.
  */
 #ifdef MM_DEBUG
-#define GUARD_BYTES(n) ((void)(n), (size_t)0)
+#define GUARD_BYTES(n) ((size_t)0)
 #else
 #define GUARD_BYTES(n) ((n) == 0 || (n) > 1024 ? 8 + sizeof(uintptr_t) : 0)
 #endif
