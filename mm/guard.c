@@ -36,28 +36,26 @@ static uintptr_t *end_word(void *p, uint32_t room)
 
 void mm_guard_set(void *p, uint32_t room, size_t n)
 {
-	uint64_t c = canary();
-	unsigned char *b = (unsigned char *)p + n;
-	for (uint32_t k = 0; k < MM_GUARD_CANARY; k++)
-		b[k] = (unsigned char)(c >> 8 * k);
+	((struct mm_unaligned64 *)((char *)p + n))->v = canary();
 	*end_word(p, room) = (uintptr_t)n * LANES ^ end_key();
 }
 
 /* The first of the canary's bytes at p + n that is not as set, or -1. */
 static int canary_broken(const void *p, uintptr_t n)
 {
-	uint64_t c = canary();
-	const unsigned char *b = (const unsigned char *)p + n;
-	for (int k = 0; k < MM_GUARD_CANARY; k++)
-		if (b[k] != (unsigned char)(c >> 8 * k))
+	uint64_t c = canary(), v = ((const struct mm_unaligned64 *)((const char *)p + n))->v;
+	if (v == c)
+		return -1;
+	for (int k = 0; k < MM_GUARD_CANARY; k++) /* the bytes in memory order, on any host */
+		if (((const unsigned char *)&v)[k] != ((const unsigned char *)&c)[k])
 			return k;
 	return -1;
 }
 
-size_t mm_guard_check(const char *op, void *p, const struct mm_span *s)
+size_t mm_guard_check(const char *op, void *p, uint32_t cl)
 {
-	uint32_t room = s->elemsize;
-	int zero = s->sizeclass == mm_zero_class, k;
+	uint32_t room = mm_class_size[cl];
+	int zero = cl == mm_zero_class, k;
 	if (zero && (k = canary_broken(p, 0)) >= 0) /* its size is known: the canary first */
 		mm_throw("mm: %s(%p): write into a zero-size block (malloc(0)): its byte at offset %u "
 			 "was overwritten", op, p, (uintptr_t)k);

@@ -94,9 +94,10 @@ static inline uint32_t mm_size_class(size_t n)
  * derived from mm_free_key right after the size asked for, and in the
  * slot's last word that size, encoded with the key so that garbage does
  * not decode; its class is the one for the size plus MM_GUARD_BYTES.
- * free checks the trailer (the class map says "no class" for their spans,
- * so the free fast path sends them to its miss), as do realloc and
- * mm_usable_size, which answers the size asked for.  Debug builds have
+ * free checks the trailer (the class map marks their spans' class with
+ * MM_CLASSMAP_GUARDED, so the free fast path sends them to its miss, which
+ * finds the class there too), as do realloc and mm_usable_size, which
+ * answers the size asked for.  Debug builds have
  * their own canaries instead (below): no block is guarded there.
  */
 #define MM_GUARD_ABOVE  1024
@@ -108,11 +109,14 @@ extern uint32_t mm_guard_class, mm_zero_class; /* sizeclass.c */
 #else
 #define mm_class_guarded(cl) ((cl) >= mm_guard_class)
 #endif
-struct mm_span;
+/* 8 bytes at any address: one unaligned load or store where the host allows. */
+struct mm_unaligned64 {
+	uint64_t v;
+} __attribute__((packed, may_alias));
 /* Put a trailer for a request of n bytes in small object p (room: its class's size). */
 void mm_guard_set(void *p, uint32_t room, size_t n);
-/* Check p's trailer (op(p) names the call): the size asked for, or a panic saying what broke. */
-size_t mm_guard_check(const char *op, void *p, const struct mm_span *s);
+/* Check the trailer of p, of class cl (op(p) names the call): the size asked for, or a panic saying what broke. */
+size_t mm_guard_check(const char *op, void *p, uint32_t cl);
 
 /* ---- fixalloc (fixalloc.c) ---- */
 struct mm_fixalloc {
@@ -473,10 +477,13 @@ static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
  * the span (high byte).  Set when central gets a span from the heap and
  * cleared when it goes back (heap lock held); free reads it without a lock,
  * and only for pages of objects it holds, whose span cannot go back
- * meanwhile.  Spans of guarded classes (release builds) are not recorded:
- * their frees take the slow path, which checks the trailer.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is mapped
- * map, and never more than was reserved for it.
+ * meanwhile.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is mapped
+ * map, and never more than was reserved for it.  The class of a span of a
+ * guarded class (release builds) has MM_CLASSMAP_GUARDED set: read as a
+ * signed byte it is negative, so the free fast path leaves it to the slow
+ * path, which finds the class there too and checks the trailer.
  */
+#define MM_CLASSMAP_GUARDED 0x80
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;
 
@@ -517,12 +524,13 @@ static inline void mm_free_fast(void *p, void (*miss)(void *))
 	struct mm_cache *c = mm_sys_cache_get(); /* first: only p is live across its call */
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
 	if (mm_likely(c != 0 && off < mm_classmap_bytes)) {
-		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = (uint8_t)e;
+		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT];
+		int32_t cl = (int8_t)e; /* negative: a guarded class, for the slow path */
 		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
-		if (mm_likely(cl != 0 && mm_class_starts(cl, so) &&
+		if (mm_likely(cl > 0 && mm_class_starts((uint32_t)cl, so) &&
 			      ((uintptr_t *)p)[1] != mm_free_key)) {
-			if (mm_cache_push_only(c, cl, p))
-				mm_cache_overflow(c, cl);
+			if (mm_cache_push_only(c, (uint32_t)cl, p))
+				mm_cache_overflow(c, (uint32_t)cl);
 			mm_sys_cache_put(c);
 			return;
 		}

@@ -388,19 +388,29 @@ static void large_guard(struct mm_span *s, uintptr_t n)
 	mm_memset((char *)mm_span_base(s) + n, LARGE_FILL, large_canary_end(s) - n);
 }
 
+/* The first byte of o in [k, to) that is not LARGE_FILL, or to (8 bytes at a time where it can). */
+static uintptr_t large_unlike(const unsigned char *o, uintptr_t k, uintptr_t to)
+{
+	for (; to - k >= 8; k += 8)
+		if (((const struct mm_unaligned64 *)(o + k))->v != 0x0101010101010101ull * LARGE_FILL)
+			break;
+	for (; k < to; k++)
+		if (o[k] != LARGE_FILL)
+			return k;
+	return to;
+}
+
 /* Is the canary after large object p (span s) broken?  Then describe it in buf (op(p) looked) and return 1. */
 static int large_broken(char *buf, size_t len, const char *op, const void *p, struct mm_span *s)
 {
 	const unsigned char *o = (const unsigned char *)mm_span_base(s);
-	for (uintptr_t k = s->reqlarge; k < large_canary_end(s); k++)
-		if (o[k] != LARGE_FILL) {
-			mm_format(buf, len, "mm: %s(%p): heap overflow: the large block at %p (%u bytes "
-				  "asked for, %u pages) was written past its end: byte %u is 0x%x, not the "
-				  "canary 0x%x", op, p, (void *)o, s->reqlarge, s->npages, k, (uintptr_t)o[k],
-				  (uintptr_t)LARGE_FILL);
-			return 1;
-		}
-	return 0;
+	uintptr_t k = large_unlike(o, s->reqlarge, large_canary_end(s));
+	if (k == large_canary_end(s))
+		return 0;
+	mm_format(buf, len, "mm: %s(%p): heap overflow: the large block at %p (%u bytes asked for, "
+		  "%u pages) was written past its end: byte %u is 0x%x, not the canary 0x%x", op, p,
+		  (void *)o, s->reqlarge, s->npages, k, (uintptr_t)o[k], (uintptr_t)LARGE_FILL);
+	return 1;
 }
 
 static void check_large(const char *op, void *p, struct mm_span *s)
@@ -522,15 +532,52 @@ static struct mm_span *object_span(const char *op, void *p)
 	return s;
 }
 
+/* Free small object p of class cl: check a guarded one's trailer, then to the cache or central. */
+static void free_small(uint32_t cl, void *p)
+{
+	/* A key in place: a double free, or not; mm_cache_free's suspect path decides. */
+	if (mm_class_guarded(cl) && ((uintptr_t *)p)[1] != mm_free_key)
+		mm_guard_check("free", p, cl);
+	struct mm_cache *c = mm_sys_cache_get();
+	if (c && cl != mm_zero_class) /* whose lists stay empty */
+		mm_cache_free(c, cl, p);
+	else
+		mm_central_free_one(cl, p);
+	mm_sys_cache_put(c);
+}
+
+/*
+ * A guarded block (release builds) inside the class map, which gives its
+ * class: freed without walking the pagemap.  0: p is not one (the general
+ * path decides what it is).
+ */
+static int free_guarded(void *p)
+{
+#ifndef MM_DEBUG
+	uintptr_t off = (uintptr_t)p - mm_classmap_base;
+	if (off >= mm_classmap_bytes)
+		return 0;
+	uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & (MM_CLASSMAP_GUARDED - 1);
+	uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
+	if (!(e & MM_CLASSMAP_GUARDED) || !mm_class_starts(cl, so))
+		return 0;
+	free_small(cl, p);
+	return 1;
+#else
+	(void)p;
+	return 0;
+#endif
+}
+
 /*
  * Everything mm_free_fast does not do itself: NULL, large objects, no
- * cache, a key in place, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
+ * cache, a key in place, guarded blocks, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
  * with `tolerant` (drop-in malloc: memory from before libmm was loaded)
  * is left alone and reported by returning -1.
  */
 int mm_free_slow(void *p, int tolerant)
 {
-	if (!p)
+	if (!p || free_guarded(p))
 		return 0;
 	if (tolerant && !mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT))
 		return -1;
@@ -544,15 +591,7 @@ int mm_free_slow(void *p, int tolerant)
 		return 0;
 	}
 	MM_DEBUG_FREE(s, p);
-	/* A key in place: a double free, or not; mm_cache_free's suspect path decides. */
-	if (mm_class_guarded(s->sizeclass) && ((uintptr_t *)p)[1] != mm_free_key)
-		mm_guard_check("free", p, s);
-	struct mm_cache *c = mm_sys_cache_get();
-	if (c && s->sizeclass != mm_zero_class)
-		mm_cache_free(c, s->sizeclass, p);
-	else
-		mm_central_free_one(s->sizeclass, p);
-	mm_sys_cache_put(c);
+	free_small(s->sizeclass, p);
 	return 0;
 }
 
@@ -607,7 +646,7 @@ size_t mm_usable_size(const void *p)
 	debug_resize(s, (void *)p, s->elemsize);
 #endif
 	/* a guarded block keeps its trailer: the size asked for is what may be used */
-	return mm_class_guarded(s->sizeclass) ? mm_guard_check("usable_size", (void *)p, s) : s->elemsize;
+	return mm_class_guarded(s->sizeclass) ? mm_guard_check("usable_size", (void *)p, s->sizeclass) : s->elemsize;
 }
 
 /* Same object when the new size still fits its class or span; else move it. */
@@ -624,7 +663,7 @@ void *mm_realloc(void *p, size_t n)
 	if (s->state == MM_SPAN_SMALL) {
 		old = s->elemsize;
 		if (mm_class_guarded(s->sizeclass)) { /* in place if the slot is not too big */
-			old = mm_guard_check("realloc", p, s);
+			old = mm_guard_check("realloc", p, s->sizeclass);
 			if (n + MM_GUARD_BYTES <= s->elemsize && n + MM_GUARD_BYTES > s->elemsize / 2 &&
 			    s->sizeclass != mm_zero_class) { /* whose blocks are all of size 0 */
 				mm_guard_set(p, s->elemsize, n);
