@@ -1,8 +1,8 @@
 /*
  * classmap.c - the class map: two bytes for each page of a fixed window of
  * the arena, the size class of the small span on that page (low byte, 0:
- * none; MM_CLASSMAP_GUARDED added for a guarded class, internal.h) and the
- * page's index in its span (high byte).  free reads it, with
+ * none, and for the spans of guarded classes, internal.h) and the page's
+ * index in its span (high byte).  free reads it, with
  * no lock and no pointer chasing, instead of walking the pagemap; pages
  * outside the window take the pagemap path.
  *
@@ -60,8 +60,6 @@ void mm_classmap_set(const struct mm_span *s, uint32_t cl)
 	uintptr_t off = mm_span_base(s) - mm_classmap_base;
 	if (off >= mm_classmap_bytes || (s->npages << MM_PAGE_SHIFT) > mm_classmap_bytes - off)
 		return;
-	if (cl && mm_class_guarded(cl)) /* the free fast path leaves these to the slow path */
-		cl |= MM_CLASSMAP_GUARDED;
 	for (uintptr_t i = 0; i < s->npages; i++)
 		mm_classmap[(off >> MM_PAGE_SHIFT) + i] = (uint16_t)(cl ? cl | i << 8 : 0);
 }

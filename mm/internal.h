@@ -94,10 +94,9 @@ static inline uint32_t mm_size_class(size_t n)
  * derived from mm_free_key right after the size asked for, and in the
  * slot's last word that size, encoded with the key so that garbage does
  * not decode; its class is the one for the size plus MM_GUARD_BYTES.
- * free checks the trailer (the class map marks their spans' class with
- * MM_CLASSMAP_GUARDED, so the free fast path sends them to its miss, which
- * finds the class there too), as do realloc and mm_usable_size, which
- * answers the size asked for.  Debug builds have
+ * free checks the trailer (their spans are not in the class map, so the
+ * free fast path sends them to its miss), as do realloc and mm_usable_size,
+ * which answers the size asked for.  Debug builds have
  * their own canaries instead (below): no block is guarded there.
  */
 #define MM_GUARD_ABOVE  1024
@@ -478,12 +477,10 @@ static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
  * cleared when it goes back (heap lock held); free reads it without a lock,
  * and only for pages of objects it holds, whose span cannot go back
  * meanwhile.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is mapped
- * map, and never more than was reserved for it.  The class of a span of a
- * guarded class (release builds) has MM_CLASSMAP_GUARDED set: read as a
- * signed byte it is negative, so the free fast path leaves it to the slow
- * path, which finds the class there too and checks the trailer.
+ * map, and never more than was reserved for it.  Spans of guarded classes
+ * (release builds) are not recorded: their frees take the slow path, which
+ * checks the trailer.
  */
-#define MM_CLASSMAP_GUARDED 0x80
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;
 
@@ -524,13 +521,12 @@ static inline void mm_free_fast(void *p, void (*miss)(void *))
 	struct mm_cache *c = mm_sys_cache_get(); /* first: only p is live across its call */
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
 	if (mm_likely(c != 0 && off < mm_classmap_bytes)) {
-		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT];
-		int32_t cl = (int8_t)e; /* negative: a guarded class, for the slow path */
+		uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = (uint8_t)e;
 		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
-		if (mm_likely(cl > 0 && mm_class_starts((uint32_t)cl, so) &&
+		if (mm_likely(cl != 0 && mm_class_starts(cl, so) &&
 			      ((uintptr_t *)p)[1] != mm_free_key)) {
-			if (mm_cache_push_only(c, (uint32_t)cl, p))
-				mm_cache_overflow(c, (uint32_t)cl);
+			if (mm_cache_push_only(c, cl, p))
+				mm_cache_overflow(c, cl);
 			mm_sys_cache_put(c);
 			return;
 		}

@@ -547,29 +547,6 @@ static void free_small(uint32_t cl, void *p)
 }
 
 /*
- * A guarded block (release builds) inside the class map, which gives its
- * class: freed without walking the pagemap.  0: p is not one (the general
- * path decides what it is).
- */
-static int free_guarded(void *p)
-{
-#ifndef MM_DEBUG
-	uintptr_t off = (uintptr_t)p - mm_classmap_base;
-	if (off >= mm_classmap_bytes)
-		return 0;
-	uint32_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & (MM_CLASSMAP_GUARDED - 1);
-	uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((uintptr_t)(e >> 8) << MM_PAGE_SHIFT);
-	if (!(e & MM_CLASSMAP_GUARDED) || !mm_class_starts(cl, so))
-		return 0;
-	free_small(cl, p);
-	return 1;
-#else
-	(void)p;
-	return 0;
-#endif
-}
-
-/*
  * Everything mm_free_fast does not do itself: NULL, large objects, no
  * cache, a key in place, guarded blocks, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
  * with `tolerant` (drop-in malloc: memory from before libmm was loaded)
@@ -577,7 +554,7 @@ static int free_guarded(void *p)
  */
 int mm_free_slow(void *p, int tolerant)
 {
-	if (!p || free_guarded(p))
+	if (!p)
 		return 0;
 	if (tolerant && !mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT))
 		return -1;
