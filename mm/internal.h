@@ -96,8 +96,8 @@ static inline uint32_t mm_size_class(size_t n)
  * not decode; its class is the one for the size plus MM_GUARD_BYTES.
  * free checks the trailer (their spans are not in the class map, so the
  * free fast path sends them to its miss), as do realloc and mm_usable_size,
- * which answers the size asked for.  Debug builds have
- * their own canaries instead (below): no block is guarded there.
+ * which answers the size asked for.  Debug builds have their own canaries
+ * instead (below): no block is guarded there.
  */
 #define MM_GUARD_ABOVE  1024
 #define MM_GUARD_CANARY 8
