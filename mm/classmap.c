@@ -1,7 +1,8 @@
 /*
  * classmap.c - the class map: two bytes for each page of a fixed window of
  * the arena, the size class of the small span on that page (low byte, 0:
- * none) and the page's index in its span (high byte).  free reads it, with
+ * none, and for the spans of guarded classes, internal.h) and the page's
+ * index in its span (high byte).  free reads it, with
  * no lock and no pointer chasing, instead of walking the pagemap; pages
  * outside the window take the pagemap path.
  *

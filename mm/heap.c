@@ -397,7 +397,7 @@ struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pag
 		s->sizeclass = (uint8_t)cl;
 		s->state = cl ? MM_SPAN_SMALL : MM_SPAN_LARGE;
 		mm_pagemap_set(s->start, s->npages, s);
-		if (cl)
+		if (cl && !mm_class_guarded(cl)) /* guarded: free's slow path checks them */
 			mm_classmap_set(s, cl);
 		if (!cl) {
 			mm_span_list_insert(&mm_heap.busy, s);

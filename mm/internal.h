@@ -64,7 +64,7 @@
 #define mm_unlikely(x) __builtin_expect(!!(x), 0)
 
 /* ---- size classes (sizeclass.c) ---- */
-extern int mm_nclasses;
+extern int mm_nclasses;             /* the size classes, then the zero class (the guard, below) */
 extern uint32_t mm_class_size[MM_NUM_CLASSES_MAX];
 extern uint8_t mm_class_npages[MM_NUM_CLASSES_MAX];
 extern uint8_t mm_class_batch[MM_NUM_CLASSES_MAX];   /* objects moved cache <-> central */
@@ -76,13 +76,48 @@ extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
 extern uint16_t mm_size_to_list8[1024 / 8 + 1];   /* the same, as offsets of cache lists */
 void mm_sizeclass_init(void);
 
-/* The class of a small size n (0 < n <= MM_MAX_SMALL; 0 maps to the smallest). */
+/* The class of a small size n (0 < n <= MM_MAX_SMALL; 0: the zero class in release builds, the smallest in debug builds). */
 static inline uint32_t mm_size_class(size_t n)
 {
 	if (n <= 1024)
 		return mm_size_to_class8[(n + 7) >> 3];
 	return mm_size_to_class128[(n - 1024 + 127) >> 7];
 }
+
+/*
+ * The guard (guard.c), release builds: requests above MM_GUARD_ABOVE (up
+ * to MM_MAX_SMALL) and of 0 bytes are served by the slow paths, from
+ * classes that hold nothing else: the classes from mm_guard_class on
+ * (sizes above MM_GUARD_ABOVE, then mm_zero_class, last, for malloc(0)).
+ * Size 0 maps to the zero class, whose objects never go through a cache
+ * (central's alloc_one and free_one), so the malloc fast path finds its
+ * list empty and misses.
+ * Such a block carries a trailer in its slot: MM_GUARD_CANARY bytes
+ * derived from mm_free_key right after the size asked for, and in the
+ * slot's last word that size, encoded with the key so that garbage does
+ * not decode; its class is the one for the size plus MM_GUARD_BYTES.
+ * free checks the trailer (their spans are not in the class map, so the
+ * free fast path sends them to its miss), as do realloc and mm_usable_size,
+ * which answers the size asked for.  Debug builds have their own canaries
+ * instead (below): no block is guarded there.
+ */
+#define MM_GUARD_ABOVE  1024
+#define MM_GUARD_CANARY 8
+#define MM_GUARD_BYTES  (MM_GUARD_CANARY + sizeof(uintptr_t))
+extern uint32_t mm_guard_class, mm_zero_class; /* sizeclass.c */
+#ifdef MM_DEBUG
+#define mm_class_guarded(cl) ((void)(cl), 0)
+#else
+#define mm_class_guarded(cl) ((cl) >= mm_guard_class)
+#endif
+/* 8 bytes at any address: one unaligned load or store where the host allows. */
+struct mm_unaligned64 {
+	uint64_t v;
+} __attribute__((packed, may_alias));
+/* Put a trailer for a request of n bytes in small object p (room: its class's size). */
+void mm_guard_set(void *p, uint32_t room, size_t n);
+/* Check the trailer of p, of class cl (op(p) names the call): the size asked for, or a panic saying what broke. */
+size_t mm_guard_check(const char *op, void *p, uint32_t cl);
 
 /* ---- fixalloc (fixalloc.c) ---- */
 struct mm_fixalloc {
@@ -125,8 +160,8 @@ struct mm_span {
 	 * object.  The most objects a span has is MM_SPAN_MAXOBJS. */
 	uintptr_t allocbits[MM_SPAN_MAXOBJS / (8 * sizeof(uintptr_t))];
 	uint16_t reqsize[MM_SPAN_MAXOBJS];
-	uintptr_t reqlarge;          /* debug: large: the size asked for */
 #endif
+	uintptr_t reqlarge;          /* large: the size asked for (its canary follows it) */
 };
 
 static inline uintptr_t mm_span_base(const struct mm_span *s)
@@ -421,6 +456,8 @@ int mm_debug_check_span(struct mm_span *s, char *buf, size_t len); /* mm_check *
 #define MM_DEBUG_ALLOC(p, n) ((void)0)
 #define MM_DEBUG_FREE(s, p) ((void)0)
 #endif
+/* mm_check: is large span s's canary (malloc.c, every build) broken?  Then 1, described in buf. */
+int mm_check_large(struct mm_span *s, char *buf, size_t len);
 void *mm_malloc_slow(size_t n);
 int mm_free_slow(void *p, int tolerant);
 
@@ -457,18 +494,13 @@ static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
 #ifndef MM_DEBUG
 	struct mm_cache *c;
 	void *v;
-	if (mm_likely(n <= 1024)) {
+	if (mm_likely(n <= MM_GUARD_ABOVE)) { /* above: the guard's classes, always slow */
 		c = mm_sys_cache_peek();
 		if (!MM_CACHE_NEVER_NULL && mm_unlikely(!c))
 			goto none;
-		/* the list by its byte offset: no multiply by the list's size */
+		/* the list by its byte offset, no multiply (0: the zero class's, always empty) */
 		v = mm_cachelist_pop((struct mm_cachelist *)((char *)c +
 							     mm_size_to_list8[(n + 7) >> 3]));
-	} else if (n <= MM_MAX_SMALL) {
-		c = mm_sys_cache_peek();
-		if (!MM_CACHE_NEVER_NULL && mm_unlikely(!c))
-			goto none;
-		v = mm_cache_pop(c, mm_size_class(n));
 	} else {
 		return miss(n);
 	}
@@ -489,7 +521,9 @@ none:
  * cleared when it goes back (heap lock held); free reads it without a lock,
  * and only for pages of objects it holds, whose span cannot go back
  * meanwhile.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is mapped
- * map, and never more than was reserved for it.
+ * map, and never more than was reserved for it.  Spans of guarded classes
+ * (release builds) are not recorded: their frees take the slow path, which
+ * checks the trailer.
  */
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;

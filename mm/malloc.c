@@ -354,52 +354,9 @@ static void debug_resize(struct mm_span *s, void *p, size_t n)
 	set_req(s, i, (uint32_t)n);
 }
 
-/*
- * Large objects: a canary of up to LARGE_CANARY bytes after the size asked
- * for, within the span's last page (no page the caller does not touch is
- * touched).  Checked at free (with the end of the span before) and by
- * mm_check; realloc in place and usable_size move it.
- */
-#define LARGE_CANARY 64
-
-static uintptr_t large_canary_end(const struct mm_span *s)
-{
-	uintptr_t end = s->npages << MM_PAGE_SHIFT;
-	return s->reqlarge + LARGE_CANARY < end ? s->reqlarge + LARGE_CANARY : end;
-}
-
-static void debug_large(struct mm_span *s, uintptr_t n)
-{
-	s->reqlarge = n;
-	mm_memset((char *)mm_span_base(s) + n, CANARY, large_canary_end(s) - n);
-}
-
-static int large_broken(char *buf, size_t len, const char *op, const void *p, struct mm_span *s)
-{
-	const unsigned char *o = (const unsigned char *)mm_span_base(s);
-	for (uintptr_t k = s->reqlarge; k < large_canary_end(s); k++)
-		if (o[k] != CANARY) {
-			mm_format(buf, len, "mm: %s(%p): heap overflow: the large block at %p (%u bytes "
-				  "asked for, %u pages) was written past its end: byte %u is 0x%x, not the "
-				  "canary 0x%x", op, p, (void *)o, s->reqlarge, s->npages, k, (uintptr_t)o[k],
-				  (uintptr_t)CANARY);
-			return 1;
-		}
-	return 0;
-}
-
-static void debug_free_large(struct mm_span *s, void *p)
-{
-	if (large_broken(why, sizeof why, "free", p, s))
-		mm_throw("%s", why);
-	check_before("free", p, s, 0);
-}
-
-/* mm_check: is a red zone in s (in use, small or large) broken?  Then 1, described in buf. */
+/* mm_check: is a carved object's red zone in s broken?  Then 1, described in buf. */
 int mm_debug_check_span(struct mm_span *s, char *buf, size_t len)
 {
-	if (s->state == MM_SPAN_LARGE)
-		return large_broken(buf, len, "mm_check", (void *)mm_span_base(s), s);
 	for (uint32_t i = 0; i < s->ncarved; i++)
 		if (red_zone_broken(buf, len, "mm_check", (void *)(mm_span_base(s) + (uintptr_t)i * s->elemsize),
 				    s, i, 1))
@@ -407,6 +364,66 @@ int mm_debug_check_span(struct mm_span *s, char *buf, size_t len)
 	return 0;
 }
 #endif
+
+/*
+ * Large objects, in every build: the span keeps the size asked for, and
+ * up to LARGE_CANARY bytes after it, within the span's last page (no page
+ * the caller does not touch is touched), hold the canary LARGE_FILL.
+ * Checked at free (debug builds: with the end of the span before), by
+ * realloc and by mm_check; realloc in place moves it; usable_size, which
+ * answers whole pages, removes it.
+ */
+#define LARGE_CANARY 64
+#define LARGE_FILL 0xcb
+
+static uintptr_t large_canary_end(const struct mm_span *s)
+{
+	uintptr_t end = s->npages << MM_PAGE_SHIFT;
+	return s->reqlarge + LARGE_CANARY < end ? s->reqlarge + LARGE_CANARY : end;
+}
+
+static void large_guard(struct mm_span *s, uintptr_t n)
+{
+	s->reqlarge = n;
+	mm_memset((char *)mm_span_base(s) + n, LARGE_FILL, large_canary_end(s) - n);
+}
+
+/* The first byte of o in [k, to) that is not LARGE_FILL, or to (8 bytes at a time where it can). */
+static uintptr_t large_unlike(const unsigned char *o, uintptr_t k, uintptr_t to)
+{
+	for (; to - k >= 8; k += 8)
+		if (((const struct mm_unaligned64 *)(o + k))->v != 0x0101010101010101ull * LARGE_FILL)
+			break;
+	for (; k < to; k++)
+		if (o[k] != LARGE_FILL)
+			return k;
+	return to;
+}
+
+/* Is the canary after large object p (span s) broken?  Then describe it in buf (op(p) looked) and return 1. */
+static int large_broken(char *buf, size_t len, const char *op, const void *p, struct mm_span *s)
+{
+	const unsigned char *o = (const unsigned char *)mm_span_base(s);
+	uintptr_t k = large_unlike(o, s->reqlarge, large_canary_end(s));
+	if (k == large_canary_end(s))
+		return 0;
+	mm_format(buf, len, "mm: %s(%p): heap overflow: the large block at %p (%u bytes asked for, "
+		  "%u pages) was written past its end: byte %u is 0x%x, not the canary 0x%x", op, p,
+		  (void *)o, s->reqlarge, s->npages, k, (uintptr_t)o[k], (uintptr_t)LARGE_FILL);
+	return 1;
+}
+
+static void check_large(const char *op, void *p, struct mm_span *s)
+{
+	static char msg[320]; /* static, like debug's why: only a fatal path writes it */
+	if (large_broken(msg, sizeof msg, op, p, s))
+		mm_throw("%s", msg);
+}
+
+int mm_check_large(struct mm_span *s, char *buf, size_t len)
+{
+	return large_broken(buf, len, "mm_check", (void *)mm_span_base(s), s);
+}
 
 static void *malloc_large(size_t n, uintptr_t align_pages)
 {
@@ -416,33 +433,61 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	struct mm_span *s = mm_heap_alloc(npages, 0, align_pages);
 	if (!s && reclaim(n))
 		s = mm_heap_alloc(npages, 0, align_pages);
-#ifdef MM_DEBUG
 	if (s)
-		debug_large(s, n);
-#endif
+		large_guard(s, n);
 	return s ? (void *)mm_span_base(s) : 0;
 }
 
-/* Everything mm_malloc_fast does not do itself: large objects, misses, no cache, debug marks. */
+/*
+ * The largest request a small class takes, and the class of a request of
+ * n bytes up to it: release builds guard 0 and sizes above MM_GUARD_ABOVE
+ * (internal.h), in a class with room for the trailer.
+ */
+#ifdef MM_DEBUG
+#define SMALL_LIMIT MM_MAX_SMALL
+#else
+#define SMALL_LIMIT (MM_MAX_SMALL - MM_GUARD_BYTES)
+#endif
+
+static uint32_t request_class(size_t n)
+{
+#ifndef MM_DEBUG
+	if (n - 1 >= MM_GUARD_ABOVE)
+		return n ? mm_size_class(n + MM_GUARD_BYTES) : mm_zero_class;
+#endif
+	return mm_size_class(n);
+}
+
+/*
+ * An object of class cl for a request of n bytes (fits), marked (debug) or
+ * guarded.  The zero class bypasses the caches: its lists stay empty.
+ */
+static void *small_alloc(uint32_t cl, size_t n)
+{
+	struct mm_cache *c = mm_sys_cache_get();
+	void *v = c && cl != mm_zero_class ? mm_cache_alloc(c, cl) : mm_central_alloc_one(cl);
+	mm_sys_cache_put(c);
+	MM_DEBUG_ALLOC(v, n);
+	if (v && mm_class_guarded(cl))
+		mm_guard_set(v, mm_class_size[cl], n);
+	return v;
+}
+
+/* Everything mm_malloc_fast does not do itself: large objects, misses, no cache, the guard, debug marks. */
 void *mm_malloc_slow(size_t n)
 {
-	if (n > MM_MAX_SMALL)
+	if (n > SMALL_LIMIT)
 		return malloc_large(n, 1);
 	if (mm_init_once() < 0)
 		return 0;
-	uint32_t cl = mm_size_class(n);
-	struct mm_cache *c = mm_sys_cache_get();
-	void *v = c ? mm_cache_alloc(c, cl) : mm_central_alloc_one(cl);
-	mm_sys_cache_put(c);
-	MM_DEBUG_ALLOC(v, n);
-	return v;
+	return small_alloc(request_class(n), n);
 }
 
 /* mm_malloc's miss: a small allocation that fails gets one more try after reclaim (malloc_large has its own). */
 static __attribute__((noinline)) void *malloc_miss(size_t n)
 {
 	void *v = mm_malloc_slow(n);
-	if (mm_unlikely(!v) && n <= MM_MAX_SMALL && reclaim(n))
+	if (mm_unlikely(!v) && n <= SMALL_LIMIT && reclaim(n))
 		v = mm_malloc_slow(n);
 	return v;
 }
@@ -487,9 +532,23 @@ static struct mm_span *object_span(const char *op, void *p)
 	return s;
 }
 
+/* Free small object p of class cl: check a guarded one's trailer, then to the cache or central. */
+static void free_small(uint32_t cl, void *p)
+{
+	/* A key in place: a double free, or not; mm_cache_free's suspect path decides. */
+	if (mm_class_guarded(cl) && ((uintptr_t *)p)[1] != mm_free_key)
+		mm_guard_check("free", p, cl);
+	struct mm_cache *c = mm_sys_cache_get();
+	if (c && cl != mm_zero_class) /* whose lists stay empty */
+		mm_cache_free(c, cl, p);
+	else
+		mm_central_free_one(cl, p);
+	mm_sys_cache_put(c);
+}
+
 /*
  * Everything mm_free_fast does not do itself: NULL, large objects, no
- * cache, a key in place, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
+ * cache, a key in place, guarded blocks, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
  * with `tolerant` (drop-in malloc: memory from before libmm was loaded)
  * is left alone and reported by returning -1.
  */
@@ -501,19 +560,15 @@ int mm_free_slow(void *p, int tolerant)
 		return -1;
 	struct mm_span *s = object_span("free", p);
 	if (s->state == MM_SPAN_LARGE) {
+		check_large("free", p, s);
 #ifdef MM_DEBUG
-		debug_free_large(s, p);
+		check_before("free", p, s, 0);
 #endif
 		mm_heap_free(s);
 		return 0;
 	}
 	MM_DEBUG_FREE(s, p);
-	struct mm_cache *c = mm_sys_cache_get();
-	if (c)
-		mm_cache_free(c, s->sizeclass, p);
-	else
-		mm_central_free_one(s->sizeclass, p);
-	mm_sys_cache_put(c);
+	free_small(s->sizeclass, p);
 	return 0;
 }
 
@@ -537,10 +592,10 @@ void *mm_calloc(size_t count, size_t size)
 	size_t n;
 	if (__builtin_mul_overflow(count, size, &n))
 		return 0;
-	if (n <= MM_MAX_SMALL) {
+	if (n <= SMALL_LIMIT) {
 		void *v = mm_malloc(n);
 		if (v)
-			mm_memset(v, 0, n);
+			mm_memset(v, 0, n); /* not the trailer after it */
 		return v;
 	}
 	void *v = malloc_large(n, 1);
@@ -548,9 +603,7 @@ void *mm_calloc(size_t count, size_t size)
 		struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
 		if (s->needzero) {
 			mm_memset(v, 0, s->npages << MM_PAGE_SHIFT);
-#ifdef MM_DEBUG
-			debug_large(s, n); /* the canary again */
-#endif
+			large_guard(s, n); /* the canary again */
 		}
 	}
 	return v;
@@ -561,13 +614,16 @@ size_t mm_usable_size(const void *p)
 	if (!p)
 		return 0;
 	struct mm_span *s = object_span("usable_size", (void *)p);
-#ifdef MM_DEBUG /* the caller may now use the whole object: its canary goes */
-	if (s->state == MM_SPAN_SMALL)
-		debug_resize(s, (void *)p, s->elemsize);
-	else
+	if (s->state != MM_SPAN_SMALL) { /* the caller may now use every page: the canary goes */
+		check_large("usable_size", (void *)p, s);
 		s->reqlarge = s->npages << MM_PAGE_SHIFT;
+		return s->reqlarge;
+	}
+#ifdef MM_DEBUG /* the caller may now use the whole object: its canary goes */
+	debug_resize(s, (void *)p, s->elemsize);
 #endif
-	return s->state == MM_SPAN_SMALL ? s->elemsize : s->npages << MM_PAGE_SHIFT;
+	/* a guarded block keeps its trailer: the size asked for is what may be used */
+	return mm_class_guarded(s->sizeclass) ? mm_guard_check("usable_size", (void *)p, s->sizeclass) : s->elemsize;
 }
 
 /* Same object when the new size still fits its class or span; else move it. */
@@ -583,7 +639,14 @@ void *mm_realloc(void *p, size_t n)
 	size_t old;
 	if (s->state == MM_SPAN_SMALL) {
 		old = s->elemsize;
-		if (n <= old && (n > old / 2 || old <= 64)) {
+		if (mm_class_guarded(s->sizeclass)) { /* in place if the slot is not too big */
+			old = mm_guard_check("realloc", p, s->sizeclass);
+			if (n + MM_GUARD_BYTES <= s->elemsize && n + MM_GUARD_BYTES > s->elemsize / 2 &&
+			    s->sizeclass != mm_zero_class) { /* whose blocks are all of size 0 */
+				mm_guard_set(p, s->elemsize, n);
+				return p;
+			}
+		} else if (n <= old && (n > old / 2 || old <= 64)) {
 #ifdef MM_DEBUG
 			debug_resize(s, p, n);
 #endif
@@ -593,17 +656,12 @@ void *mm_realloc(void *p, size_t n)
 		old = s->reqsize[mm_span_index(s, (uintptr_t)p - mm_span_base(s))];
 #endif
 	} else {
-		old = s->npages << MM_PAGE_SHIFT;
-		if (n > MM_MAX_SMALL && n <= PTRDIFF_MAX) {
+		check_large("realloc", p, s);
+		old = s->reqlarge;
+		if (n > SMALL_LIMIT && n <= PTRDIFF_MAX) {
 			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
-#ifdef MM_DEBUG
-					if (large_broken(why, sizeof why, "realloc", p, s))
-				mm_throw("%s", why);
-#endif
 			if (np == s->npages || mm_heap_resize(s, np) == 0) {
-#ifdef MM_DEBUG
-				debug_large(s, n);
-#endif
+				large_guard(s, n);
 				return p;
 			}
 		}
@@ -622,15 +680,22 @@ void *mm_aligned_alloc(size_t align, size_t n)
 		return 0;
 	if (align <= 16 && n > 8)
 		return mm_malloc(n); /* every class from 16 bytes is 16-aligned */
-	if (align <= MM_PAGE_SIZE && n <= MM_MAX_SMALL) {
+	if (n == 0)
+		n = 1;
+	if (align <= MM_PAGE_SIZE && n <= SMALL_LIMIT) {
 		if (mm_init_once() < 0)
 			return 0;
-		for (uint32_t cl = mm_size_class(n ? n : 1); cl < (uint32_t)mm_nclasses; cl++)
-			if ((mm_class_size[cl] & (align - 1)) == 0)
-				return mm_malloc(mm_class_size[cl]);
+		/* the first class from n's whose size is a multiple of align (not the zero class) */
+		for (uint32_t cl = request_class(n); cl < mm_zero_class; cl++)
+			if ((mm_class_size[cl] & (align - 1)) == 0) {
+				void *v = small_alloc(cl, n);
+				if (!v && reclaim(n))
+					v = small_alloc(cl, n);
+				return v;
+			}
 	}
 	uintptr_t ap = align >> MM_PAGE_SHIFT;
-	return malloc_large(n ? n : 1, ap ? ap : 1);
+	return malloc_large(n, ap ? ap : 1);
 }
 
 int mm_owns(const void *p)

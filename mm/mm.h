@@ -34,7 +34,8 @@ struct mm_stats {
 	uintptr_t arena_used;   /* end of the mapped part of the current region */
 	uintptr_t arena_end;    /* end of the reserved range */
 	int arena_policy;       /* MM_ARENA_64, MM_ARENA_32 or MM_ARENA_CHUNKS */
-	int nclasses;           /* size classes in use (class 0 is unused) */
+	int nclasses;           /* size classes in use (class 0 is unused; the last is the zero
+				 * class, malloc(0) in release builds, out of size order) */
 	struct {
 		uint32_t size;      /* object size */
 		uint32_t npages;    /* pages per span */

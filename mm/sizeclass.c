@@ -7,11 +7,14 @@
  * 128 bytes, and by 256 from 2 KiB.  Each class's span is the fewest pages
  * whose leftover after cutting objects is at most 1/8 of the span; a size
  * that needs the same pages for the same number of objects as the previous
- * class replaces it (nothing is gained by keeping both).
+ * class replaces it (nothing is gained by keeping both).  One more class
+ * comes last, out of order: the zero class, for malloc(0) in release builds
+ * (the guard, internal.h); no size maps to it.
  */
 #include "internal.h"
 
 int mm_nclasses;
+uint32_t mm_guard_class, mm_zero_class;
 uint32_t mm_class_size[MM_NUM_CLASSES_MAX];
 uint8_t mm_class_npages[MM_NUM_CLASSES_MAX];
 uint8_t mm_class_batch[MM_NUM_CLASSES_MAX];
@@ -53,7 +56,15 @@ void mm_sizeclass_init(void)
 		mm_class_npages[n] = (uint8_t)npages;
 		n++;
 	}
-	mm_nclasses = (int)n;
+	/* The zero class (malloc(0) in release builds: the guard, internal.h), after the others. */
+	if (n >= MM_NUM_CLASSES_MAX)
+		mm_throw("mm: sizeclass: no room for the zero class");
+	mm_zero_class = n;
+	mm_class_size[n] = (uint32_t)(MM_GUARD_BYTES + 7) & ~7u;
+	mm_class_npages[n] = 1;
+	mm_nclasses = (int)++n;
+	for (mm_guard_class = 1; mm_class_size[mm_guard_class] <= MM_GUARD_ABOVE; mm_guard_class++)
+		;
 
 	for (uint32_t c = 1; c < n; c++) {
 		uint32_t b = 65536 / mm_class_size[c];
@@ -81,4 +92,9 @@ void mm_sizeclass_init(void)
 			c++;
 		mm_size_to_class128[i] = (uint8_t)c;
 	}
+#ifndef MM_DEBUG
+	mm_size_to_class8[0] = (uint8_t)mm_zero_class; /* malloc(0): the guard's slow path */
+	mm_size_to_list8[0] = (uint16_t)(offsetof(struct mm_cache, list) +
+					 mm_zero_class * sizeof(struct mm_cachelist)); /* always empty */
+#endif
 }

@@ -284,7 +284,7 @@ static __attribute__((noinline)) void *malloc_miss(size_t n)
 
 PUBLIC void *malloc(size_t n)
 {
-	return mm_malloc_fast(n, malloc_miss); /* malloc(0) gets a unique 8-byte object */
+	return mm_malloc_fast(n, malloc_miss); /* malloc(0): a unique 16-byte block, guarded (release) */
 }
 
 /*

@@ -72,7 +72,7 @@ START_TEST(thread_exit_returns_the_cache_to_central_and_spans_to_the_heap)
 			      "central holds more than one spare span per class",
 			      sizes[k], (unsigned long long)st.heap_inuse,
 			      (unsigned long long)st0.heap_inuse);
-		int c = class_of_size(&st, sizes[k]);
+		int c = class_of_size(&st, sizes[k] + GUARD_BYTES(sizes[k]));
 		ck_assert_uint_eq(st.by_class[c].nmalloc - st0.by_class[c].nmalloc, 3000);
 		ck_assert_uint_eq(st.by_class[c].nfree - st0.by_class[c].nfree, 3000);
 		STEP();

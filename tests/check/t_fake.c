@@ -636,7 +636,7 @@ START_TEST(cache_hits_take_no_lock)
 {
 	init_fake();
 	use_new_cache();
-	size_t sizes[] = {8, 100, 1000, 5000, 32768};
+	size_t sizes[] = {8, 100, 1000, 5000, MAX_SMALL - GUARD_BYTES(MAX_SMALL)};
 	void *p[16];
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		for (int i = 0; i < 16; i++) /* warm: the list holds objects now */

@@ -23,6 +23,19 @@
 #define PAGE ((size_t)4096)
 #endif
 #define MAX_SMALL (32 * KiB)
+/*
+ * Release builds guard requests of 0 and of more than 1024 bytes (the
+ * guard, mm/internal.h): such a block's slot holds its size plus a trailer
+ * of GUARD_BYTES(n), and its usable size is n.  malloc(0) has a class of
+ * its own, the last of by_class (SIZED: the classes sizes map to).  A
+ * request above MAX_SMALL - GUARD_BYTES(n) is a large object.
+ */
+#ifdef MM_DEBUG
+#define GUARD_BYTES(n) ((size_t)0)
+#else
+#define GUARD_BYTES(n) ((n) == 0 || (n) > 1024 ? 8 + sizeof(uintptr_t) : 0)
+#endif
+#define SIZED(st) ((st)->nclasses - 1)
 
 /*
  * STEP(): after every step of a test.  The stats add up (heap_sys ==
