@@ -659,15 +659,17 @@ static int case_map_refused(void)
 /*
  * Only the maps of the core's record chunks refused (a kernel whose frames run
  * out while the heap still has pages): first 4 KiB blocks (a one-page span
- * each: more spans than the spare records), then 2 MiB blocks: the arena
- * grows and maps, then needs a record for the new pages.  Whether a record
- * chunk's map is refused or the pool has no room left for its reservation
- * (the earlier cases, threads among them, leave it more or less full), the
- * core must fall back on the heap's free pages or say NULL, and lose nothing.
+ * each), more than the pool holds, so that records or the pool run short
+ * whatever the earlier cases left (the threads case leaves more or fewer
+ * spare records, and the pool more or less full), then 2 MiB blocks: the
+ * arena grows and maps, then needs a record for the new pages.  Whether a
+ * record chunk's map is refused or the pool has no room left for its
+ * reservation, the core must fall back on the heap's free pages or say
+ * NULL, and lose nothing.
  */
 static int case_record_refused(void)
 {
-	enum { M = 6000, NBIG = 4 };
+	enum { M = 20000, NBIG = 4 }; /* 78 MiB of 4 KiB blocks: more than the 64 MiB pool */
 	static void *qs[M];
 	void *big[NBIG];
 	long fail0 = nmap_fail, rfail0 = nreserve_fail;
