@@ -92,6 +92,10 @@ int mm_pagemap_ensure(uintptr_t pn, uintptr_t npages)
 /* Map pages [pn, pn+npages) to s, a leaf at a time; the nodes must exist. */
 void mm_pagemap_set(uintptr_t pn, uintptr_t npages, struct mm_span *s)
 {
+	if (npages == 1) { /* a free span's ends: most calls */
+		(*leaf_slot(pn))->span[pn & LEAF_MASK] = s;
+		return;
+	}
 	while (npages) {
 		struct mm_span **e = (*leaf_slot(pn))->span;
 		uintptr_t i = pn & LEAF_MASK, n = LEAF_MASK + 1 - i;
