@@ -17,12 +17,6 @@
  */
 #include "internal.h"
 
-/*
- * The list for cl is empty: fetch a batch from central, return one object.
- * A miss also raises the list's limit by a batch (up to MM_CACHE_LIST_MAX):
- * a class allocated in bulk earns a longer list, so the frees that follow
- * stay in the cache.
- */
 struct mm_cache mm_cache_none; /* zero: no objects, thresh 0 (every push is "full") */
 
 static void recount(struct mm_cache *c);
@@ -37,6 +31,12 @@ static void sync(struct mm_cache *c, uint32_t cl)
 	c->synced[cl] = n;
 }
 
+/*
+ * The list for cl is empty: fetch a batch from central, return one object.
+ * A miss also raises the list's limit by a batch (up to MM_CACHE_LIST_MAX):
+ * a class allocated in bulk earns a longer list, so the frees that follow
+ * stay in the cache.
+ */
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
@@ -46,16 +46,16 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 		c->max[cl] += batch;
 	c->trim_n[cl] = 0; /* the list ran empty: its low-water mark is 0 */
 	uint32_t got = mm_central_alloc(cl, batch, &head);
-	if (!got) {
-		sync(c, cl);
-		return 0;
+	if (got) {
+		l->head = *(void **)head;
+		((uintptr_t *)head)[1] = 0; /* handed out: no key */
+		l->nin += got;
+		l->nmalloc++;
+		c->taken[cl] += got;
 	}
-	l->head = *(void **)head;
-	((uintptr_t *)head)[1] = 0; /* handed out: no key */
-	l->nin += got;
-	l->nmalloc++;
-	c->taken[cl] += got;
-	sync(c, cl);
+	sync(c, cl); /* the limit grew */
+	if (!got)
+		return 0;
 	recount(c);
 	return head;
 }
@@ -178,7 +178,7 @@ struct mm_cache *mm_cache_new(void)
 	if (c) {
 		for (int i = 1; i < mm_nclasses; i++) {
 			c->max[i] = mm_class_batch[i];
-			c->list[i].thresh = mm_class_batch[i];
+			sync(c, (uint32_t)i);
 		}
 		c->next = mm_heap.allcaches;
 		c->prev = 0;

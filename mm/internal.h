@@ -409,15 +409,22 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	return mm_cache_refill(c, cl);
 }
 
-/* Push v (known not to be free) on its list, marked free with the key; 1: over its limit. */
+/* Link v on l, marked free with key; nin: l->nin counting v. */
+static inline void mm_cachelist_link(struct mm_cachelist *l, void *v, uintptr_t key, uint64_t nin)
+{
+	uintptr_t *w = v;
+	w[1] = key; /* before the link: two stores, not one vector store (gcc's SLP) */
+	w[0] = (uintptr_t)l->head;
+	l->head = v;
+	l->nin = nin;
+}
+
+/* Push v (known not to be free) on its list; 1: over its limit. */
 static inline int mm_cache_push_only(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	uintptr_t *w = v;
-	w[1] = mm_free_key; /* before the link: two stores, not one vector store (gcc's SLP) */
-	w[0] = (uintptr_t)l->head;
-	l->head = v;
-	return mm_unlikely(mm_cachelist_full(l, ++l->nin));
+	mm_cachelist_link(l, v, mm_free_key, l->nin + 1);
+	return mm_unlikely(mm_cachelist_full(l, l->nin));
 }
 
 static inline void mm_cache_push(struct mm_cache *c, uint32_t cl, void *v)
@@ -492,24 +499,17 @@ int mm_free_slow(void *p, int tolerant);
 static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
 {
 #ifndef MM_DEBUG
-	struct mm_cache *c;
-	void *v;
 	if (mm_likely(n <= MM_GUARD_ABOVE)) { /* above: the guard's classes, always slow */
-		c = mm_sys_cache_peek();
-		if (!MM_CACHE_NEVER_NULL && mm_unlikely(!c))
-			goto none;
-		/* the list by its byte offset, no multiply (0: the zero class's, always empty) */
-		v = mm_cachelist_pop((struct mm_cachelist *)((char *)c +
-							     mm_size_to_list8[(n + 7) >> 3]));
-	} else {
-		return miss(n);
+		struct mm_cache *c = mm_sys_cache_peek();
+		void *v = 0;
+		if (MM_CACHE_NEVER_NULL || mm_likely(c != 0)) /* the list by its byte offset, no
+							       * multiply (0: the zero class's, empty) */
+			v = mm_cachelist_pop((struct mm_cachelist *)((char *)c +
+								     mm_size_to_list8[(n + 7) >> 3]));
+		mm_sys_cache_put(c);
+		if (mm_likely(v != 0))
+			return v;
 	}
-	mm_sys_cache_put(c);
-	if (mm_likely(v != 0))
-		return v;
-	return miss(n);
-none:
-	mm_sys_cache_put(c);
 #endif
 	return miss(n);
 }
@@ -572,10 +572,7 @@ static inline void mm_free_fast(void *p, void (*miss)(void *))
 		uint64_t nin = l->nin + 1;
 		/* class 0 (no small span here) starts no object */
 		if (mm_likely(mm_class_starts(cl, so) && w[1] != key && !mm_cachelist_full(l, nin))) {
-			w[1] = key; /* before the link: two stores, not one vector store (gcc's SLP) */
-			w[0] = (uintptr_t)l->head;
-			l->head = p;
-			l->nin = nin;
+			mm_cachelist_link(l, p, key, nin);
 			mm_sys_cache_put(c);
 			return;
 		}
