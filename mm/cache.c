@@ -17,16 +17,17 @@
  */
 #include "internal.h"
 
-struct mm_cache mm_cache_none; /* zero: no objects, thresh 0 (every push is "full") */
+struct mm_cache mm_cache_none; /* zero: no objects, room 0 (every push is "full") */
 
 static void recount(struct mm_cache *c);
 
-/* Bring list cl's push threshold and its part of c->bytes up to date (a slow path). */
+/* Bring list cl's room and its part of c->bytes up to date (a slow path). */
 static void sync(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	uint32_t n = mm_cachelist_len(l);
-	l->thresh = l->nmalloc + c->max[cl];
+	l->lim = l->nmalloc + c->max[cl];
+	l->room = (int64_t)c->max[cl] - n;
 	c->bytes += ((uintptr_t)n - c->synced[cl]) * mm_class_size[cl];
 	c->synced[cl] = n;
 }
@@ -49,7 +50,7 @@ void *mm_cache_refill(struct mm_cache *c, uint32_t cl)
 	if (got) {
 		l->head = *(void **)head;
 		((uintptr_t *)head)[1] = 0; /* handed out: no key */
-		l->nin += got;
+		l->room -= got;
 		l->nmalloc++;
 		c->taken[cl] += got;
 	}
@@ -98,7 +99,7 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 		v = *(void **)v;
 	l->head = *(void **)v;
 	*(void **)v = 0;
-	l->nin -= n;
+	l->room += n;
 	mark(c, cl, low < len - n ? low : len - n);
 	c->returned[cl] += n;
 	sync(c, cl);
@@ -165,7 +166,7 @@ void mm_cache_overflow(struct mm_cache *c, uint32_t cl)
 	if (len > c->max[cl])
 		release(c, cl, len < mm_class_batch[cl] ? len : mm_class_batch[cl], 1);
 	else
-		sync(c, cl); /* the threshold was early: pops since the last slow path */
+		sync(c, cl); /* room ran out early: pops since the last slow path */
 	recount(c);
 }
 
@@ -177,6 +178,7 @@ struct mm_cache *mm_cache_new(void)
 	struct mm_cache *c = mm_fixalloc_alloc(&mm_heap.caches);
 	if (c) {
 		for (int i = 1; i < mm_nclasses; i++) {
+			c->list[i].starts = mm_class_starts_at[i];
 			c->max[i] = mm_class_batch[i];
 			sync(c, (uint32_t)i);
 		}

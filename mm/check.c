@@ -95,6 +95,9 @@ static void check_small(struct mm_span *s, uint32_t cl, int onempty, struct tall
 	if (s->ref + n + (s->nelems - s->ncarved) != s->nelems)
 		FAIL("span %p: %u objects out + %u free + %u not carved != %u", (void *)base,
 		     (uintptr_t)s->ref, n, (uintptr_t)(s->nelems - s->ncarved), (uintptr_t)s->nelems);
+	uintptr_t page = mm_classmap_wrong(s, mm_class_guarded(cl) ? 0 : cl);
+	if (page)
+		FAIL("span %p: class map entry of page %u is wrong", (void *)base, page - 1);
 	check_in_use(s, t);
 	t->refs[cl] += s->ref;
 }
@@ -114,8 +117,12 @@ static void check_cache(struct mm_cache *c, struct tally *t)
 		if (n != len)
 			FAIL("cache %p list %d: %u objects, count says %u", (void *)c, cl, (uintptr_t)n,
 			     (uintptr_t)len);
-		if (c->list[cl].thresh > c->list[cl].nmalloc + c->max[cl])
-			FAIL("cache %p list %d: push threshold past its limit (a full list would pass)",
+		const unsigned char *a = (const void *)&c->list[cl].starts, *b = (const void *)&mm_class_starts_at[cl];
+		for (size_t i = 0; i < sizeof(struct mm_starts); i++)
+			if (a[i] != b[i])
+				FAIL("cache %p list %d: object-start test differs from its class's", (void *)c, cl);
+		if (c->list[cl].lim > c->list[cl].nmalloc + c->max[cl])
+			FAIL("cache %p list %d: room past its limit (a full list would pass)",
 			     (void *)c, cl);
 		synced += (uintptr_t)c->synced[cl] * mm_class_size[cl];
 		t->cached[cl] += n;

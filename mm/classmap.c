@@ -1,8 +1,9 @@
 /*
  * classmap.c - the class map: two bytes for each page of a fixed window of
- * the arena, the size class of the small span on that page (low byte, 0:
- * none, and for the spans of guarded classes, internal.h) and the page's
- * index in its span (high byte).  free reads it, with
+ * the arena, where a cache keeps the list of the small span's class (low
+ * 12 bits: its byte offset in struct mm_cache; 0: none, and for the spans
+ * of guarded classes, internal.h) and the page's index in its span (high
+ * 4 bits).  free reads it, with
  * no lock and no pointer chasing, instead of walking the pagemap; pages
  * outside the window take the pagemap path.
  *
@@ -54,12 +55,40 @@ void mm_classmap_cover(uintptr_t end)
 	mm_classmap_bytes = (mapped / sizeof *mm_classmap) << MM_PAGE_SHIFT;
 }
 
-/* Record (cl != 0) or clear (cl == 0) small span s, if it lies inside the map. */
-void mm_classmap_set(const struct mm_span *s, uint32_t cl)
+/* Span s's first entry in the map, or NULL if it does not lie inside the map. */
+static uint16_t *entries(const struct mm_span *s)
 {
 	uintptr_t off = mm_span_base(s) - mm_classmap_base;
 	if (off >= mm_classmap_bytes || (s->npages << MM_PAGE_SHIFT) > mm_classmap_bytes - off)
-		return;
-	for (uintptr_t i = 0; i < s->npages; i++)
-		mm_classmap[(off >> MM_PAGE_SHIFT) + i] = (uint16_t)(cl ? cl | i << 8 : 0);
+		return 0;
+	return mm_classmap + (off >> MM_PAGE_SHIFT);
+}
+
+_Static_assert(offsetof(struct mm_cache, list) + MM_NUM_CLASSES_MAX * sizeof(struct mm_cachelist) <=
+		       MM_CLASSMAP_LIST + 1, "a list's offset fits an entry's low 12 bits");
+
+/* The entry for page i of a span of class cl (0: none). */
+static uint16_t entry(const struct mm_span *s, uint32_t cl, uintptr_t i)
+{
+	if (!cl || s->npages > MM_CLASSMAP_PAGES) /* free finds it through the pagemap */
+		return 0;
+	return (uint16_t)((offsetof(struct mm_cache, list) + cl * sizeof(struct mm_cachelist)) | i << 12);
+}
+
+/* Record (cl != 0) or clear (cl == 0) small span s, if it lies inside the map. */
+void mm_classmap_set(const struct mm_span *s, uint32_t cl)
+{
+	uint16_t *e = entries(s);
+	for (uintptr_t i = 0; e && i < s->npages; i++)
+		e[i] = entry(s, cl, i);
+}
+
+/* mm_check: 0 if the map says of span s what mm_classmap_set(s, cl) wrote, else a wrong page + 1. */
+uintptr_t mm_classmap_wrong(const struct mm_span *s, uint32_t cl)
+{
+	uint16_t *e = entries(s);
+	for (uintptr_t i = 0; e && i < s->npages; i++)
+		if (e[i] != entry(s, cl, i))
+			return i + 1;
+	return 0;
 }

@@ -332,19 +332,55 @@ __attribute__((noreturn)) void mm_double_free(void *v, uint32_t size);
 #define MM_LINK_MISALIGNED ((uintptr_t)(2 * sizeof(void *) - 1))
 __attribute__((noreturn)) void mm_bad_link(void *v, void *next, uint32_t size);
 
+/*
+ * Does offset so in a span of a class start an object?  On 64-bit hosts
+ * one multiply: with m = 2^64 / size rounded up, so is a multiple of size
+ * exactly when so * m (mod 2^64) < m, for every 32-bit so and size
+ * (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019).
+ * 32-bit hosts multiply by ceil(2^32 / size) and back.  The zero test
+ * (class 0, and mm_cache_none's lists) says no to every offset.
+ */
+#if UINTPTR_MAX > 0xffffffffu
+struct mm_starts {
+	uint64_t m;
+};
+static inline int mm_starts_at(const struct mm_starts *t, uintptr_t so)
+{
+	return (uint64_t)so * t->m < t->m;
+}
+#else
+struct mm_starts {
+	uint32_t divmul, size;
+};
+static inline int mm_starts_at(const struct mm_starts *t, uintptr_t so)
+{
+	return t->size != 0 && (((uint64_t)so * t->divmul) >> 32) * t->size == so;
+}
+#endif
+extern struct mm_starts mm_class_starts_at[MM_NUM_CLASSES_MAX]; /* malloc.c, at init */
+static inline int mm_class_starts(uint32_t cl, uintptr_t so)
+{
+	return mm_starts_at(&mm_class_starts_at[cl], so);
+}
+
 /* ---- cache (cache.c) ---- */
 /*
  * A cache list counts on its fast paths only what it must: allocations
- * served (nmalloc, which the statistics need anyway) and objects that came
- * in (nin: frees, refills, less what went back).  Its length is the
- * difference, so a pop writes one counter and a push one.  Bytes held and
- * low-water marks are worked out in the slow paths (cache.c).
+ * served (nmalloc, which the statistics need anyway) and pushes left before
+ * a slow path looks at the list (room).  The objects that came in (frees,
+ * refills, less what went back) are lim - room, where lim is nmalloc as of
+ * the last slow path plus the list's limit; the length is that less
+ * nmalloc.  So a pop writes one counter and a push one, and a push tests
+ * room against 0: early (pops since lim was set make room for more), never
+ * late.  Bytes held and low-water marks are worked out in the slow paths
+ * (cache.c).
  */
 struct mm_cachelist {
 	void *head;
 	uint64_t nmalloc;            /* allocations served (frees are derived: stats.c) */
-	uint64_t nin;                /* objects in (frees, refills) less objects out to central */
-	uint64_t thresh;             /* nin past this: maybe over max (nmalloc as of the last slow path + max) */
+	int64_t room;                /* pushes left before a slow path (<= 0: maybe over max) */
+	uint64_t lim;                /* nmalloc as of the last slow path + max */
+	struct mm_starts starts;     /* the class's object-start test, copied here for free (0: none) */
 };
 struct mm_cache {
 	struct mm_cachelist list[MM_NUM_CLASSES_MAX];
@@ -360,12 +396,12 @@ struct mm_cache {
 };
 static inline uint32_t mm_cachelist_len(const struct mm_cachelist *l)
 {
-	return (uint32_t)(l->nin - l->nmalloc);
+	return (uint32_t)(l->lim - (uint64_t)l->room - l->nmalloc);
 }
-/* May a list whose nin would be nin be over its limit?  (Early, never late.) */
-static inline int mm_cachelist_full(const struct mm_cachelist *l, uint64_t nin)
+/* May one more push take list l over its limit?  (Early, never late.) */
+static inline int mm_cachelist_full(const struct mm_cachelist *l)
 {
-	return nin > l->thresh;
+	return l->room <= 0;
 }
 /* No cache: every list empty and full, so both fast paths miss (mm_sys_cache_peek). */
 extern struct mm_cache mm_cache_none;
@@ -409,22 +445,22 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	return mm_cache_refill(c, cl);
 }
 
-/* Link v on l, marked free with key; nin: l->nin counting v. */
-static inline void mm_cachelist_link(struct mm_cachelist *l, void *v, uintptr_t key, uint64_t nin)
+/* Link v on l, marked free with key, and count it. */
+static inline void mm_cachelist_link(struct mm_cachelist *l, void *v, uintptr_t key)
 {
 	uintptr_t *w = v;
 	w[1] = key; /* before the link: two stores, not one vector store (gcc's SLP) */
 	w[0] = (uintptr_t)l->head;
 	l->head = v;
-	l->nin = nin;
+	l->room--;
 }
 
-/* Push v (known not to be free) on its list; 1: over its limit. */
+/* Push v (known not to be free) on its list; 1: maybe over its limit. */
 static inline int mm_cache_push_only(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	mm_cachelist_link(l, v, mm_free_key, l->nin + 1);
-	return mm_unlikely(mm_cachelist_full(l, l->nin));
+	mm_cachelist_link(l, v, mm_free_key);
+	return mm_unlikely(l->room < 0);
 }
 
 static inline void mm_cache_push(struct mm_cache *c, uint32_t cl, void *v)
@@ -515,45 +551,30 @@ static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
 }
 
 /*
- * The class map (classmap.c): for each page of a window of the arena, the
- * class of the small span on it (low byte, 0: none) and the page's index in
- * the span (high byte).  Set when central gets a span from the heap and
- * cleared when it goes back (heap lock held); free reads it without a lock,
- * and only for pages of objects it holds, whose span cannot go back
- * meanwhile.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is mapped
- * map, and never more than was reserved for it.  Spans of guarded classes
- * (release builds) are not recorded: their frees take the slow path, which
- * checks the trailer.
+ * The class map (classmap.c): for each page of a window of the arena, where
+ * the list of the small span's class lies in a cache (low 12 bits: the byte
+ * offset of c->list[cl], 0: no small span here) and the page's index in the
+ * span (high 4 bits).  So free finds its list with one add, and the list
+ * carries the class's object-start test.  Set when central gets a span from
+ * the heap and cleared when it goes back (heap lock held); free reads it
+ * without a lock, and only for pages of objects it holds, whose span cannot
+ * go back meanwhile.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is
+ * mapped, and never more than was reserved for it.  Spans of guarded classes
+ * (release builds) and spans of more than 16 pages are not recorded: their
+ * frees take the slow path, which checks the trailer.
  */
+#define MM_CLASSMAP_LIST  0xfffu /* an entry's list offset */
+#define MM_CLASSMAP_PAGES 16     /* a span's most pages the map records */
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;
 
-/*
- * Does offset so in a span of class cl start an object?  On 64-bit hosts
- * one multiply: with M = 2^64 / size rounded up, so is a multiple of size
- * exactly when so * M (mod 2^64) < M, for every 32-bit so and size
- * (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019).
- * 32-bit hosts multiply by ceil(2^32 / size) and back.
- */
-#if UINTPTR_MAX > 0xffffffffu
-extern uint64_t mm_class_divtest[MM_NUM_CLASSES_MAX]; /* malloc.c, at init: M per class; 0 for class 0 */
-static inline int mm_class_starts(uintptr_t cl, uintptr_t so)
-{
-	uint64_t m = mm_class_divtest[cl];
-	return (uint64_t)so * m < m;
-}
-#else
-static inline int mm_class_starts(uintptr_t cl, uintptr_t so)
-{
-	return cl != 0 && (((uint64_t)so * mm_class_divmul[cl]) >> 32) * mm_class_size[cl] == so;
-}
-#endif
 void mm_classmap_init(uintptr_t base, uintptr_t size); /* reserve for [base, base+size) */
 void mm_classmap_cover(uintptr_t end);                  /* arena mapped up to end */
 void mm_classmap_set(const struct mm_span *s, uint32_t cl);
+uintptr_t mm_classmap_wrong(const struct mm_span *s, uint32_t cl); /* mm_check: 0, or a wrong page + 1 */
 
 /*
- * free: the class map gives the class; a pointer that really starts an
+ * free: the class map gives the list; a pointer that really starts an
  * object of its span (checked by multiplying, not dividing) and holds no
  * key goes on the cache.  Everything else (outside the class map, NULL,
  * large objects, bad pointers, a key in place, no cache, debug builds) is
@@ -565,14 +586,13 @@ static inline void mm_free_fast(void *p, void (*miss)(void *))
 	struct mm_cache *c = mm_sys_cache_peek();
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
 	if (mm_likely((MM_CACHE_NEVER_NULL || c != 0) && off < mm_classmap_bytes)) {
-		uintptr_t e = mm_classmap[off >> MM_PAGE_SHIFT], cl = e & 0xff;
-		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((e >> 8) << MM_PAGE_SHIFT);
-		struct mm_cachelist *l = &c->list[cl];
+		uintptr_t e = mm_classmap[off >> MM_PAGE_SHIFT];
+		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((e >> 12) << MM_PAGE_SHIFT);
+		struct mm_cachelist *l = (struct mm_cachelist *)((char *)c + (e & MM_CLASSMAP_LIST));
 		uintptr_t *w = p, key = mm_free_key;
-		uint64_t nin = l->nin + 1;
-		/* class 0 (no small span here) starts no object */
-		if (mm_likely(mm_class_starts(cl, so) && w[1] != key && !mm_cachelist_full(l, nin))) {
-			mm_cachelist_link(l, p, key, nin);
+		/* list 0 (no small span here) has a test that says no */
+		if (mm_likely(mm_starts_at(&l->starts, so) && w[1] != key && !mm_cachelist_full(l))) {
+			mm_cachelist_link(l, p, key);
 			mm_sys_cache_put(c);
 			return;
 		}

@@ -8,9 +8,7 @@
 volatile int mm_inited;
 uintptr_t mm_free_key = 1; /* set at init, before any object is freed */
 int mm_memory_dirty;
-#if UINTPTR_MAX > 0xffffffffu
-uint64_t mm_class_divtest[MM_NUM_CLASSES_MAX];
-#endif
+struct mm_starts mm_class_starts_at[MM_NUM_CLASSES_MAX];
 static int (*reclaim_hook)(size_t n);
 static struct mm_lock init_lock;
 static char init_error[256];
@@ -88,10 +86,14 @@ static int init_locked(const struct mm_config *cfg)
 	mm_memory_dirty = cfg->memory_not_zeroed != 0;
 	reclaim_hook = cfg->reclaim;
 	mm_sizeclass_init();
+	for (int i = 1; i < mm_nclasses; i++) { /* free's object-start test (internal.h) */
 #if UINTPTR_MAX > 0xffffffffu
-	for (int i = 1; i < mm_nclasses; i++) /* free's object-start test (internal.h) */
-		mm_class_divtest[i] = UINT64_MAX / mm_class_size[i] + 1;
+		mm_class_starts_at[i].m = UINT64_MAX / mm_class_size[i] + 1;
+#else
+		mm_class_starts_at[i].divmul = mm_class_divmul[i];
+		mm_class_starts_at[i].size = mm_class_size[i];
 #endif
+	}
 	mm_pagemap_init();
 	for (int i = 0; i < MM_HEAP_LISTS; i++)
 		mm_span_list_init(&mm_heap.free[i]);
