@@ -1,9 +1,8 @@
 /*
  * classmap.c - the class map: two bytes for each page of a fixed window of
- * the arena, where a cache keeps the list of the small span's class (low
- * 12 bits: its byte offset in struct mm_cache; 0: none, and for the spans
- * of guarded classes, internal.h) and the page's index in its span (high
- * 4 bits).  free reads it, with
+ * the arena, where a cache keeps the list of the one-page small span's
+ * class on that page (its byte offset in struct mm_cache; 0: none, and for
+ * larger spans and the spans of guarded classes, internal.h).  free reads it, with
  * no lock and no pointer chasing, instead of walking the pagemap; pages
  * outside the window take the pagemap path.
  *
@@ -64,15 +63,15 @@ static uint16_t *entries(const struct mm_span *s)
 	return mm_classmap + (off >> MM_PAGE_SHIFT);
 }
 
-_Static_assert(offsetof(struct mm_cache, list) + MM_NUM_CLASSES_MAX * sizeof(struct mm_cachelist) <=
-		       MM_CLASSMAP_LIST + 1, "a list's offset fits an entry's low 12 bits");
+_Static_assert(offsetof(struct mm_cache, list) + MM_NUM_CLASSES_MAX * sizeof(struct mm_cachelist) <= 0xffff,
+	       "a list's offset fits an entry");
 
-/* The entry for page i of a span of class cl (0: none). */
-static uint16_t entry(const struct mm_span *s, uint32_t cl, uintptr_t i)
+/* The entry for a span of class cl (0: none; spans of more pages than one are not recorded). */
+static uint16_t entry(const struct mm_span *s, uint32_t cl)
 {
-	if (!cl || s->npages > MM_CLASSMAP_PAGES) /* free finds it through the pagemap */
+	if (!cl || s->npages != 1)
 		return 0;
-	return (uint16_t)((offsetof(struct mm_cache, list) + cl * sizeof(struct mm_cachelist)) | i << 12);
+	return (uint16_t)(offsetof(struct mm_cache, list) + cl * sizeof(struct mm_cachelist));
 }
 
 /* Record (cl != 0) or clear (cl == 0) small span s, if it lies inside the map. */
@@ -80,7 +79,7 @@ void mm_classmap_set(const struct mm_span *s, uint32_t cl)
 {
 	uint16_t *e = entries(s);
 	for (uintptr_t i = 0; e && i < s->npages; i++)
-		e[i] = entry(s, cl, i);
+		e[i] = entry(s, cl);
 }
 
 /* mm_check: 0 if the map says of span s what mm_classmap_set(s, cl) wrote, else a wrong page + 1. */
@@ -88,7 +87,7 @@ uintptr_t mm_classmap_wrong(const struct mm_span *s, uint32_t cl)
 {
 	uint16_t *e = entries(s);
 	for (uintptr_t i = 0; e && i < s->npages; i++)
-		if (e[i] != entry(s, cl, i))
+		if (e[i] != entry(s, cl))
 			return i + 1;
 	return 0;
 }

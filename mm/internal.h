@@ -73,7 +73,7 @@ extern uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX]; /* batches central may par
 extern uint32_t mm_class_divmul[MM_NUM_CLASSES_MAX]; /* ceil(2^32 / size): offset / size by multiply */
 extern uint8_t mm_size_to_class8[1024 / 8 + 1];   /* sizes <= 1024, 8-byte steps */
 extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
-extern uint16_t mm_size_to_list8[1024 / 8 + 1];   /* the same, as offsets of cache lists */
+extern uint16_t mm_size_to_list[1024 + 1];       /* each size <= 1024: its cache list's offset */
 void mm_sizeclass_init(void);
 
 /* The class of a small size n (0 < n <= MM_MAX_SMALL; 0: the zero class in release builds, the smallest in debug builds). */
@@ -102,6 +102,7 @@ static inline uint32_t mm_size_class(size_t n)
  * instead (below): no block is guarded there.
  */
 #define MM_GUARD_ABOVE  1024
+#define MM_ONE_PAGE_CLASSES 1024 /* sizeclass.c: classes up to this size have one-page spans */
 #define MM_GUARD_CANARY 8
 #define MM_GUARD_BYTES  (MM_GUARD_CANARY + sizeof(uintptr_t))
 extern uint32_t mm_guard_class, mm_zero_class; /* sizeclass.c */
@@ -398,11 +399,6 @@ static inline uint32_t mm_cachelist_len(const struct mm_cachelist *l)
 {
 	return (uint32_t)(l->lim - (uint64_t)l->room - l->nmalloc);
 }
-/* May one more push take list l over its limit?  (Early, never late.) */
-static inline int mm_cachelist_full(const struct mm_cachelist *l)
-{
-	return l->room <= 0;
-}
 /* No cache: every list empty and full, so both fast paths miss (mm_sys_cache_peek). */
 extern struct mm_cache mm_cache_none;
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
@@ -445,22 +441,21 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	return mm_cache_refill(c, cl);
 }
 
-/* Link v on l, marked free with key, and count it. */
-static inline void mm_cachelist_link(struct mm_cachelist *l, void *v, uintptr_t key)
+/* Link v on l, marked free with key (room is the caller's to count). */
+static inline void mm_cachelist_put(struct mm_cachelist *l, void *v, uintptr_t key)
 {
 	uintptr_t *w = v;
 	w[1] = key; /* before the link: two stores, not one vector store (gcc's SLP) */
 	w[0] = (uintptr_t)l->head;
 	l->head = v;
-	l->room--;
 }
 
 /* Push v (known not to be free) on its list; 1: maybe over its limit. */
 static inline int mm_cache_push_only(struct mm_cache *c, uint32_t cl, void *v)
 {
 	struct mm_cachelist *l = &c->list[cl];
-	mm_cachelist_link(l, v, mm_free_key);
-	return mm_unlikely(l->room < 0);
+	mm_cachelist_put(l, v, mm_free_key);
+	return mm_unlikely(--l->room < 0);
 }
 
 static inline void mm_cache_push(struct mm_cache *c, uint32_t cl, void *v)
@@ -535,13 +530,14 @@ int mm_free_slow(void *p, int tolerant);
 static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
 {
 #ifndef MM_DEBUG
+	_Static_assert(MM_GUARD_ABOVE <= 1024, "mm_size_to_list covers every size the fast path takes");
 	if (mm_likely(n <= MM_GUARD_ABOVE)) { /* above: the guard's classes, always slow */
 		struct mm_cache *c = mm_sys_cache_peek();
 		void *v = 0;
 		if (MM_CACHE_NEVER_NULL || mm_likely(c != 0)) /* the list by its byte offset, no
 							       * multiply (0: the zero class's, empty) */
 			v = mm_cachelist_pop((struct mm_cachelist *)((char *)c +
-								     mm_size_to_list8[(n + 7) >> 3]));
+								     mm_size_to_list[n]));
 		mm_sys_cache_put(c);
 		if (mm_likely(v != 0))
 			return v;
@@ -552,19 +548,18 @@ static inline void *mm_malloc_fast(size_t n, void *(*miss)(size_t))
 
 /*
  * The class map (classmap.c): for each page of a window of the arena, where
- * the list of the small span's class lies in a cache (low 12 bits: the byte
- * offset of c->list[cl], 0: no small span here) and the page's index in the
- * span (high 4 bits).  So free finds its list with one add, and the list
- * carries the class's object-start test.  Set when central gets a span from
- * the heap and cleared when it goes back (heap lock held); free reads it
- * without a lock, and only for pages of objects it holds, whose span cannot
- * go back meanwhile.  Invariant: [mm_classmap_base, + mm_classmap_bytes) is
- * mapped, and never more than was reserved for it.  Spans of guarded classes
- * (release builds) and spans of more than 16 pages are not recorded: their
- * frees take the slow path, which checks the trailer.
+ * the list of the small span's class lies in a cache (the byte offset of
+ * c->list[cl]; 0: no small span here).  So free finds its list with one
+ * add, and the list carries the class's object-start test.  Only one-page
+ * spans are recorded (every class free's fast path takes has one page:
+ * MM_ONE_PAGE_CLASSES), so an object's offset in its span is its offset in
+ * its page.  Set when central gets a span from the heap and cleared when it
+ * goes back (heap lock held); free reads it without a lock, and only for
+ * pages of objects it holds, whose span cannot go back meanwhile.
+ * Invariant: [mm_classmap_base, + mm_classmap_bytes) is mapped, and never
+ * more than was reserved for it.  Spans of guarded classes (release builds)
+ * are not recorded: their frees take the slow path, which checks the trailer.
  */
-#define MM_CLASSMAP_LIST  0xfffu /* an entry's list offset */
-#define MM_CLASSMAP_PAGES 16     /* a span's most pages the map records */
 extern uint16_t *mm_classmap;
 extern uintptr_t mm_classmap_base, mm_classmap_bytes;
 
@@ -586,13 +581,13 @@ static inline void mm_free_fast(void *p, void (*miss)(void *))
 	struct mm_cache *c = mm_sys_cache_peek();
 	uintptr_t off = (uintptr_t)p - mm_classmap_base;
 	if (mm_likely((MM_CACHE_NEVER_NULL || c != 0) && off < mm_classmap_bytes)) {
-		uintptr_t e = mm_classmap[off >> MM_PAGE_SHIFT];
-		uintptr_t so = (off & (MM_PAGE_SIZE - 1)) + ((e >> 12) << MM_PAGE_SHIFT);
-		struct mm_cachelist *l = (struct mm_cachelist *)((char *)c + (e & MM_CLASSMAP_LIST));
+		uintptr_t so = off & (MM_PAGE_SIZE - 1); /* recorded spans have one page */
+		struct mm_cachelist *l = (struct mm_cachelist *)((char *)c + mm_classmap[off >> MM_PAGE_SHIFT]);
 		uintptr_t *w = p, key = mm_free_key;
-		/* list 0 (no small span here) has a test that says no */
-		if (mm_likely(mm_starts_at(&l->starts, so) && w[1] != key && !mm_cachelist_full(l))) {
-			mm_cachelist_link(l, p, key);
+		/* list 0 (no small span here) has a test that says no; room 0: maybe over */
+		if (mm_likely(mm_starts_at(&l->starts, so) && w[1] != key && l->room > 0)) {
+			mm_cachelist_put(l, p, key);
+			l->room--;
 			mm_sys_cache_put(c);
 			return;
 		}

@@ -5,7 +5,9 @@
  * then is 16-aligned there, as glibc's are), step by 8 up to 16, by 16 up to 128, then by size/8 (rounded to a
  * power of two) so that rounding a request up wastes at most 12.5% beyond
  * 128 bytes, and by 256 from 2 KiB.  Each class's span is the fewest pages
- * whose leftover after cutting objects is at most 1/8 of the span; a size
+ * whose leftover after cutting objects is at most 1/8 of the span, except
+ * that classes up to MM_ONE_PAGE_CLASSES (1024 bytes) take one page
+ * (free's class map then needs no page index, internal.h); a size
  * that needs the same pages for the same number of objects as the previous
  * class replaces it (nothing is gained by keeping both).  One more class
  * comes last, out of order: the zero class, for malloc(0) in release builds
@@ -23,7 +25,7 @@ uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX];
 uint32_t mm_class_divmul[MM_NUM_CLASSES_MAX];
 uint8_t mm_size_to_class8[1024 / 8 + 1];
 uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
-uint16_t mm_size_to_list8[1024 / 8 + 1];
+uint16_t mm_size_to_list[1024 + 1];
 
 /* Fill the class tables.  Class 0 is unused, so a zero byte in a table is a bug. */
 void mm_sizeclass_init(void)
@@ -41,7 +43,7 @@ void mm_sizeclass_init(void)
 				align = 16;
 		}
 		uint32_t npages = 1, bytes = MM_PAGE_SIZE;
-		while (bytes % size > bytes / 8) {
+		while (size > MM_ONE_PAGE_CLASSES && bytes % size > bytes / 8) {
 			npages++;
 			bytes += MM_PAGE_SIZE;
 		}
@@ -84,8 +86,6 @@ void mm_sizeclass_init(void)
 		while (mm_class_size[c] < i * 8)
 			c++;
 		mm_size_to_class8[i] = (uint8_t)c;
-		mm_size_to_list8[i] = (uint16_t)(offsetof(struct mm_cache, list) +
-						  c * sizeof(struct mm_cachelist));
 	}
 	for (uint32_t i = 0; i <= (MM_MAX_SMALL - 1024) / 128; i++) {
 		while (mm_class_size[c] < 1024 + i * 128)
@@ -93,8 +93,9 @@ void mm_sizeclass_init(void)
 		mm_size_to_class128[i] = (uint8_t)c;
 	}
 #ifndef MM_DEBUG
-	mm_size_to_class8[0] = (uint8_t)mm_zero_class; /* malloc(0): the guard's slow path */
-	mm_size_to_list8[0] = (uint16_t)(offsetof(struct mm_cache, list) +
-					 mm_zero_class * sizeof(struct mm_cachelist)); /* always empty */
+	mm_size_to_class8[0] = (uint8_t)mm_zero_class; /* malloc(0): the guard's slow path, its list always empty */
 #endif
+	for (uint32_t n = 0; n <= 1024; n++) /* by size, not by 8: no rounding in malloc */
+		mm_size_to_list[n] = (uint16_t)(offsetof(struct mm_cache, list) +
+						mm_size_to_class8[(n + 7) >> 3] * sizeof(struct mm_cachelist));
 }
