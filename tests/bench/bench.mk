@@ -23,8 +23,15 @@ $(BENCH_DIR)/workloads: tests/bench/workloads.c tests/bench/rng.h tests/lib/work
 	$(CC) $(BENCH_CFLAGS) -Itests/lib tests/bench/workloads.c tests/lib/workload.c -o $@
 
 # `make bench-instr`: callgrind's instructions per malloc+free pair (ring.c).
+# With clang installed, one more column: the same library built by clang
+# (libmm-clang), copied without its DWARF 5 debug info, which valgrind 3.19
+# cannot read.
 bench-instr: $(BENCH_DIR)/ring $(BENCH_DIR)/ring-mm $(BENCH_DIR)/ring-noop $(MALLOC_SO)
-	@bash tests/bench/bench-instr.sh $(BENCH_DIR) $(MALLOC_SO)
+	@if command -v clang >/dev/null; then \
+		$(MAKE) --no-print-directory CC=clang DEBUG=0 host >/dev/null && \
+		strip -g -o $(BENCH_DIR)/libmm-clang.so $(B)/host/clang/libmm-malloc.so; fi
+	@BENCH_EXTRA="$(BENCH_EXTRA)$(if $(shell command -v clang), libmm-clang=$(BENCH_DIR)/libmm-clang.so)" \
+		bash tests/bench/bench-instr.sh $(BENCH_DIR) $(MALLOC_SO)
 
 $(BENCH_DIR)/ring: tests/bench/ring.c | $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
