@@ -20,7 +20,8 @@
  *          up) while the new end stays within start + MaxArena32 (2 GiB).
  *          Only if the range at `end` cannot be had, take memory anywhere,
  *          and keep it only inside [start, start + MaxArena32); otherwise give
- *          it back and fail, naming the address and the window.
+ *          it back and fail, naming the address and the window.  The class
+ *          map describes that whole window (1 MiB of map for 4 KiB pages).
  *  chunks  for hosts without paging: regions of max(request, arena.step)
  *          wherever the host puts them.
  * Past the limit the heap gets NULL and nothing allocated is disturbed.
@@ -127,6 +128,7 @@ int mm_arena_init(const struct mm_config *cfg)
 		if (!p)
 			return -1;
 		set_region((uintptr_t)p, MM_ARENA_STEP32);
+		mm_classmap_init((uintptr_t)p, MM_MAX_ARENA32); /* the window every region stays in */
 		return 0;
 	}
 	if (!arena.step)
@@ -286,7 +288,8 @@ void *mm_arena_grow(uintptr_t npages, uintptr_t *got)
 	arena.used += n;
 	mm_heap.sys += n;
 	*got = n >> MM_PAGE_SHIFT;
-	if (arena.policy == MM_ARENA_64 && arena.region - arena.start < ARENA64_WINDOW)
+	if (arena.policy == MM_ARENA_32 ||
+	    (arena.policy == MM_ARENA_64 && arena.region - arena.start < ARENA64_WINDOW))
 		mm_classmap_cover(arena.used); /* capped at the map's reservation */
 	return v;
 }

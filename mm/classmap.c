@@ -82,12 +82,16 @@ void mm_classmap_set(const struct mm_span *s, uint32_t cl)
 		e[i] = entry(s, cl);
 }
 
-/* mm_check: 0 if the map says of span s what mm_classmap_set(s, cl) wrote, else a wrong page + 1. */
+/*
+ * mm_check: 0 if the map says of span s what mm_classmap_set(s, cl) wrote,
+ * or nothing (a span made while that part of the map could not be mapped:
+ * its frees take the pagemap path), else a wrong page + 1.
+ */
 uintptr_t mm_classmap_wrong(const struct mm_span *s, uint32_t cl)
 {
 	uint16_t *e = entries(s);
 	for (uintptr_t i = 0; e && i < s->npages; i++)
-		if (e[i] != entry(s, cl))
+		if (e[i] != entry(s, cl) && e[i] != 0) /* 0: made while the map could not be mapped */
 			return i + 1;
 	return 0;
 }

@@ -387,11 +387,46 @@ START_TEST(chunked_arena_scattered_over_the_space_works)
 }
 END_TEST
 
+/* The class map (mm/classmap.c), declared here so the test does not depend on internal.h. */
+extern uint16_t *mm_classmap;
+extern uintptr_t mm_classmap_base, mm_classmap_bytes;
+
+/* free's class map describes the window from the start, and is mapped as the arena grows:
+ * a small object anywhere in the arena has its page recorded (its free takes the fast path). */
+START_TEST(class_map_describes_the_window_as_the_arena_grows)
+{
+	init32(SIM_START);
+	void *p = mm_malloc(100);
+	ck_assert_ptr_nonnull(p);
+	REQUIRE(mm_classmap != NULL, "no class map under the 32-bit policy");
+	ck_assert_uint_eq(mm_classmap_base, fake_addr(SIM_START));
+	struct mm_stats st = stats();
+	REQUIRE(mm_classmap_bytes >= st.arena_used - st.arena_start,
+		"class map covers %#lx bytes, the arena uses %#lx", (unsigned long)mm_classmap_bytes,
+		(unsigned long)(st.arena_used - st.arena_start));
+	uintptr_t page = ((uintptr_t)p - mm_classmap_base) / PAGE;
+	REQUIRE(mm_classmap[page] != 0, "the page of %p is not recorded", p);
+
+	/* Past the first step: the map follows. */
+	char *big = mm_malloc(STEP32);
+	ck_assert_ptr_nonnull(big);
+	st = stats();
+	REQUIRE(st.arena_used - st.arena_start > STEP32, "the arena did not grow");
+	REQUIRE(mm_classmap_bytes >= st.arena_used - st.arena_start,
+		"class map covers %#lx bytes after growth, the arena uses %#lx",
+		(unsigned long)mm_classmap_bytes, (unsigned long)(st.arena_used - st.arena_start));
+	mm_free(big);
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
 Suite *arena32_suite(void)
 {
 	return SUITE_OF("arena32",
 		FAKE_TCASE("policy", fake_reset,
 			first_reservation_is_256_mib_at_the_hint,
+			class_map_describes_the_window_as_the_arena_grows,
 			arena_grows_contiguously_at_arena_end_in_256_mib_steps,
 			null_past_max_arena32_and_nothing_lost,
 			falls_back_to_anywhere_inside_the_window_when_arena_end_is_taken,
