@@ -92,10 +92,7 @@ static int init_locked(const struct mm_config *cfg)
 	for (int i = 1; i < mm_nclasses; i++) /* free's object-start test (internal.h) */
 		mm_class_divtest[i] = UINT64_MAX / mm_class_size[i] + 1;
 #endif
-	mm_pagemap_init();
-	for (int i = 0; i < MM_HEAP_LISTS; i++)
-		mm_span_list_init(&mm_heap.free[i]);
-	mm_span_list_init(&mm_heap.busy);
+	mm_pagemap_init(); /* the heap's lists need no init: zeroed heads are empty (span.c) */
 	mm_fixalloc_init(&mm_heap.spans, sizeof(struct mm_span));
 	mm_fixalloc_init(&mm_heap.caches, sizeof(struct mm_cache));
 	mm_central_init();
