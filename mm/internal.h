@@ -60,7 +60,7 @@
 #endif
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
 #ifndef MM_CACHE_LIST_BYTES
-#define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
+#define MM_CACHE_LIST_BYTES (1u << 18) /* ... and up to this many bytes (256 KiB) */
 #endif
 #define MM_CACHE_RECOUNT 8        /* slow paths between two counts of a cache's bytes */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
