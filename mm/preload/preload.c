@@ -224,8 +224,12 @@ static void anonymous_mappings(void)
 		int fields = 0;
 		for (const char *q = s + 1; q < t; q++)
 			fields += q[-1] == ' ' && *q != ' ';
-		if (fields == 4 && same(s, " rw-p 00000000 00:00 0", 22))
-			early_add(lo, hi);
+		if (fields == 4 && same(s, " rw-p 00000000 00:00 0", 22)) {
+			/* not the buffer itself (unmapped below), which may be merged with a neighbour */
+			uintptr_t b = (uintptr_t)buf, be = b + MAPS_BUF;
+			early_add(lo, hi < b ? hi : b);
+			early_add(lo > be ? lo : be, hi);
+		}
 		l = e + 1;
 	}
 	munmap(buf, MAPS_BUF);
