@@ -24,13 +24,14 @@
 
 struct mm_central mm_central[MM_NUM_CLASSES_MAX];
 
+/*
+ * Nothing to do: a class's record is all zero until it is first used (its
+ * lists are set up by their first insert, span.c; its class number by the
+ * first take), so the pages of the classes a program never uses are never
+ * touched.
+ */
 void mm_central_init(void)
 {
-	for (int i = 0; i < MM_NUM_CLASSES_MAX; i++) {
-		mm_central[i].sizeclass = (uint32_t)i;
-		mm_span_list_init(&mm_central[i].nonempty);
-		mm_span_list_init(&mm_central[i].empty);
-	}
 }
 
 static int has_free(const struct mm_span *s)
@@ -101,6 +102,7 @@ uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head)
 	struct mm_central *c = &mm_central[cl];
 	uint32_t got;
 	mm_sys_lock(&c->lock);
+	c->sizeclass = cl; /* a record first used here is all zero (mm_central_init) */
 	if (n == mm_class_batch[cl] && c->ntransfer) {
 		*head = c->transfer[--c->ntransfer];
 		c->transfer[c->ntransfer] = 0;
@@ -195,6 +197,7 @@ void *mm_central_alloc_one(uint32_t cl)
 	struct mm_central *c = &mm_central[cl];
 	void *v;
 	mm_sys_lock(&c->lock);
+	c->sizeclass = cl;
 	if (take(c, 1, &v)) {
 		c->nmalloc++;
 		((uintptr_t *)v)[1] = 0; /* handed out: no key */

@@ -152,7 +152,7 @@ static void check_all(struct tally *t)
 	if (mm_heap.pages_sys != mm_heap.pages_inuse + mm_heap.pages_idle)
 		FAIL("heap_sys %u != inuse %u + idle %u pages", mm_heap.pages_sys, mm_heap.pages_inuse,
 		     mm_heap.pages_idle);
-	for (struct mm_span *s = mm_heap.busy.next; s != &mm_heap.busy; s = s->next) {
+	for (struct mm_span *s = mm_span_list_first(&mm_heap.busy); s != &mm_heap.busy; s = s->next) {
 		if (s->state != MM_SPAN_LARGE)
 			FAIL("large list holds span %p in state %d", (void *)mm_span_base(s), s->state);
 		if (mm_check_large(s, why, sizeof why) && !bad++) /* every build */
@@ -162,9 +162,11 @@ static void check_all(struct tally *t)
 	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses && !bad; cl++) {
 		struct mm_central *c = &mm_central[cl];
 		uint64_t n = 0;
-		for (struct mm_span *s = c->nonempty.next; s != &c->nonempty && !bad; s = s->next, n++)
+		for (struct mm_span *s = mm_span_list_first(&c->nonempty); s != &c->nonempty && !bad;
+		     s = s->next, n++)
 			check_small(s, cl, 0, t);
-		for (struct mm_span *s = c->empty.next; s != &c->empty && !bad; s = s->next, n++)
+		for (struct mm_span *s = mm_span_list_first(&c->empty); s != &c->empty && !bad;
+		     s = s->next, n++)
 			check_small(s, cl, 1, t);
 		if (!bad && n != c->nspans)
 			FAIL("central %u: %u spans on its lists, count says %u", (uintptr_t)cl, (uintptr_t)n,

@@ -555,7 +555,7 @@ static int walk_one(struct mm_span *s, void *w)
 void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg)
 {
 	for (int i = 1; i < MM_HEAP_LISTS; i++)
-		for (struct mm_span *s = mm_heap.free[i].next, *n; s != &mm_heap.free[i]; s = n) {
+		for (struct mm_span *s = mm_span_list_first(&mm_heap.free[i]), *n; s != &mm_heap.free[i]; s = n) {
 			n = s->next;
 			fn(s, arg);
 		}

@@ -52,10 +52,16 @@
 
 #define MM_MAX_SMALL   32768
 #define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
+#ifndef MM_TRANSFER_SLOTS
 #define MM_TRANSFER_SLOTS 8         /* whole batches central keeps to pass between caches */
+#endif
+#ifndef MM_CACHE_MAX_BYTES
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
+#endif
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
-#define MM_CACHE_LIST_BYTES (1u << 20) /* ... and up to this many bytes */
+#ifndef MM_CACHE_LIST_BYTES
+#define MM_CACHE_LIST_BYTES (1u << 18) /* ... and up to this many bytes (256 KiB) */
+#endif
 #define MM_CACHE_RECOUNT 8        /* slow paths between two counts of a cache's bytes */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
 #define MM_MAX_ARENA32  ((uintptr_t)2 << 30)
@@ -173,9 +179,19 @@ void mm_span_list_init(struct mm_span *head);
 void mm_span_list_insert(struct mm_span *head, struct mm_span *s); /* at front */
 void mm_span_list_insert_back(struct mm_span *head, struct mm_span *s);
 void mm_span_list_remove(struct mm_span *s);
+/* A zeroed head (never used) is empty too: span.c sets it up at its first insert. */
 static inline int mm_span_list_empty(const struct mm_span *head)
 {
-	return head->next == head;
+	return head->next == head || !head->next;
+}
+/* The first and last spans of a list, or head itself when it is empty (walks stop there). */
+static inline struct mm_span *mm_span_list_first(struct mm_span *head)
+{
+	return head->next ? head->next : head;
+}
+static inline struct mm_span *mm_span_list_last(struct mm_span *head)
+{
+	return head->prev ? head->prev : head;
 }
 void mm_span_init_small(struct mm_span *s, uint32_t cl); /* objects carved lazily */
 /* Index of object p in small span s (exact when p is an object's start). */

@@ -94,10 +94,7 @@ static int init_locked(const struct mm_config *cfg)
 		mm_class_starts_at[i].size = mm_class_size[i];
 #endif
 	}
-	mm_pagemap_init();
-	for (int i = 0; i < MM_HEAP_LISTS; i++)
-		mm_span_list_init(&mm_heap.free[i]);
-	mm_span_list_init(&mm_heap.busy);
+	mm_pagemap_init(); /* the heap's lists need no init: zeroed heads are empty (span.c) */
 	mm_fixalloc_init(&mm_heap.spans, sizeof(struct mm_span));
 	mm_fixalloc_init(&mm_heap.caches, sizeof(struct mm_cache));
 	mm_central_init();
@@ -632,6 +629,35 @@ size_t mm_usable_size(const void *p)
 }
 
 /* Same object when the new size still fits its class or span; else move it. */
+/*
+ * A small block that realloc must move to grow is likely to grow again (a
+ * string or vector built step by step): it moves to room for at least
+ * MM_REALLOC_GROW (1/4) more than it had, so that a block grown in small
+ * steps changes class every few steps, not at each one, and fewer classes
+ * hold its old copies (resident pages: fewer partly used spans and cached
+ * objects).  Within the small sizes only; large blocks grow in place when
+ * the pages after them are free.
+ */
+#define MM_REALLOC_GROW 4
+static size_t realloc_target(const struct mm_span *s, size_t old, size_t n)
+{
+	if (s->state != MM_SPAN_SMALL || n <= old || n > SMALL_LIMIT)
+		return n;
+	size_t want = old + old / MM_REALLOC_GROW;
+	return want < n ? n : want > SMALL_LIMIT ? SMALL_LIMIT : want;
+}
+
+/* v was allocated for more than the n bytes asked for: its guard trailer (or debug canary) moves to n. */
+static void realloc_fit(void *v, size_t n)
+{
+	struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
+	if (mm_class_guarded(s->sizeclass))
+		mm_guard_set(v, s->elemsize, n);
+#ifdef MM_DEBUG
+	debug_resize(s, v, n);
+#endif
+}
+
 void *mm_realloc(void *p, size_t n)
 {
 	if (!p)
@@ -671,7 +697,12 @@ void *mm_realloc(void *p, size_t n)
 			}
 		}
 	}
-	void *v = mm_malloc(n);
+	size_t want = realloc_target(s, old, n);
+	void *v = mm_malloc(want);
+	if (v && want != n)
+		realloc_fit(v, n);
+	else if (!v && want != n)
+		v = mm_malloc(n);
 	if (!v)
 		return 0;
 	mm_memcpy(v, p, n < old ? n : old);

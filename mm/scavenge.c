@@ -99,7 +99,8 @@ static void bound_pass(uintptr_t over)
 		mm_heap_walk_large(1, bound_large, &b); /* the largest spans first */
 	for (int i = MM_HEAP_LISTS - 1; i > 0 && b.over; i--) {
 		/* lists hold the newest span first: walk from the back, oldest first */
-		for (struct mm_span *s = mm_heap.free[i].prev; s != &mm_heap.free[i] && b.over; s = s->prev)
+		for (struct mm_span *s = mm_span_list_last(&mm_heap.free[i]); s != &mm_heap.free[i] && b.over;
+		     s = s->prev)
 			bound_span(s, &b);
 	}
 	mm_heap.nbound++;

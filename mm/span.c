@@ -1,7 +1,10 @@
 /*
  * span.c - spans: runs of pages.  Doubly linked circular lists with a
  * sentinel (the heap's free lists, central's lists, the heap's busy list),
- * and making a span one of objects of a size class.
+ * and making a span one of objects of a size class.  A sentinel that is all
+ * zero (never initialised) is an empty list, set up by its first insert: the
+ * core's static tables of list heads (central's, the heap's) stay untouched,
+ * and cost no resident page, until a list is used.
  */
 #include "internal.h"
 
@@ -13,6 +16,8 @@ void mm_span_list_init(struct mm_span *head)
 
 void mm_span_list_insert(struct mm_span *head, struct mm_span *s)
 {
+	if (mm_unlikely(!head->next))
+		mm_span_list_init(head);
 	s->next = head->next;
 	s->prev = head;
 	head->next->prev = s;
@@ -21,6 +26,8 @@ void mm_span_list_insert(struct mm_span *head, struct mm_span *s)
 
 void mm_span_list_insert_back(struct mm_span *head, struct mm_span *s)
 {
+	if (mm_unlikely(!head->next))
+		mm_span_list_init(head);
 	s->prev = head->prev;
 	s->next = head;
 	head->prev->next = s;

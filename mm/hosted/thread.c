@@ -114,10 +114,28 @@ static void *scavenger(void *arg)
 	return 0;
 }
 
+/*
+ * getenv without libc's getenv: the environment read in place, so that
+ * setting up touches no page of libc a process would not touch anyway
+ * (start-up footprint, DESIGN.md).
+ */
+extern char **environ;
+static const char *env(const char *name)
+{
+	for (char **e = environ; e && *e; e++) {
+		const char *v = *e, *n = name;
+		while (*n && *v == *n)
+			v++, n++;
+		if (!*n && *v == '=')
+			return v + 1;
+	}
+	return 0;
+}
+
 /* A decimal environment variable, or def when it is unset or not a number. */
 static uint64_t env_num(const char *name, uint64_t def)
 {
-	const char *s = getenv(name);
+	const char *s = env(name);
 	if (!s || *s < '0' || *s > '9')
 		return def;
 	uint64_t v = 0;
@@ -139,8 +157,8 @@ static uint64_t env_num(const char *name, uint64_t def)
  */
 static void setup(void)
 {
-	const char *t = getenv("MM_TRACE");
-	int thread = getenv("MM_SCAVENGE") != NULL;
+	const char *t = env("MM_TRACE");
+	int thread = env("MM_SCAVENGE") != NULL;
 	pthread_key_create(&cache_key, cache_destructor);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	trace = t && t[0] == '1';

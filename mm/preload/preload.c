@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../internal.h" /* the inline fast paths: malloc and free make no call on a cache hit */
@@ -115,13 +116,19 @@ static inline int is_ours(const void *p)
  * own data segment (from its _end), then from anonymous pages it maps.
  * glibc takes care not to free those blocks (rtld marks them: dont_free,
  * l_free_initfini, the initial dtv), but a free of one would be legitimate.
- * So at load time (a constructor, before main) we record exactly those
- * places: the tail of ld.so's last writable segment (dl_iterate_phdr, with
- * AT_BASE naming ld.so), and every anonymous private mapping that exists
- * then (/proc/self/maps, read with open/read: no stdio, no allocation) and
- * is no object's segment (a .bss beyond its file).  A pointer outside the
- * arena is tolerated only inside those ranges.  What this also tolerates:
- * anything another library's constructor mapped before ours ran.
+ * So at load time (a constructor, before main) we record every anonymous
+ * private mapping that exists then (/proc/self/maps, read with open/read
+ * into a buffer mapped for the occasion and unmapped after: no stdio, no
+ * allocation, no page left resident).  The first time a pointer from
+ * outside the arena needs the answer (rare: a foreign free), the list is
+ * completed: ranges that are some object's segment (a .bss beyond its file)
+ * are dropped, and the tail of ld.so's last writable segment goes in
+ * (dl_iterate_phdr, with AT_BASE naming ld.so).  That half waits because
+ * it pulls in pages of libc that most processes never need (start-up
+ * footprint, DESIGN.md); loaded objects only add segments meanwhile, so
+ * the ranges it drops are the same.  A pointer outside the arena is
+ * tolerated only inside those ranges.  What this also tolerates: anything
+ * another library's constructor mapped before ours ran.
  */
 #define MAX_EARLY 64
 static uintptr_t early_lo[MAX_EARLY], early_hi[MAX_EARLY];
@@ -139,7 +146,7 @@ static void early_add(uintptr_t lo, uintptr_t hi)
 /* For each loaded object: drop the recorded ranges its segments overlap; ld.so's tail goes in. */
 static int object_segments(struct dl_phdr_info *info, size_t size, void *ldso)
 {
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t pg = (uintptr_t)getauxval(AT_PAGESZ);
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -168,21 +175,43 @@ static uintptr_t hex(const char **s)
 	}
 }
 
+/* The end of line l (its '\n'), or NULL: plain loops, no libc string call (start-up footprint). */
+static const char *line_end(const char *l)
+{
+	for (; *l; l++)
+		if (*l == '\n')
+			return l;
+	return 0;
+}
+
+static int same(const char *a, const char *b, size_t n)
+{
+	while (n && *a == *b)
+		a++, b++, n--;
+	return n == 0;
+}
+
+#define MAPS_BUF (1 << 16)
+
 /* Record the anonymous private read-write mappings listed in /proc/self/maps now. */
 static void anonymous_mappings(void)
 {
-	static char buf[1 << 16];
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char *buf = mmap(0, MAPS_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
 		return;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		munmap(buf, MAPS_BUF);
+		return;
+	}
 	size_t n = 0;
 	ssize_t k;
-	while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+	while (n < MAPS_BUF - 1 && (k = read(fd, buf + n, MAPS_BUF - 1 - n)) > 0)
 		n += (size_t)k;
 	close(fd);
 	buf[n] = 0;
 	for (const char *l = buf; *l;) {
-		const char *e = strchr(l, '\n'), *s = l;
+		const char *e = line_end(l), *s = l;
 		if (!e)
 			break; /* a cut last line: skip it */
 		uintptr_t lo = hex(&s);
@@ -195,13 +224,18 @@ static void anonymous_mappings(void)
 		int fields = 0;
 		for (const char *q = s + 1; q < t; q++)
 			fields += q[-1] == ' ' && *q != ' ';
-		if (fields == 4 && strncmp(s, " rw-p 00000000 00:00 0", 22) == 0)
-			early_add(lo, hi);
+		if (fields == 4 && same(s, " rw-p 00000000 00:00 0", 22)) {
+			/* not the buffer itself (unmapped below), which may be merged with a neighbour */
+			uintptr_t b = (uintptr_t)buf, be = b + MAPS_BUF;
+			early_add(lo, hi < b ? hi : b);
+			early_add(lo > be ? lo : be, hi);
+		}
 		l = e + 1;
 	}
+	munmap(buf, MAPS_BUF);
 }
 
-static volatile int recorded;
+static volatile int recorded, completed;
 
 /* Before main; or at the first foreign free, if that comes before our constructor ran. */
 __attribute__((constructor(101))) static void record_early_memory(void)
@@ -209,13 +243,19 @@ __attribute__((constructor(101))) static void record_early_memory(void)
 	if (__atomic_exchange_n(&recorded, 1, __ATOMIC_ACQ_REL))
 		return;
 	anonymous_mappings();
-	dl_iterate_phdr(object_segments, (void *)getauxval(AT_BASE));
 }
 
 static int from_before_libmm(const void *p)
 {
 	if (!recorded)
 		record_early_memory();
+	int was = 0;
+	if (__atomic_compare_exchange_n(&completed, &was, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		dl_iterate_phdr(object_segments, (void *)getauxval(AT_BASE));
+		__atomic_store_n(&completed, 2, __ATOMIC_RELEASE);
+	}
+	while (__atomic_load_n(&completed, __ATOMIC_ACQUIRE) != 2) /* another thread completes it */
+		;
 	for (int i = 0; i < nearly; i++)
 		if ((uintptr_t)p >= early_lo[i] && (uintptr_t)p < early_hi[i])
 			return 1;

@@ -72,6 +72,44 @@ START_TEST(realloc_within_the_usable_size_stays_in_place)
 }
 END_TEST
 
+/*
+ * A small block that realloc moves to grow gets room for a quarter more
+ * than it had (mm_realloc): the steps that follow stay in place until it
+ * is used up, and the block still answers (and guards) the size asked for.
+ */
+START_TEST(realloc_growing_a_small_block_moves_it_with_room_for_the_next_steps)
+{
+	size_t sizes[] = {100, 600, 2000, 9000};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t n0 = sizes[i], n = n0;
+		char *p = mm_malloc(n0), *q = p;
+		pattern_fill(p, n0, 3);
+		while (q == p) { /* grow by 8 until the slot is used up and the block moves */
+			n += 8;
+			q = mm_realloc(p, n);
+			REQUIRE(q != NULL, "realloc(%zu) = NULL", n);
+			if (q == p)
+				ck_assert_uint_ge(mm_usable_size(q), n);
+		}
+#ifndef MM_DEBUG
+		if (n > 1024) /* a guarded block: its trailer follows the size asked for */
+			REQUIRE(mm_usable_size(q) == n, "usable size %zu after realloc to %zu",
+				mm_usable_size(q), n);
+#endif
+		/* it had at least n - 8 bytes: room now for a quarter more */
+		size_t moved = n, room = (n - 8) + (n - 8) / 4;
+		for (; n <= room; n += 8) {
+			char *r = mm_realloc(q, n);
+			REQUIRE(r == q, "realloc(%zu -> %zu) moved again (room for %zu)", moved, n, room);
+			ck_assert_uint_ge(mm_usable_size(r), n);
+		}
+		ck_assert_int_eq(pattern_check(q, n0, 3), -1);
+		mm_free(q);
+		STEP();
+	}
+}
+END_TEST
+
 START_TEST(realloc_of_null_allocates)
 {
 	char *p = mm_realloc(NULL, 100);
@@ -253,6 +291,7 @@ Suite *api_suite(void)
 			realloc_grow_keeps_contents,
 			realloc_shrink_keeps_the_prefix,
 			realloc_within_the_usable_size_stays_in_place,
+			realloc_growing_a_small_block_moves_it_with_room_for_the_next_steps,
 			realloc_of_null_allocates),
 		TCASE("calloc", 60,
 			calloc_is_zero_for_reused_small_objects,

@@ -2,7 +2,8 @@
  * t_cache.c - per-thread caches in the hosted build: a thread's frees stay
  * in its cache, a thread that exits gives its cache back (cache_bytes falls
  * to zero, the spans go back to the heap), objects freed on another thread
- * than the one that allocated them are fine, and cache records are reused.
+ * than the one that allocated them are fine, cache records are reused, and
+ * a list of large objects holds at most 256 KiB (MM_CACHE_LIST_BYTES).
  */
 #include <pthread.h>
 #include <string.h>
@@ -49,6 +50,25 @@ START_TEST(a_thread_keeps_its_freed_objects_in_its_cache)
 	REQUIRE(w.inside.cache_bytes >= 100 * 64,
 		      "after freeing 100 objects of 64 B the thread's cache holds %llu B",
 		      (unsigned long long)w.inside.cache_bytes);
+	ck_assert_uint_eq(w.inside.heap_objects, 0);
+}
+END_TEST
+
+/*
+ * A list's limit grows with its misses up to 256 KiB of objects: a thread
+ * that allocates and frees 2 MiB of 16 KiB blocks keeps at most 256 KiB of
+ * them (plus the batch a push may pass the limit by) and gives the rest back.
+ */
+START_TEST(a_list_of_16_kib_objects_keeps_at_most_256_kib)
+{
+	void *objs[128];
+	struct work w = {16 * KiB, 128, objs, 1, 1, {0}};
+	run(&w);
+	REQUIRE(w.inside.cache_bytes <= 256 * KiB + 4 * 16 * KiB,
+		"after freeing 2 MiB of 16 KiB blocks the thread's cache holds %llu B",
+		(unsigned long long)w.inside.cache_bytes);
+	REQUIRE(w.inside.cache_bytes >= 64 * KiB, "the cache kept only %llu B",
+		(unsigned long long)w.inside.cache_bytes);
 	ck_assert_uint_eq(w.inside.heap_objects, 0);
 }
 END_TEST
@@ -148,6 +168,7 @@ Suite *cache_suite(void)
 	return SUITE_OF("cache",
 		TCASE("threads", 60,
 			a_thread_keeps_its_freed_objects_in_its_cache,
+			a_list_of_16_kib_objects_keeps_at_most_256_kib,
 			thread_exit_returns_the_cache_to_central_and_spans_to_the_heap,
 			objects_freed_by_another_thread_than_the_allocating_one,
 			main_thread_frees_objects_of_a_live_worker,

@@ -429,12 +429,12 @@ END_TEST
 /* Fill cache y past 2 MiB and overflow one list often enough that it trims. */
 static void overflow_past_2_mib(void)
 {
-	size_t big[3] = {20000, 24000, 28000};
-	static void *p[3][45], *q[200];
-	for (int k = 0; k < 3; k++) /* about 1 MiB a class, kept within the lists' limits */
+	enum { K = 8 };
+	static void *p[K][45], *q[200];
+	for (int k = 0; k < K; k++) /* 256 KiB a class kept (MM_CACHE_LIST_BYTES): 2 MiB */
 		for (int i = 0; i < 45; i++)
-			p[k][i] = mm_malloc(big[k]);
-	for (int k = 0; k < 3; k++)
+			p[k][i] = mm_malloc(9000 + (size_t)k * 2500);
+	for (int k = 0; k < K; k++)
 		for (int i = 0; i < 45; i++)
 			mm_free(p[k][i]);
 	for (int i = 0; i < 200; i++) /* one class overflowing again and again */
@@ -536,10 +536,11 @@ START_TEST(cache_over_2_mib_trims_idle_lists_by_half_their_low_water_mark)
 	uint32_t held = mm_cachelist_len(&c->list[ca]);
 	ck_assert_uint_gt(held, 4);
 	ck_assert_uint_lt(60 * (2000 + 2400 + 2800), MM_CACHE_MAX_BYTES);
-	/* now only another class is used, churning through the cache (3 MiB: trims) */
-	for (int r = 0; r < 10; r++) { /* more than its list may hold: it overflows */
+	/* now only four other classes are used, churning through the cache (each list keeps
+	 * 256 KiB, MM_CACHE_LIST_BYTES: 1.4 MiB held in all, so trims) */
+	for (int r = 0; r < 10; r++) { /* more than their lists may hold: they overflow */
 		for (int i = 0; i < 200; i++)
-			p[i] = mm_malloc(16000);
+			p[i] = mm_malloc(16000 + (size_t)(i % 4) * 4000);
 		for (int i = 0; i < 200; i++)
 			mm_free(p[i]);
 	}

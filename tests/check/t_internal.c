@@ -1,8 +1,9 @@
 /*
  * t_internal.c - tests that look inside through mm/internal.h: the size-class
  * lookup tables against the class sizes, batch sizes, the pagemap radix tree
- * across its levels and for ranges far apart, and central's span counts
- * after a thread's cache has gone back.
+ * across its levels and for ranges far apart, central's span counts
+ * after a thread's cache has gone back, and the start-up footprint (the
+ * list heads of classes and page counts never used stay untouched).
  */
 #include <pthread.h>
 
@@ -212,6 +213,55 @@ START_TEST(thread_exit_leaves_central_with_only_spare_spans)
 }
 END_TEST
 
+/* Whole pages inside [p, p + n) that are resident (mincore). */
+static uint64_t resident_pages_inside(const void *p, size_t n)
+{
+	uintptr_t lo = ((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(PAGE - 1);
+	return hi > lo ? resident_in((void *)lo, hi - lo) / PAGE : 0;
+}
+
+/*
+ * Start-up touches only what it uses: central's records and the heap's free
+ * lists are all zero until their first use (zeroed list heads are empty
+ * lists), so a process that allocates one small block leaves the records
+ * of other classes, and the lists of page counts it never freed, on pages
+ * that were never touched.  (Before any mm_check or stats: those read or
+ * lock every record.)  The test process is forked fresh for this test.
+ */
+START_TEST(start_up_leaves_unused_central_records_and_heap_lists_untouched)
+{
+	mm_free(mm_malloc(24));
+	uint32_t used = mm_size_class(24);
+	/* classes 20 and up, far from 24's: more than two pages of records */
+	uint32_t from = 20, to = (uint32_t)mm_nclasses - 1; /* the zero class (last) may be used at start */
+	REQUIRE(used < from, "24 B is class %u", used);
+	/* resident first: reading the records (all_zero) maps the zero page in */
+	uint64_t r = resident_pages_inside(&mm_central[from], (to - from) * sizeof mm_central[0]);
+	/* one small block: the heap grew, cut one span and freed nothing but treap-sized spans */
+	uint64_t rh = resident_pages_inside(&mm_heap.free[8], (MM_HEAP_LISTS - 8) * sizeof mm_heap.free[0]);
+	REQUIRE(r == 0, "%llu pages of unused central records are resident", (unsigned long long)r);
+	REQUIRE(rh == 0, "%llu pages of unused heap lists are resident", (unsigned long long)rh);
+	for (uint32_t c = from; c < to; c++)
+		REQUIRE(all_zero(&mm_central[c], sizeof mm_central[c]), "central record %u (%u B) was written",
+			c, mm_class_size[c]);
+	for (int i = 8; i < MM_HEAP_LISTS; i++)
+		REQUIRE(all_zero(&mm_heap.free[i], sizeof mm_heap.free[i]), "heap list %d was written", i);
+	/* and the lists work from zero: a class far off, spans of many page counts */
+	void *p[64];
+	for (int i = 0; i < 64; i++)
+		p[i] = mm_malloc(40000 + (size_t)i * 3 * PAGE);
+	void *q = mm_malloc(20000);
+	for (int i = 0; i < 64; i += 2)
+		mm_free(p[i]);
+	STEP();
+	for (int i = 1; i < 64; i += 2)
+		mm_free(p[i]);
+	mm_free(q);
+	STEP();
+}
+END_TEST
+
 Suite *internal_suite(void)
 {
 	return SUITE_OF("internal",
@@ -224,5 +274,7 @@ Suite *internal_suite(void)
 			pagemap_keeps_far_apart_ranges_apart,
 			pagemap_maps_every_page_of_live_objects),
 		TCASE("central", 60,
-			thread_exit_leaves_central_with_only_spare_spans));
+			thread_exit_leaves_central_with_only_spare_spans),
+		TCASE("footprint", 60,
+			start_up_leaves_unused_central_records_and_heap_lists_untouched));
 }
