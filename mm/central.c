@@ -54,6 +54,12 @@ static int central_grow(struct mm_central *c)
 	return 0;
 }
 
+/*
+ * Take up to n objects into a list.  A run of a span's free list is cut off
+ * as it is (its objects are already linked: one store for the run, its last
+ * link); fresh objects are linked and given the free key as they are
+ * carved, so that every object on any free list holds the key.  c locked.
+ */
 static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 {
 	uint32_t got = 0;
@@ -63,23 +69,29 @@ static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 			break;
 		struct mm_span *s = c->nonempty.next;
 		void *v = s->freelist;
-		while (got < n && v) {
-			void *next = *(void **)v;
-			if (mm_unlikely((uintptr_t)next & MM_LINK_MISALIGNED))
-				mm_bad_link(v, next, s->elemsize);
-			*(void **)v = h;
-			h = v;
-			v = next;
-			s->ref++;
-			got++;
+		if (v) {
+			void *first = v, *last;
+			uint32_t k = 0, want = n - got;
+			do {
+				last = v;
+				v = *(void **)v;
+				if (mm_unlikely((uintptr_t)v & MM_LINK_MISALIGNED))
+					mm_bad_link(last, v, s->elemsize);
+			} while (++k < want && v);
+			*(void **)last = h;
+			h = first;
+			s->freelist = v;
+			s->ref += k;
+			got += k;
 		}
-		s->freelist = v;
 		if (got < n && s->ncarved < s->nelems) {
 			uint32_t k = s->nelems - s->ncarved, size = s->elemsize;
+			uintptr_t key = mm_free_key;
 			if (k > n - got)
 				k = n - got;
 			char *o = (char *)mm_span_base(s) + (uintptr_t)s->ncarved * size;
 			for (uint32_t i = 0; i < k; i++, o += size) {
+				((uintptr_t *)o)[1] = key;
 				*(void **)o = h;
 				h = o;
 			}
@@ -122,17 +134,23 @@ static struct mm_span *span_of(struct mm_central *c, void *v)
 	return s;
 }
 
-/* Return object v to its span s; 1: s went back to the heap.  c locked. */
-static int put(struct mm_central *c, struct mm_span *s, void *v)
+/*
+ * Return k objects of span s, linked first .. last, to its free list: one
+ * store (last's link) whatever k.  1: s went back to the heap.  c locked.
+ */
+static int put_run(struct mm_central *c, struct mm_span *s, void *first, void *last, uint32_t k)
 {
+	if (mm_unlikely(k > s->ref))
+		mm_throw("mm: central: span %p of class %u gets back %u objects, only %u are out",
+			 (void *)mm_span_base(s), (uintptr_t)c->sizeclass, (uintptr_t)k, (uintptr_t)s->ref);
 	if (!has_free(s)) {
 		mm_span_list_remove(s);
 		mm_span_list_insert(&c->nonempty, s);
 	}
-	*(void **)v = s->freelist;
-	((uintptr_t *)v)[1] = mm_free_key;
-	s->freelist = v;
-	if (--s->ref == 0) {
+	*(void **)last = s->freelist;
+	s->freelist = first;
+	s->ref -= k;
+	if (s->ref == 0) {
 		if (c->nonempty.next == s && s->next == &c->nonempty &&
 		    s->npages == mm_class_npages[c->sizeclass]) {
 			s->freelist = 0; /* the only one: keep it, as new */
@@ -147,20 +165,25 @@ static int put(struct mm_central *c, struct mm_span *s, void *v)
 	return 0;
 }
 
-/* Return a list of objects; neighbours in a list are often of one span, looked up once. */
+/*
+ * Return a list of objects (each holds the free key already: a cache list,
+ * a parked batch).  Neighbours in a list are often of one span: each run of
+ * them is looked up once and spliced onto the span's free list whole, so an
+ * object costs a load of its link and a compare.
+ */
 static void put_list(struct mm_central *c, void *head)
 {
-	struct mm_span *s = 0;
-	uintptr_t lo = 0, len = 0; /* s covers [lo, lo + len) */
 	while (head) {
-		void *next = *(void **)head;
-		if ((uintptr_t)head - lo >= len) {
-			s = span_of(c, head);
-			lo = mm_span_base(s);
-			len = s->npages << MM_PAGE_SHIFT;
+		struct mm_span *s = span_of(c, head);
+		uintptr_t lo = mm_span_base(s), len = s->npages << MM_PAGE_SHIFT;
+		void *last = head, *next = *(void **)head;
+		uint32_t k = 1;
+		while (next && (uintptr_t)next - lo < len) {
+			last = next;
+			next = *(void **)next;
+			k++;
 		}
-		if (put(c, s, head))
-			len = 0;
+		put_run(c, s, head, last, k);
 		head = next;
 	}
 }
@@ -249,6 +272,7 @@ void mm_central_free_one(uint32_t cl, void *v)
 		mm_double_free(v, mm_class_size[cl]);
 	}
 	c->nfree++;
-	put(c, span_of(c, v), v);
+	((uintptr_t *)v)[1] = mm_free_key;
+	put_run(c, span_of(c, v), v, v, 1);
 	mm_sys_unlock(&c->lock);
 }
