@@ -93,16 +93,11 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 	if (n == 0)
 		return;
 	uint32_t low = mm_cache_lowmark(c, cl);
-	void *head = l->head, *v = head;
-	for (uint32_t i = 1; i < n; i++)
-		v = *(void **)v;
-	l->head = *(void **)v;
-	*(void **)v = 0;
+	l->head = mm_central_free(cl, l->head, n, park); /* central walks the n objects */
 	l->nin -= n;
 	mark(c, cl, low < len - n ? low : len - n);
 	c->returned[cl] += n;
 	sync(c, cl);
-	mm_central_free(cl, head, park ? n : 0);
 }
 
 /*
