@@ -53,7 +53,7 @@
 #define MM_MAX_SMALL   32768
 #define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
 #ifndef MM_TRANSFER_SLOTS
-#define MM_TRANSFER_SLOTS 64        /* whole batches central keeps to pass between caches, */
+#define MM_TRANSFER_SLOTS 32        /* whole batches central keeps to pass between caches, */
 #endif
 #ifndef MM_TRANSFER_BYTES
 #define MM_TRANSFER_BYTES (1u << 20) /* ... at most this many bytes of them a class */
