@@ -143,8 +143,15 @@ static void recount(struct mm_cache *c)
 {
 	if (++c->nslow % (c->bytes > MM_CACHE_MAX_BYTES ? 4 : MM_CACHE_RECOUNT) != 0)
 		return;
-	for (int i = 1; i < mm_nclasses; i++)
-		sync(c, (uint32_t)i);
+	for (int i = 1; i < mm_nclasses; i++) { /* sync(c, i), writing only what changed */
+		struct mm_cachelist *l = &c->list[i];
+		uint32_t n = mm_cachelist_len(l);
+		l->thresh = l->nmalloc + c->max[i];
+		if (n != c->synced[i]) {
+			c->bytes += ((uintptr_t)n - c->synced[i]) * mm_class_size[i];
+			c->synced[i] = n;
+		}
+	}
 	if (c->bytes <= MM_CACHE_MAX_BYTES)
 		return;
 	for (int i = 1; i < mm_nclasses; i++) {
