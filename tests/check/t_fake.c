@@ -682,36 +682,53 @@ END_TEST
  * Transfer slots: cache b, whose list limit is still one batch, frees what
  * cache a allocated, so every overflow gives a whole batch back; central
  * parks whole batches up to the class's slots and splices the rest into
- * their spans.  Returns the class; its slots are full.
+ * their spans.  Returns the class; its slots are full; a is the current cache.
  */
-static uint32_t park_batches(struct mm_cache *a, struct mm_cache *b, void **p, int n)
+enum { NPARK = 4000 };
+
+static uint32_t park_batches(struct mm_cache **a, struct mm_cache **b)
 {
+	static void *p[NPARK];
+	init_fake();
+	*a = use_new_cache();
+	*b = mm_cache_new();
 	uint32_t cl = mm_size_class(64);
-	fake.cache = a;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < NPARK; i++)
 		p[i] = mm_malloc(64);
-	fake.cache = b;
-	for (int i = 0; i < n; i++)
+	fake.cache = *b;
+	for (int i = 0; i < NPARK; i++)
 		mm_free(p[i]);
+	REQUIRE(mm_central[cl].ntransfer == mm_class_transfer[cl], "%u of %u slots hold a batch after %d frees",
+		mm_central[cl].ntransfer, (unsigned)mm_class_transfer[cl], NPARK);
+	fake.cache = *a;
 	return cl;
 }
 
-enum { NPARK = 4000 };
+/* Release b, flush a (which drains the slots): nothing is left anywhere. */
+static void unpark(struct mm_cache *a, struct mm_cache *b)
+{
+	fake.cache = a;
+	mm_cache_release(b);
+	mm_cache_flush(a);
+	for (int k = 1; k < mm_nclasses; k++)
+		ck_assert_uint_eq(mm_central[k].ntransfer, 0);
+	ck_assert_uint_eq(stats().transfer_bytes, 0);
+	ck_assert_uint_eq(stats().heap_objects, 0);
+	central_holds_only_spares();
+	STEP();
+}
 
 START_TEST(whole_batches_given_back_are_parked_and_handed_to_the_next_refill)
 {
-	init_fake();
-	static void *p[NPARK];
-	struct mm_cache *a = use_new_cache(), *b = mm_cache_new(), *c = mm_cache_new();
-	uint32_t cl = park_batches(a, b, p, NPARK), batch = mm_class_batch[cl];
+	struct mm_cache *a, *b;
+	uint32_t cl = park_batches(&a, &b), batch = mm_class_batch[cl];
 	struct mm_central *ce = &mm_central[cl];
-	REQUIRE(ce->ntransfer == mm_class_transfer[cl], "%u of %u slots hold a batch after %d frees",
-		ce->ntransfer, (unsigned)mm_class_transfer[cl], NPARK);
 	uint64_t one = (uint64_t)batch * 64, parked = ce->ntransfer * one;
 	ck_assert_uint_eq(stats().transfer_bytes, parked);
 	ck_assert_uint_le(parked, MM_TRANSFER_BYTES);
 	STEP(); /* mm_check: parked batches are whole, counted once, the stats add up */
 	/* a new cache's first refill is the last batch parked, as it was */
+	struct mm_cache *c = mm_cache_new();
 	void *top = ce->transfer[ce->ntransfer - 1], *second = *(void **)top;
 	fake.cache = c;
 	void *q = mm_malloc(64);
@@ -723,24 +740,14 @@ START_TEST(whole_batches_given_back_are_parked_and_handed_to_the_next_refill)
 	STEP();
 	mm_free(q);
 	mm_cache_release(c);
-	mm_cache_release(b);
-	fake.cache = a;
-	mm_cache_flush(a); /* every parked batch back into its spans */
-	ck_assert_uint_eq(ce->ntransfer, 0);
-	ck_assert_uint_eq(stats().transfer_bytes, 0);
-	ck_assert_uint_eq(stats().heap_objects, 0);
-	central_holds_only_spares();
-	STEP();
+	unpark(a, b);
 }
 END_TEST
 
 START_TEST(scavenge_drains_the_transfer_slots)
 {
-	init_fake();
-	static void *p[NPARK];
-	struct mm_cache *a = use_new_cache(), *b = mm_cache_new();
-	uint32_t cl = park_batches(a, b, p, NPARK);
-	ck_assert_uint_gt(mm_central[cl].ntransfer, 0);
+	struct mm_cache *a, *b;
+	park_batches(&a, &b);
 	struct mm_stats st0 = stats();
 	ck_assert_uint_gt(st0.transfer_bytes, 0);
 	uint64_t released = mm_scavenge(0);
@@ -758,33 +765,20 @@ START_TEST(scavenge_drains_the_transfer_slots)
 	ck_assert_uint_eq(st1.nfree, st0.nfree); /* parked objects were free already */
 	ck_assert_uint_eq(st1.heap_objects, 0);
 	STEP();
-	mm_cache_release(b);
-	fake.cache = a;
-	mm_cache_flush(a);
-	ck_assert_uint_eq(stats().heap_objects, 0);
-	STEP();
+	unpark(a, b);
 }
 END_TEST
 
 START_TEST(double_free_of_a_parked_object_is_a_named_panic)
 {
-	init_fake();
-	static void *p[NPARK];
-	struct mm_cache *a = use_new_cache(), *b = mm_cache_new();
-	uint32_t cl = park_batches(a, b, p, NPARK);
-	struct mm_central *ce = &mm_central[cl];
-	ck_assert_uint_gt(ce->ntransfer, 0);
+	struct mm_cache *a, *b;
+	struct mm_central *ce = &mm_central[park_batches(&a, &b)];
 	void *head = ce->transfer[0], *inner = *(void **)*(void **)head;
-	fake.cache = a;
 	EXPECT_BAD_FREE(mm_free(inner), inner, "double free");
 	EXPECT_BAD_FREE(mm_free(head), head, "double free");
 	fake.cache = b;
 	EXPECT_BAD_FREE(mm_free(inner), inner, "double free");
-	mm_cache_release(b);
-	fake.cache = a;
-	mm_cache_flush(a);
-	ck_assert_uint_eq(stats().heap_objects, 0);
-	STEP();
+	unpark(a, b);
 }
 END_TEST
 
