@@ -29,9 +29,10 @@ void stats_print(void)
 	kprintf("heap: sys %llu heap_sys %llu inuse %llu idle %llu released %llu\n",
 		(unsigned long long)st.sys, (unsigned long long)st.heap_sys, (unsigned long long)st.heap_inuse,
 		(unsigned long long)st.heap_idle, (unsigned long long)st.heap_released);
-	kprintf("      objects %llu nmalloc %llu nfree %llu records %llu cached %llu scavenges %llu\n",
+	kprintf("      objects %llu nmalloc %llu nfree %llu records %llu cached %llu parked %llu scavenges %llu\n",
 		(unsigned long long)st.heap_objects, (unsigned long long)st.nmalloc, (unsigned long long)st.nfree,
-		(unsigned long long)st.records_sys, (unsigned long long)st.cache_bytes, (unsigned long long)st.nscavenge);
+		(unsigned long long)st.records_sys, (unsigned long long)st.cache_bytes,
+		(unsigned long long)st.transfer_bytes, (unsigned long long)st.nscavenge);
 	kprintf("arena: start %p used %p end %p (%llu MiB reserved)\n", (void *)st.arena_start,
 		(void *)st.arena_used, (void *)st.arena_end,
 		(unsigned long long)((st.arena_end - st.arena_start) / MiB));

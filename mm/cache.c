@@ -94,16 +94,11 @@ static void release(struct mm_cache *c, uint32_t cl, uint32_t n, int park)
 	if (n == 0)
 		return;
 	uint32_t low = mm_cache_lowmark(c, cl);
-	void *head = l->head, *v = head;
-	for (uint32_t i = 1; i < n; i++)
-		v = *(void **)v;
-	l->head = *(void **)v;
-	*(void **)v = 0;
+	l->head = mm_central_free(cl, l->head, n, park); /* central walks the n objects */
 	l->room += n;
 	mark(c, cl, low < len - n ? low : len - n);
 	c->returned[cl] += n;
 	sync(c, cl);
-	mm_central_free(cl, head, park ? n : 0);
 }
 
 /*
@@ -149,8 +144,15 @@ static void recount(struct mm_cache *c)
 {
 	if (++c->nslow % (c->bytes > MM_CACHE_MAX_BYTES ? 4 : MM_CACHE_RECOUNT) != 0)
 		return;
-	for (int i = 1; i < mm_nclasses; i++)
-		sync(c, (uint32_t)i);
+	for (int i = 1; i < mm_nclasses; i++) { /* sync(c, i), writing only what changed */
+		struct mm_cachelist *l = &c->list[i];
+		uint32_t n = mm_cachelist_len(l);
+		l->thresh = l->nmalloc + c->max[i];
+		if (n != c->synced[i]) {
+			c->bytes += ((uintptr_t)n - c->synced[i]) * mm_class_size[i];
+			c->synced[i] = n;
+		}
+	}
 	if (c->bytes <= MM_CACHE_MAX_BYTES)
 		return;
 	for (int i = 1; i < mm_nclasses; i++) {

@@ -10,12 +10,16 @@
  * ones from index ncarved on.
  *
  * Transfer slots: a whole batch a cache gives back is parked as it is (one
- * pointer, no walk over its objects) and handed whole to the next cache that
- * asks for a batch, so objects that pass from one thread to another (a
- * producer and a consumer) never go back into their spans.  At most
- * mm_class_transfer[cl] batches (128 KiB, MM_TRANSFER_SLOTS) a class; a cache
- * flush or release drains them all, so memory no cache holds goes back into
- * spans the heap and the scavenger can see.
+ * pointer; its objects keep the free key) and handed whole to the next
+ * cache that asks for a batch, so objects that pass from one thread to
+ * another (a producer and a consumer), or go out to central and come back
+ * (a structure built and freed), never go back into their spans.  At most
+ * mm_class_transfer[cl] batches a class (MM_TRANSFER_SLOTS, MM_TRANSFER_BYTES)
+ * and MM_TRANSFER_TOTAL bytes in all (mm_transfer_bytes, which every class
+ * changes under its own lock: atomic).  mm_central_drain puts them all back
+ * into their spans: a cache flush or release, mm_scavenge (malloc_trim), so
+ * that memory no cache holds goes back where the heap and the scavenger can
+ * see it.
  * Invariant: for a span on either list,
  *   ref + length(freelist) + (nelems - ncarved) == nelems,
  * and it is on nonempty exactly when it has an object to hand out.
@@ -23,6 +27,13 @@
 #include "internal.h"
 
 struct mm_central mm_central[MM_NUM_CLASSES_MAX];
+uintptr_t mm_transfer_bytes;
+
+/* Bytes of one parked batch of class cl. */
+static uintptr_t batch_bytes(uint32_t cl)
+{
+	return (uintptr_t)mm_class_batch[cl] * mm_class_size[cl];
+}
 
 /*
  * Nothing to do: a class's record is all zero until it is first used (its
@@ -55,6 +66,12 @@ static int central_grow(struct mm_central *c)
 	return 0;
 }
 
+/*
+ * Take up to n objects into a list.  A run of a span's free list is cut off
+ * as it is (its objects are already linked: one store for the run, its last
+ * link); fresh objects are linked and given the free key as they are
+ * carved, so that every object on any free list holds the key.  c locked.
+ */
 static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 {
 	uint32_t got = 0;
@@ -64,23 +81,29 @@ static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 			break;
 		struct mm_span *s = c->nonempty.next;
 		void *v = s->freelist;
-		while (got < n && v) {
-			void *next = *(void **)v;
-			if (mm_unlikely((uintptr_t)next & MM_LINK_MISALIGNED))
-				mm_bad_link(v, next, s->elemsize);
-			*(void **)v = h;
-			h = v;
-			v = next;
-			s->ref++;
-			got++;
+		if (v) {
+			void *first = v, *last;
+			uint32_t k = 0, want = n - got;
+			do {
+				last = v;
+				v = *(void **)v;
+				if (mm_unlikely((uintptr_t)v & MM_LINK_MISALIGNED))
+					mm_bad_link(last, v, s->elemsize);
+			} while (++k < want && v);
+			*(void **)last = h;
+			h = first;
+			s->freelist = v;
+			s->ref += k;
+			got += k;
 		}
-		s->freelist = v;
 		if (got < n && s->ncarved < s->nelems) {
 			uint32_t k = s->nelems - s->ncarved, size = s->elemsize;
+			uintptr_t key = mm_free_key;
 			if (k > n - got)
 				k = n - got;
 			char *o = (char *)mm_span_base(s) + (uintptr_t)s->ncarved * size;
-			for (uint32_t i = 0; i < k; i++, o += size) {
+			for (char *end = o + (uintptr_t)k * size; o != end; o += size) {
+				((uintptr_t *)o)[1] = key;
 				*(void **)o = h;
 				h = o;
 			}
@@ -106,6 +129,7 @@ uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head)
 	if (n == mm_class_batch[cl] && c->ntransfer) {
 		*head = c->transfer[--c->ntransfer];
 		c->transfer[c->ntransfer] = 0;
+		__atomic_fetch_sub(&mm_transfer_bytes, batch_bytes(cl), __ATOMIC_RELAXED);
 		got = n;
 	} else {
 		got = take(c, n, head);
@@ -124,17 +148,23 @@ static struct mm_span *span_of(struct mm_central *c, void *v)
 	return s;
 }
 
-/* Return object v to its span s; 1: s went back to the heap.  c locked. */
-static int put(struct mm_central *c, struct mm_span *s, void *v)
+/*
+ * Return k objects of span s, linked first .. last, to its free list: one
+ * store (last's link) whatever k.  1: s went back to the heap.  c locked.
+ */
+static int put_run(struct mm_central *c, struct mm_span *s, void *first, void *last, uint32_t k)
 {
+	if (mm_unlikely(k > s->ref))
+		mm_throw("mm: central: span %p of class %u gets back %u objects, only %u are out",
+			 (void *)mm_span_base(s), (uintptr_t)c->sizeclass, (uintptr_t)k, (uintptr_t)s->ref);
 	if (!has_free(s)) {
 		mm_span_list_remove(s);
 		mm_span_list_insert(&c->nonempty, s);
 	}
-	*(void **)v = s->freelist;
-	((uintptr_t *)v)[1] = mm_free_key;
-	s->freelist = v;
-	if (--s->ref == 0) {
+	*(void **)last = s->freelist;
+	s->freelist = first;
+	s->ref -= k;
+	if (s->ref == 0) {
 		if (c->nonempty.next == s && s->next == &c->nonempty &&
 		    s->npages == mm_class_npages[c->sizeclass]) {
 			s->freelist = 0; /* the only one: keep it, as new */
@@ -149,33 +179,51 @@ static int put(struct mm_central *c, struct mm_span *s, void *v)
 	return 0;
 }
 
-/* Return a list of objects; neighbours in a list are often of one span, looked up once. */
-static void put_list(struct mm_central *c, void *head)
+/*
+ * Return the first n objects of a list (each holds the free key already: a
+ * cache list, a parked batch) and return what follows them.  Neighbours in
+ * a list are often of one span: each run of them is looked up once and
+ * spliced onto the span's free list whole, so an object costs a load of its
+ * link and two compares.  c locked.
+ */
+static void *put_list(struct mm_central *c, void *head, uint32_t n)
 {
-	struct mm_span *s = 0;
-	uintptr_t lo = 0, len = 0; /* s covers [lo, lo + len) */
-	while (head) {
-		void *next = *(void **)head;
-		if ((uintptr_t)head - lo >= len) {
-			s = span_of(c, head);
-			lo = mm_span_base(s);
-			len = s->npages << MM_PAGE_SHIFT;
+	while (n) {
+		struct mm_span *s = span_of(c, head);
+		uintptr_t lo = mm_span_base(s), len = s->npages << MM_PAGE_SHIFT;
+		void *last = head, *next = *(void **)head;
+		uint32_t k = 1;
+		while (k < n && (uintptr_t)next - lo < len) { /* 0 - lo >= len: NULL ends a run */
+			last = next;
+			next = *(void **)next;
+			k++;
 		}
-		if (put(c, s, head))
-			len = 0;
+		put_run(c, s, head, last, k);
+		n -= k;
 		head = next;
 	}
+	return head;
 }
 
-void mm_central_free(uint32_t cl, void *head, uint32_t n)
+void *mm_central_free(uint32_t cl, void *head, uint32_t n, int park)
 {
 	struct mm_central *c = &mm_central[cl];
 	mm_sys_lock(&c->lock);
-	if (n == mm_class_batch[cl] && c->ntransfer < mm_class_transfer[cl])
+	/* the total may pass its bound by a batch for each class parking at once */
+	if (park && n == mm_class_batch[cl] && c->ntransfer < mm_class_transfer[cl] &&
+	    __atomic_load_n(&mm_transfer_bytes, __ATOMIC_RELAXED) < MM_TRANSFER_TOTAL) {
+		void *last = head;
+		for (uint32_t i = 1; i < n; i++)
+			last = *(void **)last;
 		c->transfer[c->ntransfer++] = head;
-	else
-		put_list(c, head);
+		__atomic_fetch_add(&mm_transfer_bytes, batch_bytes(cl), __ATOMIC_RELAXED);
+		head = *(void **)last;
+		*(void **)last = 0;
+	} else {
+		head = put_list(c, head, n);
+	}
 	mm_sys_unlock(&c->lock);
+	return head;
 }
 
 void mm_central_drain(void)
@@ -186,7 +234,8 @@ void mm_central_drain(void)
 		while (c->ntransfer) {
 			void *head = c->transfer[--c->ntransfer];
 			c->transfer[c->ntransfer] = 0;
-			put_list(c, head);
+			__atomic_fetch_sub(&mm_transfer_bytes, batch_bytes((uint32_t)cl), __ATOMIC_RELAXED);
+			put_list(c, head, mm_class_batch[cl]);
 		}
 		mm_sys_unlock(&c->lock);
 	}
@@ -252,6 +301,7 @@ void mm_central_free_one(uint32_t cl, void *v)
 		mm_double_free(v, mm_class_size[cl]);
 	}
 	c->nfree++;
-	put(c, span_of(c, v), v);
+	((uintptr_t *)v)[1] = mm_free_key;
+	put_run(c, span_of(c, v), v, v, 1);
 	mm_sys_unlock(&c->lock);
 }

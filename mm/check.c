@@ -159,6 +159,7 @@ static void check_all(struct tally *t)
 			return;
 		check_in_use(s, t);
 	}
+	uintptr_t parked = 0;
 	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses && !bad; cl++) {
 		struct mm_central *c = &mm_central[cl];
 		uint64_t n = 0;
@@ -183,8 +184,11 @@ static void check_all(struct tally *t)
 				FAIL("central %u: transfer batch %u has %u objects", (uintptr_t)cl, (uintptr_t)i,
 				     (uintptr_t)k);
 			t->cached[cl] += k;
+			parked += (uintptr_t)k * mm_class_size[cl];
 		}
 	}
+	if (!bad && parked != mm_transfer_bytes)
+		FAIL("transfer slots hold %u bytes, mm_transfer_bytes says %u", parked, mm_transfer_bytes);
 	if (bad)
 		return;
 	if (t->inuse > mm_heap.pages_inuse)

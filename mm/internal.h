@@ -53,7 +53,13 @@
 #define MM_MAX_SMALL   32768
 #define MM_HEAP_LISTS  128          /* free lists by exact page count below this */
 #ifndef MM_TRANSFER_SLOTS
-#define MM_TRANSFER_SLOTS 8         /* whole batches central keeps to pass between caches */
+#define MM_TRANSFER_SLOTS 32        /* whole batches central keeps to pass between caches, */
+#endif
+#ifndef MM_TRANSFER_BYTES
+#define MM_TRANSFER_BYTES (1u << 20) /* ... at most this many bytes of them a class */
+#endif
+#ifndef MM_TRANSFER_TOTAL
+#define MM_TRANSFER_TOTAL (4u << 20) /* ... and about this many in all */
 #endif
 #ifndef MM_CACHE_MAX_BYTES
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
@@ -75,7 +81,7 @@ extern uint32_t mm_class_size[MM_NUM_CLASSES_MAX];
 extern uint8_t mm_class_npages[MM_NUM_CLASSES_MAX];
 extern uint8_t mm_class_batch[MM_NUM_CLASSES_MAX];   /* objects moved cache <-> central */
 extern uint16_t mm_class_listmax[MM_NUM_CLASSES_MAX]; /* longest a cache list may grow */
-extern uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX]; /* batches central may park (<= 128 KiB) */
+extern uint8_t mm_class_transfer[MM_NUM_CLASSES_MAX]; /* batches central may park (<= MM_TRANSFER_BYTES) */
 extern uint32_t mm_class_divmul[MM_NUM_CLASSES_MAX]; /* ceil(2^32 / size): offset / size by multiply */
 extern uint8_t mm_size_to_class8[1024 / 8 + 1];   /* sizes <= 1024, 8-byte steps */
 extern uint8_t mm_size_to_class128[(MM_MAX_SMALL - 1024) / 128 + 1];
@@ -313,13 +319,15 @@ struct mm_central {
 	void *transfer[MM_TRANSFER_SLOTS]; /* batches given back whole, handed out whole */
 } __attribute__((aligned(64)));
 extern struct mm_central mm_central[MM_NUM_CLASSES_MAX];
+extern uintptr_t mm_transfer_bytes; /* bytes parked in transfer slots, every class (atomic) */
 void mm_central_init(void);
 /* Take up to n objects of class cl as a list; returns the count (0: no memory). */
 uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head);
-/* Give back a list of objects of class cl (linked through their first word); n: its
- * length if it may be parked as a whole batch, else 0. */
-void mm_central_free(uint32_t cl, void *head, uint32_t n);
-/* Put every parked batch back into its spans (a cache flush or release). */
+/* Give back the first n objects of a list of class cl (linked through their first
+ * word, each holding the free key); returns the rest of the list.  park: a whole
+ * batch may wait in a transfer slot. */
+void *mm_central_free(uint32_t cl, void *head, uint32_t n, int park);
+/* Put every parked batch back into its spans (a cache flush or release, mm_scavenge). */
 void mm_central_drain(void);
 /* One object without a cache (counted here); NULL when out of memory. */
 void *mm_central_alloc_one(uint32_t cl);

@@ -25,6 +25,7 @@ struct mm_stats {
 	uint64_t nfree;         /* frees so far */
 	uint64_t records_sys;      /* bytes used for the allocator's own records */
 	uint64_t cache_bytes;   /* bytes of free objects sitting in caches */
+	uint64_t transfer_bytes;/* bytes of free objects parked whole in central (mm_scavenge drains them) */
 	uint64_t nscavenge;     /* scavenger passes (idle limit, mm_scavenge, auto) */
 	uint64_t released_idle; /* bytes those passes released (cumulative) */
 	uint64_t released_bound;/* bytes the idle bound released (cumulative, mm_scavenge_bound) */

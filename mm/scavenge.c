@@ -11,6 +11,9 @@
  *               idle loop; a hosted background thread; malloc_trim), or
  *               mm_auto_scavenge, which lets the heap run one when it frees a
  *               span and half the limit has gone by since the last (hosted).
+ *               An explicit call first puts central's parked batches back
+ *               into their spans (mm_central_drain), so that spans they
+ *               pinned can go back to the heap and be released.
  *   idle bound  (mm_scavenge_bound) backed idle pages may not exceed a floor
  *               plus a percentage of the pages in use.  A free that passes
  *               the bound releases the largest free spans first (the oldest
@@ -158,6 +161,7 @@ uint64_t mm_scavenge(uint64_t idle_ns)
 {
 	if (!mm_inited)
 		return 0;
+	mm_central_drain(); /* parked batches back into their spans: whole ones can go */
 	uint64_t now = mm_sys_nanotime();
 	mm_sys_lock(&mm_heap.lock);
 	uint64_t r = mm_scavenge_locked(now, idle_ns);

@@ -74,7 +74,8 @@ void mm_sizeclass_init(void)
 		uint32_t m = MM_CACHE_LIST_BYTES / mm_class_size[c];
 		mm_class_listmax[c] = (uint16_t)(m < mm_class_batch[c] ? mm_class_batch[c] :
 						 m > MM_CACHE_LIST_MAX ? MM_CACHE_LIST_MAX : m);
-		uint32_t t = (128u << 10) / (mm_class_batch[c] * mm_class_size[c]);
+		_Static_assert(MM_TRANSFER_SLOTS <= 255, "mm_class_transfer holds a byte");
+		uint32_t t = MM_TRANSFER_BYTES / (mm_class_batch[c] * mm_class_size[c]);
 		mm_class_transfer[c] = (uint8_t)(t < 1 ? 1 : t > MM_TRANSFER_SLOTS ? MM_TRANSFER_SLOTS : t);
 		/* ceil(2^32 / size) without 64-bit division (i386 has none) */
 		mm_class_divmul[c] = 0xffffffffu / mm_class_size[c] + 1;

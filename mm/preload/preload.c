@@ -528,7 +528,7 @@ static struct mallinfo2 info2(void)
 	mi.fordblks = st.heap_idle - st.heap_released;
 	mi.keepcost = 0;
 	mi.hblkhd = st.records_sys;
-	mi.fsmblks = st.cache_bytes;
+	mi.fsmblks = st.cache_bytes + st.transfer_bytes;
 	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 	return mi;
 }

@@ -3,7 +3,9 @@
  * bad frees caught by a panic hook, out of memory from a refusing Sys,
  * the scavenger against a settable clock and a host that knows which pages
  * are really backed (the idle limit and the idle bound), calloc over released pages that keep old data (Darwin
- * MADV_FREE), and explicit caches: refill, limits, flush and release.
+ * MADV_FREE), and explicit caches: refill, limits, flush and release, and
+ * central's transfer slots (parked batches: refill, accounting, scavenge,
+ * double frees).
  */
 #include <stdio.h>
 #include <string.h>
@@ -677,6 +679,110 @@ START_TEST(without_a_cache_every_object_goes_through_central)
 }
 END_TEST
 
+/*
+ * Transfer slots: cache b, whose list limit is still one batch, frees what
+ * cache a allocated, so every overflow gives a whole batch back; central
+ * parks whole batches up to the class's slots and splices the rest into
+ * their spans.  Returns the class; its slots are full; a is the current cache.
+ */
+enum { NPARK = 4000 };
+
+static uint32_t park_batches(struct mm_cache **a, struct mm_cache **b)
+{
+	static void *p[NPARK];
+	init_fake();
+	*a = use_new_cache();
+	*b = mm_cache_new();
+	uint32_t cl = mm_size_class(64);
+	for (int i = 0; i < NPARK; i++)
+		p[i] = mm_malloc(64);
+	fake.cache = *b;
+	for (int i = 0; i < NPARK; i++)
+		mm_free(p[i]);
+	REQUIRE(mm_central[cl].ntransfer == mm_class_transfer[cl], "%u of %u slots hold a batch after %d frees",
+		mm_central[cl].ntransfer, (unsigned)mm_class_transfer[cl], NPARK);
+	fake.cache = *a;
+	return cl;
+}
+
+/* Release b, flush a (which drains the slots): nothing is left anywhere. */
+static void unpark(struct mm_cache *a, struct mm_cache *b)
+{
+	fake.cache = a;
+	mm_cache_release(b);
+	mm_cache_flush(a);
+	for (int k = 1; k < mm_nclasses; k++)
+		ck_assert_uint_eq(mm_central[k].ntransfer, 0);
+	ck_assert_uint_eq(stats().transfer_bytes, 0);
+	ck_assert_uint_eq(stats().heap_objects, 0);
+	central_holds_only_spares();
+	STEP();
+}
+
+START_TEST(whole_batches_given_back_are_parked_and_handed_to_the_next_refill)
+{
+	struct mm_cache *a, *b;
+	uint32_t cl = park_batches(&a, &b), batch = mm_class_batch[cl];
+	struct mm_central *ce = &mm_central[cl];
+	uint64_t one = (uint64_t)batch * 64, parked = ce->ntransfer * one;
+	ck_assert_uint_eq(stats().transfer_bytes, parked);
+	ck_assert_uint_le(parked, MM_TRANSFER_BYTES);
+	STEP(); /* mm_check: parked batches are whole, counted once, the stats add up */
+	/* a new cache's first refill is the last batch parked, as it was */
+	struct mm_cache *c = mm_cache_new();
+	void *top = ce->transfer[ce->ntransfer - 1], *second = *(void **)top;
+	fake.cache = c;
+	void *q = mm_malloc(64);
+	ck_assert_ptr_eq(q, top);
+	ck_assert_ptr_eq(c->list[cl].head, second);
+	ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), batch - 1);
+	ck_assert_uint_eq(stats().transfer_bytes, parked - one);
+	ck_assert_uint_eq(stats().heap_objects, 1);
+	STEP();
+	mm_free(q);
+	mm_cache_release(c);
+	unpark(a, b);
+}
+END_TEST
+
+START_TEST(scavenge_drains_the_transfer_slots)
+{
+	struct mm_cache *a, *b;
+	park_batches(&a, &b);
+	struct mm_stats st0 = stats();
+	ck_assert_uint_gt(st0.transfer_bytes, 0);
+	uint64_t released = mm_scavenge(0);
+	struct mm_stats st1 = stats();
+	for (int k = 1; k < mm_nclasses; k++)
+		ck_assert_uint_eq(mm_central[k].ntransfer, 0);
+	ck_assert_uint_eq(st1.transfer_bytes, 0);
+	REQUIRE(st1.heap_inuse < st0.heap_inuse, "the drained spans did not go back to the heap "
+		"(in use %llu, was %llu)", (unsigned long long)st1.heap_inuse,
+		(unsigned long long)st0.heap_inuse);
+	REQUIRE(released > 0 && st1.heap_released >= st0.heap_released + (st0.heap_inuse - st1.heap_inuse),
+		"the pass released %llu bytes (heap_released %llu, was %llu) after the drain freed %llu",
+		(unsigned long long)released, (unsigned long long)st1.heap_released,
+		(unsigned long long)st0.heap_released, (unsigned long long)(st0.heap_inuse - st1.heap_inuse));
+	ck_assert_uint_eq(st1.nfree, st0.nfree); /* parked objects were free already */
+	ck_assert_uint_eq(st1.heap_objects, 0);
+	STEP();
+	unpark(a, b);
+}
+END_TEST
+
+START_TEST(double_free_of_a_parked_object_is_a_named_panic)
+{
+	struct mm_cache *a, *b;
+	struct mm_central *ce = &mm_central[park_batches(&a, &b)];
+	void *head = ce->transfer[0], *inner = *(void **)*(void **)head;
+	EXPECT_BAD_FREE(mm_free(inner), inner, "double free");
+	EXPECT_BAD_FREE(mm_free(head), head, "double free");
+	fake.cache = b;
+	EXPECT_BAD_FREE(mm_free(inner), inner, "double free");
+	unpark(a, b);
+}
+END_TEST
+
 Suite *fake_suite(void)
 {
 	return SUITE_OF("fakesys",
@@ -706,5 +812,8 @@ Suite *fake_suite(void)
 			release_keeps_the_counts_and_reuses_the_record,
 			objects_move_between_caches,
 			cache_hits_take_no_lock,
-			without_a_cache_every_object_goes_through_central));
+			without_a_cache_every_object_goes_through_central,
+			whole_batches_given_back_are_parked_and_handed_to_the_next_refill,
+			scavenge_drains_the_transfer_slots,
+			double_free_of_a_parked_object_is_a_named_panic));
 }
