@@ -146,8 +146,9 @@ static void recount(struct mm_cache *c)
 		return;
 	for (int i = 1; i < mm_nclasses; i++) { /* sync(c, i), writing only what changed */
 		struct mm_cachelist *l = &c->list[i];
-		uint32_t n = mm_cachelist_len(l);
-		l->thresh = l->nmalloc + c->max[i];
+		uint32_t n = mm_cachelist_len(l); /* before lim and room change */
+		l->lim = l->nmalloc + c->max[i];
+		l->room = (int64_t)c->max[i] - n;
 		if (n != c->synced[i]) {
 			c->bytes += ((uintptr_t)n - c->synced[i]) * mm_class_size[i];
 			c->synced[i] = n;
