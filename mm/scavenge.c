@@ -55,6 +55,7 @@ static void scavenge_span(struct mm_span *s, void *arg)
 uint64_t mm_scavenge_locked(uint64_t now, uint64_t idle_ns)
 {
 	struct pass p = { now, idle_ns, 0 };
+	mm_heap_flush_kept(); /* kept spans join the free structure (idle from now) */
 	mm_heap_walk_free(scavenge_span, &p);
 	mm_heap.nscavenge++;
 	mm_heap.released_idle += p.released;
@@ -106,6 +107,13 @@ static void bound_pass(uintptr_t over)
 	mm_heap.released_bound += b.released;
 }
 
+/* Are backed idle pages over the idle bound (heap locked)?  A kept span's free asks this alone. */
+int mm_scavenge_over_bound(void)
+{
+	return mm_heap.bound_on &&
+	       mm_heap.pages_idle - mm_heap.pages_released > bound_pages(mm_heap.retain_floor);
+}
+
 /* Called by the heap after it freed a span (heap locked): run what is due. */
 void mm_scavenge_policy_locked(uint64_t now)
 {
@@ -113,8 +121,10 @@ void mm_scavenge_policy_locked(uint64_t now)
 		mm_scavenge_locked(now, mm_heap.auto_idle_ns);
 	if (mm_heap.bound_on) {
 		uintptr_t backed = mm_heap.pages_idle - mm_heap.pages_released;
-		if (backed > bound_pages(mm_heap.retain_floor))
+		if (backed > bound_pages(mm_heap.retain_floor)) {
+			mm_heap_flush_kept(); /* so that the largest spans can go first */
 			bound_pass(backed - bound_pages(mm_heap.retain_floor / 2));
+		}
 	}
 }
 
