@@ -110,8 +110,10 @@ static void bound_pass(uintptr_t over)
 /* Are backed idle pages over the idle bound (heap locked)?  A kept span's free asks this alone. */
 int mm_scavenge_over_bound(void)
 {
-	return mm_heap.bound_on &&
-	       mm_heap.pages_idle - mm_heap.pages_released > bound_pages(mm_heap.retain_floor);
+	uintptr_t backed = mm_heap.pages_idle - mm_heap.pages_released;
+	/* the bound is at least the floor: below it, no division */
+	return mm_heap.bound_on && backed > mm_heap.retain_floor &&
+	       backed > bound_pages(mm_heap.retain_floor);
 }
 
 /* Called by the heap after it freed a span (heap locked): run what is due. */
