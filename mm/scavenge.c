@@ -121,12 +121,9 @@ void mm_scavenge_policy_locked(uint64_t now)
 {
 	if (mm_heap.auto_idle_ns && now - mm_heap.last_pass >= mm_heap.auto_idle_ns / 2)
 		mm_scavenge_locked(now, mm_heap.auto_idle_ns);
-	if (mm_heap.bound_on) {
-		uintptr_t backed = mm_heap.pages_idle - mm_heap.pages_released;
-		if (backed > bound_pages(mm_heap.retain_floor)) {
-			mm_heap_flush_kept(); /* so that the largest spans can go first */
-			bound_pass(backed - bound_pages(mm_heap.retain_floor / 2));
-		}
+	if (mm_scavenge_over_bound()) {
+		mm_heap_flush_kept(); /* so that the largest spans can go first */
+		bound_pass(mm_heap.pages_idle - mm_heap.pages_released - bound_pages(mm_heap.retain_floor / 2));
 	}
 }
 
