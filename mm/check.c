@@ -132,9 +132,49 @@ static void check_cache(struct mm_cache *c, struct tally *t)
 		     synced);
 }
 
+/* The kept spans: each on the list of its page count and on the age list, its pages mapped to it. */
+static void check_kept(struct tally *t)
+{
+	uintptr_t pages = 0, aged = 0;
+	for (uintptr_t k = 1; k <= MM_KEEP_PAGES; k++)
+		for (struct mm_span *s = mm_span_list_first(&mm_heap.kept[k]); s != &mm_heap.kept[k]; s = s->next) {
+			if (s->state != MM_SPAN_KEPT || s->npages != k || s->npreleased)
+				FAIL("kept list %u holds span %p in state %d of %u pages (%u released)", k,
+				     (void *)mm_span_base(s), s->state, s->npages, s->npreleased);
+			check_pages(s);
+			if (bad)
+				return;
+			struct mm_span *l = mm_pagemap_get(s->start - 1), *r = mm_pagemap_get(s->start + k);
+			if ((l && (l->state == MM_SPAN_FREE || l->state == MM_SPAN_KEPT) &&
+			     l->start + l->npages == s->start) ||
+			    (r && (r->state == MM_SPAN_FREE || r->state == MM_SPAN_KEPT) && r->start == s->start + k))
+				FAIL("kept span %p has a free or kept neighbour: not coalesced", (void *)mm_span_base(s));
+			pages += k;
+			if (pages > mm_heap.pages_kept)
+				FAIL("kept lists hold more than pages_kept %u (a cycle?)", mm_heap.pages_kept);
+		}
+	for (struct mm_span *s = mm_heap.kept_oldest, *older = 0; s; older = s, s = s->right) {
+		if (s->state != MM_SPAN_KEPT || s->left != older)
+			FAIL("kept age list broken at span %p", (void *)mm_span_base(s));
+		if ((aged += s->npages) > pages)
+			FAIL("kept age list holds more than the kept lists (%u pages)", pages);
+		if (!s->right && s != mm_heap.kept_newest)
+			FAIL("kept age list does not end at its newest span");
+	}
+	if (pages != mm_heap.pages_kept || aged != pages)
+		FAIL("kept lists hold %u pages, the age list %u, pages_kept says %u", pages, aged,
+		     mm_heap.pages_kept);
+	if (pages > MM_KEEP_BYTES >> MM_PAGE_SHIFT)
+		FAIL("kept spans hold %u pages, above the limit", pages);
+	t->idle += pages;
+}
+
 static void check_all(struct tally *t)
 {
 	mm_heap_walk_free(check_free_span, t);
+	if (bad)
+		return;
+	check_kept(t);
 	if (bad)
 		return;
 	const struct mm_span *prev = 0;

@@ -8,6 +8,15 @@
  * a span given back is coalesced with free neighbours on both sides, found
  * through the pagemap.
  *
+ * Kept spans: a large span of up to MM_KEEP_PAGES pages that is freed is
+ * kept whole (state MM_SPAN_KEPT, every page still mapped to it, backed) on
+ * a list by page count, up to MM_KEEP_BYTES in all; the next large request
+ * of that page count takes it back as it is: no search, split, coalescing,
+ * pagemap writes or scavenger policy.  Past the byte limit the oldest go to
+ * the free structure (an age list through left/right, which only the treap
+ * uses otherwise), as do all of them when a scavenger pass runs or when
+ * nothing else fits.  Their pages count as idle (and never as released).
+ *
  * Scavenger accounting (invariant, checked by mm_check):
  *   pages_released == sum of npreleased over free spans <= pages_idle.
  * Coalescing adds the parts' npreleased; splitting divides it (a span that
@@ -180,10 +189,15 @@ static struct mm_span *free_find(uintptr_t npages)
 	return treap_best_fit(mm_heap.large, npages);
 }
 
-/* Merge free neighbour t into s (t's pages are next to s's). */
+static void kept_remove(struct mm_span *s);
+
+/* Merge free or kept neighbour t into s (t's pages are next to s's). */
 static void absorb(struct mm_span *s, struct mm_span *t)
 {
-	free_remove(t);
+	if (t->state == MM_SPAN_KEPT)
+		kept_remove(t); /* idle and backed already: npreleased 0 */
+	else
+		free_remove(t);
 	if (t->start < s->start)
 		s->start = t->start;
 	s->npages += t->npages;
@@ -196,7 +210,7 @@ static void absorb(struct mm_span *s, struct mm_span *t)
 
 /*
  * Put s (not in any structure, its pages counted idle) on the free
- * structure, coalesced with free neighbours on both sides.
+ * structure, coalesced with free (or kept) neighbours on both sides.
  */
 static void insert_free(struct mm_span *s)
 {
@@ -205,11 +219,12 @@ static void insert_free(struct mm_span *s)
 	s->state = MM_SPAN_FREE;
 	s->sizeclass = 0;
 	s->freelist = 0;
-	t = mm_pagemap_get(s->start - 1);
-	if (t && t->state == MM_SPAN_FREE && t->start + t->npages == s->start)
+	/* a loop: beyond a kept neighbour there may be a free span (kept spans are not coalesced) */
+	while ((t = mm_pagemap_get(s->start - 1)) != 0 &&
+	       (t->state == MM_SPAN_FREE || t->state == MM_SPAN_KEPT) && t->start + t->npages == s->start)
 		absorb(s, t);
-	t = mm_pagemap_get(s->start + s->npages);
-	if (t && t->state == MM_SPAN_FREE && t->start == s->start + s->npages)
+	while ((t = mm_pagemap_get(s->start + s->npages)) != 0 &&
+	       (t->state == MM_SPAN_FREE || t->state == MM_SPAN_KEPT) && t->start == s->start + s->npages)
 		absorb(s, t);
 	mm_pagemap_set(s->start, 1, s);
 	mm_pagemap_set(s->start + s->npages - 1, 1, s);
@@ -351,6 +366,9 @@ static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages)
 	if (want < npages)
 		return 0;
 	struct mm_span *s = free_find(want), *t;
+	/* kept spans go back (coalesced) before pages never used or released are touched */
+	if ((!s || s->npreleased || s->start + want > mm_heap.touched) && mm_heap_flush_kept())
+		s = free_find(want);
 	if (!s) {
 		if (grow(want) < 0)
 			return 0;
@@ -382,17 +400,93 @@ static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages)
 	}
 	pages_to_inuse(s->npages);
 	s->unused_since = 0;
+	if (s->start + s->npages > mm_heap.touched)
+		mm_heap.touched = s->start + s->npages;
 	return s;
+}
+
+/* ---- kept spans (above) ---- */
+
+/* Take kept span s off its list and the age list. */
+static void kept_remove(struct mm_span *s)
+{
+	mm_span_list_remove(s);
+	if (s->left)
+		s->left->right = s->right;
+	else
+		mm_heap.kept_oldest = s->right;
+	if (s->right)
+		s->right->left = s->left;
+	else
+		mm_heap.kept_newest = s->left;
+	s->left = s->right = 0;
+	mm_heap.pages_kept -= s->npages;
+}
+
+/* Keep s (a large span just freed, its pages counted idle): newest on both lists. */
+static void kept_insert(struct mm_span *s)
+{
+	s->state = MM_SPAN_KEPT;
+	mm_span_list_insert(&mm_heap.kept[s->npages], s);
+	s->left = mm_heap.kept_newest;
+	s->right = 0;
+	if (s->left)
+		s->left->right = s;
+	else
+		mm_heap.kept_oldest = s;
+	mm_heap.kept_newest = s;
+	mm_heap.pages_kept += s->npages;
+}
+
+/* A kept span of exactly npages pages, taken back in use, or NULL. */
+static struct mm_span *kept_take(uintptr_t npages)
+{
+	if (npages > MM_KEEP_PAGES || mm_span_list_empty(&mm_heap.kept[npages]))
+		return 0;
+	struct mm_span *s = mm_heap.kept[npages].next;
+	kept_remove(s);
+	pages_to_inuse(npages);
+	return s;
+}
+
+/* A kept span (its pages idle, backed) joins the free structure, coalesced. */
+static void kept_free(struct mm_span *s, uint64_t now)
+{
+	kept_remove(s);
+	s->npreleased = 0;
+	s->unused_since = now;
+	insert_free(s);
+}
+
+uintptr_t mm_heap_flush_kept(void)
+{
+	uintptr_t n = mm_heap.pages_kept;
+	if (n) {
+		uint64_t now = mm_sys_nanotime();
+		while (mm_heap.kept_oldest)
+			kept_free(mm_heap.kept_oldest, now);
+	}
+	return n;
 }
 
 /*
  * A span of npages pages for class cl (0: a large object), its pages mapped
- * to it in the pagemap; NULL when memory runs out.
+ * to it in the pagemap; NULL when memory runs out.  A large object of a
+ * page count that is kept (no alignment asked) reuses the newest such span,
+ * mapped already.
  */
 struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages)
 {
 	mm_sys_lock(&mm_heap.lock);
-	struct mm_span *s = alloc_locked(npages, align_pages ? align_pages : 1);
+	struct mm_span *s;
+	if (!cl && align_pages <= 1 && (s = kept_take(npages)) != 0) {
+		s->state = MM_SPAN_LARGE;
+		mm_span_list_insert(&mm_heap.busy, s);
+		mm_heap.large_nmalloc++;
+		mm_sys_unlock(&mm_heap.lock);
+		return s;
+	}
+	s = alloc_locked(npages, align_pages ? align_pages : 1);
 	if (s) {
 		s->sizeclass = (uint8_t)cl;
 		s->state = cl ? MM_SPAN_SMALL : MM_SPAN_LARGE;
@@ -426,10 +520,37 @@ void mm_heap_free_locked(struct mm_span *s)
 	mm_scavenge_policy_locked(now);
 }
 
+/* A neighbour of s free or kept?  Then s coalesces now (kept ones too), as it would have without keeping. */
+static int idle_beside(const struct mm_span *s)
+{
+	struct mm_span *l = mm_pagemap_get(s->start - 1), *r = mm_pagemap_get(s->start + s->npages);
+	return (l && (l->state == MM_SPAN_FREE || l->state == MM_SPAN_KEPT) && l->start + l->npages == s->start) ||
+	       (r && (r->state == MM_SPAN_FREE || r->state == MM_SPAN_KEPT) && r->start == s->start + s->npages);
+}
+
+/*
+ * Give s back; a large span of up to MM_KEEP_PAGES pages is kept whole (the
+ * oldest kept go to the free structure past MM_KEEP_BYTES).
+ */
 void mm_heap_free(struct mm_span *s)
 {
 	mm_sys_lock(&mm_heap.lock);
-	mm_heap_free_locked(s);
+	if (s->state == MM_SPAN_LARGE && s->npages <= MM_KEEP_PAGES &&
+	    s->npages <= MM_KEEP_BYTES >> MM_PAGE_SHIFT && !idle_beside(s)) {
+		mm_span_list_remove(s);
+		mm_heap.large_nfree++;
+		pages_to_idle(s->npages);
+		s->needzero = 1;
+		kept_insert(s);
+		if (mm_heap.pages_kept > MM_KEEP_BYTES >> MM_PAGE_SHIFT || mm_scavenge_over_bound()) {
+			uint64_t now = mm_sys_nanotime();
+			while (mm_heap.pages_kept > MM_KEEP_BYTES >> MM_PAGE_SHIFT)
+				kept_free(mm_heap.kept_oldest, now);
+			mm_scavenge_policy_locked(now);
+		}
+	} else {
+		mm_heap_free_locked(s);
+	}
 	mm_sys_unlock(&mm_heap.lock);
 }
 
@@ -455,6 +576,10 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages)
 	} else {
 		uintptr_t end = s->start + s->npages, need = npages - s->npages;
 		struct mm_span *t = mm_pagemap_get(end), *rest;
+		if (t && t->state == MM_SPAN_KEPT && t->start == end) { /* free it, coalesced */
+			kept_free(t, mm_sys_nanotime());
+			t = mm_pagemap_get(end);
+		}
 		if (t && t->state == MM_SPAN_FREE && t->start == end && t->npages >= need) {
 			free_remove(t);
 			t->state = MM_SPAN_LARGE;
@@ -484,6 +609,8 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages)
 void *mm_heap_alloc_records(uintptr_t npages)
 {
 	struct mm_span *s = free_find(npages);
+	if (!s && mm_heap_flush_kept())
+		s = free_find(npages);
 	if (!s)
 		return 0;
 	free_remove(s);

@@ -69,6 +69,8 @@
 #define MM_CACHE_LIST_BYTES (1u << 18) /* ... and up to this many bytes (256 KiB) */
 #endif
 #define MM_CACHE_RECOUNT 8        /* slow paths between two counts of a cache's bytes */
+#define MM_KEEP_PAGES  32           /* large spans up to this many pages are kept whole when freed, */
+#define MM_KEEP_BYTES  (1u << 20)   /* ... up to this many bytes in all (heap.c: the kept lists) */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
 #define MM_MAX_ARENA32  ((uintptr_t)2 << 30)
 
@@ -146,11 +148,11 @@ void *mm_fixalloc_alloc(struct mm_fixalloc *f); /* zeroed record, or NULL */
 void mm_fixalloc_free(struct mm_fixalloc *f, void *p);
 
 /* ---- spans (span.c) ---- */
-enum { MM_SPAN_DEAD = 0, MM_SPAN_FREE, MM_SPAN_SMALL, MM_SPAN_LARGE };
+enum { MM_SPAN_DEAD = 0, MM_SPAN_FREE, MM_SPAN_SMALL, MM_SPAN_LARGE, MM_SPAN_KEPT };
 #define MM_SPAN_MAXOBJS (MM_PAGE_SIZE / 8) /* objects in a small span, at most (8-byte class, one page) */
 
 struct mm_span {
-	struct mm_span *next, *prev; /* heap free list, central list, or large list */
+	struct mm_span *next, *prev; /* heap free list, central list, large list, or kept list */
 	uintptr_t start;             /* first page number */
 	uintptr_t npages;
 	uintptr_t npreleased;        /* free span: pages given back by the scavenger */
@@ -166,7 +168,7 @@ struct mm_span {
 	uint8_t needzero;            /* pages may hold non-zero bytes */
 	uint8_t intree;              /* free span: in the large treap, not a list */
 	uint32_t prio;               /* treap priority */
-	struct mm_span *left, *right;/* treap children */
+	struct mm_span *left, *right;/* treap children; kept: older and newer in the age list */
 #ifdef MM_DEBUG
 	/* debug: objects handed out, a bit each, in words, so that no one-byte
 	 * atomics (libatomic on RISC-V) are needed; and the size asked for per
@@ -278,6 +280,11 @@ struct mm_heap {
 	uint32_t nonempty[MM_HEAP_LISTS / 32]; /* bit i: free[i] has a span */
 	struct mm_span *large;              /* treap of free spans >= MM_HEAP_LISTS pages */
 	struct mm_span busy;                /* large spans in use */
+	/* large spans freed and kept whole for the next request of their page count */
+	struct mm_span kept[MM_KEEP_PAGES + 1]; /* by page count, newest first */
+	struct mm_span *kept_oldest, *kept_newest; /* all of them by age (left/right) */
+	uintptr_t pages_kept;               /* their pages (counted idle, backed) */
+	uintptr_t touched;                  /* end (page number) of the highest span handed out */
 	struct mm_fixalloc spans;
 	struct mm_fixalloc caches;
 	struct mm_cache *allcaches;         /* every live cache, for statistics */
@@ -304,6 +311,7 @@ int mm_heap_resize(struct mm_span *s, uintptr_t npages); /* large, in place; 0 o
 struct mm_span *mm_heap_span_alloc(void);
 void mm_heap_span_free(struct mm_span *s);
 void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
+uintptr_t mm_heap_flush_kept(void); /* kept spans to the free structure; returns pages (heap locked) */
 void mm_heap_walk_large(int desc, int (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
 void *mm_heap_alloc_records(uintptr_t npages); /* record memory from a free span (heap locked) */
 
@@ -631,6 +639,7 @@ void mm_read_stats_locked(struct mm_stats *st);
 uint64_t mm_scavenge_locked(uint64_t now, uint64_t idle_ns);
 void mm_scavenge_policy_locked(uint64_t now); /* after a span was freed: limit and bound */
 uint64_t mm_scavenge_bound_bytes(void);       /* the idle bound now (0: none); heap locked */
+int mm_scavenge_over_bound(void);             /* backed idle pages past the bound; heap locked */
 
 /* ---- errors and formatting (print.c) ---- */
 /* Format into buf: %s %p %x %u %d (uintptr_t-sized for p/x/u, int for d). */

@@ -20,6 +20,7 @@ struct mm_stats {
 	uint64_t heap_inuse;    /* bytes in spans with objects (small or large) */
 	uint64_t heap_idle;     /* bytes in free spans */
 	uint64_t heap_released; /* bytes of free spans given back by the scavenger */
+	uint64_t heap_kept;     /* bytes of large blocks freed and kept whole for reuse (in heap_idle) */
 	uint64_t heap_objects;  /* live objects == nmalloc - nfree */
 	uint64_t nmalloc;       /* allocations so far */
 	uint64_t nfree;         /* frees so far */

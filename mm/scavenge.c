@@ -58,6 +58,7 @@ static void scavenge_span(struct mm_span *s, void *arg)
 uint64_t mm_scavenge_locked(uint64_t now, uint64_t idle_ns)
 {
 	struct pass p = { now, idle_ns, 0 };
+	mm_heap_flush_kept(); /* kept spans join the free structure (idle from now) */
 	mm_heap_walk_free(scavenge_span, &p);
 	mm_heap.nscavenge++;
 	mm_heap.released_idle += p.released;
@@ -110,15 +111,23 @@ static void bound_pass(uintptr_t over)
 	mm_heap.released_bound += b.released;
 }
 
+/* Are backed idle pages over the idle bound (heap locked)?  A kept span's free asks this alone. */
+int mm_scavenge_over_bound(void)
+{
+	uintptr_t backed = mm_heap.pages_idle - mm_heap.pages_released;
+	/* the bound is at least the floor: below it, no division */
+	return mm_heap.bound_on && backed > mm_heap.retain_floor &&
+	       backed > bound_pages(mm_heap.retain_floor);
+}
+
 /* Called by the heap after it freed a span (heap locked): run what is due. */
 void mm_scavenge_policy_locked(uint64_t now)
 {
 	if (mm_heap.auto_idle_ns && now - mm_heap.last_pass >= mm_heap.auto_idle_ns / 2)
 		mm_scavenge_locked(now, mm_heap.auto_idle_ns);
-	if (mm_heap.bound_on) {
-		uintptr_t backed = mm_heap.pages_idle - mm_heap.pages_released;
-		if (backed > bound_pages(mm_heap.retain_floor))
-			bound_pass(backed - bound_pages(mm_heap.retain_floor / 2));
+	if (mm_scavenge_over_bound()) {
+		mm_heap_flush_kept(); /* so that the largest spans can go first */
+		bound_pass(mm_heap.pages_idle - mm_heap.pages_released - bound_pages(mm_heap.retain_floor / 2));
 	}
 }
 

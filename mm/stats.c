@@ -40,6 +40,7 @@ void mm_read_stats_locked(struct mm_stats *st)
 	st->heap_inuse = (uint64_t)mm_heap.pages_inuse << MM_PAGE_SHIFT;
 	st->heap_idle = (uint64_t)mm_heap.pages_idle << MM_PAGE_SHIFT;
 	st->heap_released = (uint64_t)mm_heap.pages_released << MM_PAGE_SHIFT;
+	st->heap_kept = (uint64_t)mm_heap.pages_kept << MM_PAGE_SHIFT;
 	st->records_sys = st->sys - st->heap_sys;
 	st->nscavenge = mm_heap.nscavenge;
 	st->released_idle = mm_heap.released_idle << MM_PAGE_SHIFT;

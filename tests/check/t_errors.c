@@ -136,6 +136,22 @@ START_TEST(double_free_of_a_large_object_panics_as_a_free_span)
 }
 END_TEST
 
+/* A large block whose neighbours are in use is kept when freed: a second free, or one of the
+ * same block reused from the kept list and freed, is still a double free naming it. */
+START_TEST(double_free_of_a_kept_or_reused_large_block_panics)
+{
+	char *s[3];
+	three_adjacent(s, 10 * PAGE);
+	expect_panic(free_twice, s[1], s[1], "free(kept large) twice", double_words);
+	mm_free(s[1]);
+	char *q = mm_malloc(10 * PAGE);
+	REQUIRE(q == s[1], "the kept span at %p was not reused: malloc gave %p", (void *)s[1], (void *)q);
+	expect_panic(free_twice, q, q, "free(reused large) twice", double_words);
+	mm_free(q);
+	STEP();
+}
+END_TEST
+
 static void free_into_freed_span(void *p)
 {
 	mm_free(p);
@@ -180,6 +196,7 @@ Suite *errors_suite(void)
 			free_of_an_interior_pointer_of_a_large_object_panics,
 			MM_DEBUG ? free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds : NULL,
 			double_free_of_a_large_object_panics_as_a_free_span,
+			double_free_of_a_kept_or_reused_large_block_panics,
 			free_of_a_pointer_into_a_free_span_panics,
 			double_free_of_a_small_object_panics,
 			MM_DEBUG ? debug_builds_poison_freed_memory : NULL));

@@ -2,7 +2,10 @@
  * t_heap.c - the page heap through large objects (> 32 KiB), which come
  * straight from it: a free span is split and its rest stays free, the best
  * (smallest) fitting free span is chosen, a freed span coalesces with free
- * neighbours on either side, and very large spans work.
+ * neighbours on either side, and very large spans work.  A freed large span
+ * of a few pages whose neighbours are in use is kept whole for the next
+ * request of its page count (heap_kept), up to 1 MiB, and given back by the
+ * scavenger.
  *
  * Each test starts from a fresh process (Check forks).  setup_region() makes
  * one big free span X whose only free company is too small to matter (see
@@ -267,6 +270,100 @@ START_TEST(very_large_spans_are_served_and_returned)
 }
 END_TEST
 
+#define KV (10 * PAGE)         /* a large object that is kept when freed */
+
+START_TEST(kept_span_is_reused_by_the_next_request_of_its_page_count)
+{
+	setup_region();
+	char *s[3];
+	three_adjacent(s, KV);
+	struct mm_stats st0 = stats();
+	ck_assert_uint_eq(st0.heap_kept, 0);
+	mm_free(s[1]); /* its neighbours are in use: kept */
+	STEP();
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_kept, KV);
+	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + KV);
+	ck_assert_uint_eq(st1.heap_inuse, st0.heap_inuse - KV);
+	ck_assert_uint_eq(st1.nfree, st0.nfree + 1);
+	ck_assert_uint_eq(st1.heap_objects, st0.heap_objects - 1);
+	char *p = mm_malloc(KV - PAGE + 1); /* the same page count */
+	REQUIRE(p == s[1], "malloc(%zu pages) = %p; the kept span is at %p", (size_t)(KV / PAGE),
+		(void *)p, (void *)s[1]);
+	STEP();
+	struct mm_stats st2 = stats();
+	ck_assert_uint_eq(st2.heap_kept, 0);
+	ck_assert_uint_eq(st2.heap_idle, st0.heap_idle);
+	ck_assert_uint_eq(st2.heap_inuse, st0.heap_inuse);
+	ck_assert_uint_eq(st2.heap_sys, st0.heap_sys);
+	ck_assert_uint_eq(st2.nmalloc, st0.nmalloc + 1);
+	ck_assert_uint_eq(st2.heap_objects, st0.heap_objects);
+	memset(p, 0x5a, KV - PAGE + 1); /* and its canary is whole again */
+	mm_free(p);
+	STEP();
+	/* another page count does not take it: it comes from the free structure */
+	char *q = mm_malloc(KV + PAGE);
+	ck_assert_ptr_ne(q, s[1]);
+	ck_assert_uint_eq(stats().heap_kept, KV);
+	mm_free(q);
+	STEP();
+}
+END_TEST
+
+START_TEST(kept_span_coalesces_when_a_neighbour_is_freed)
+{
+	setup_region();
+	char *s[3];
+	three_adjacent(s, KV);
+	struct mm_stats st0 = stats();
+	mm_free(s[1]);
+	ck_assert_uint_eq(stats().heap_kept, KV);
+	mm_free(s[0]); /* next to a kept span: both join the free structure */
+	STEP();
+	struct mm_stats st1 = stats();
+	ck_assert_uint_eq(st1.heap_kept, 0);
+	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + 2 * KV);
+	char *p = mm_malloc(2 * KV);
+	REQUIRE(p == s[0], "malloc(2 * KV) = %p; the coalesced span starts at %p", (void *)p, (void *)s[0]);
+	STEP();
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
+START_TEST(kept_spans_stay_under_their_byte_limit_and_the_scavenger_gives_them_back)
+{
+	enum { N = 64 };
+	setup_region();
+	char *p[N], *g[N];
+	for (int i = 0; i < N; i++) { /* each between objects in use */
+		p[i] = mm_malloc(KV);
+		g[i] = mm_malloc(KV + PAGE);
+	}
+	struct mm_stats st0 = stats();
+	for (int i = 0; i < N; i++) {
+		mm_free(p[i]);
+		struct mm_stats st = stats();
+		REQUIRE(st.heap_kept <= MiB, "after %d frees, %llu bytes kept: above 1 MiB", i + 1,
+			(unsigned long long)st.heap_kept);
+	}
+	STEP();
+	struct mm_stats st1 = stats();
+	ck_assert_uint_gt(st1.heap_kept, MiB - KV);
+	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle + N * KV);
+	uint64_t r = mm_scavenge(0);
+	STEP();
+	struct mm_stats st2 = stats();
+	ck_assert_uint_eq(st2.heap_kept, 0);
+	ck_assert_uint_eq(st2.heap_idle, st1.heap_idle);
+	ck_assert_uint_eq(st2.heap_released, st2.heap_idle);
+	ck_assert_uint_ge(r, st1.heap_kept);
+	for (int i = 0; i < N; i++)
+		mm_free(g[i]);
+	STEP();
+}
+END_TEST
+
 Suite *heap_suite(void)
 {
 	return SUITE_OF("heap",
@@ -280,5 +377,9 @@ Suite *heap_suite(void)
 			large_realloc_grows_in_place_into_a_free_right_neighbour,
 			large_realloc_shrinks_in_place_and_gives_the_tail_back,
 			small_object_spans_return_to_the_heap_when_all_objects_are_free,
-			very_large_spans_are_served_and_returned));
+			very_large_spans_are_served_and_returned),
+		TCASE("kept", 60,
+			kept_span_is_reused_by_the_next_request_of_its_page_count,
+			kept_span_coalesces_when_a_neighbour_is_freed,
+			kept_spans_stay_under_their_byte_limit_and_the_scavenger_gives_them_back));
 }
