@@ -655,7 +655,6 @@ size_t mm_usable_size(const void *p)
 	return mm_class_guarded(s->sizeclass) ? mm_guard_check("usable_size", (void *)p, s->sizeclass) : s->elemsize;
 }
 
-/* Same object when the new size still fits its class or span; else move it. */
 /*
  * A small block that realloc must move to grow is likely to grow again (a
  * string or vector built step by step): it moves to room for at least
@@ -685,6 +684,7 @@ static void realloc_fit(void *v, size_t n)
 #endif
 }
 
+/* Same object when the new size still fits its class or span; else move it. */
 void *mm_realloc(void *p, size_t n)
 {
 	if (!p)
