@@ -21,15 +21,17 @@ struct mm_cache mm_cache_none; /* zero: no objects, room 0 (every push is "full"
 
 static void recount(struct mm_cache *c);
 
-/* Bring list cl's room and its part of c->bytes up to date (a slow path). */
-static void sync(struct mm_cache *c, uint32_t cl)
+/* Bring list cl's room and its part of c->bytes up to date (a slow path; inlined: a recount runs it for every list). */
+static inline __attribute__((always_inline)) void sync(struct mm_cache *c, uint32_t cl)
 {
 	struct mm_cachelist *l = &c->list[cl];
 	uint32_t n = mm_cachelist_len(l);
 	l->lim = l->nmalloc + c->max[cl];
 	l->room = (int64_t)c->max[cl] - n;
-	c->bytes += ((uintptr_t)n - c->synced[cl]) * mm_class_size[cl];
-	c->synced[cl] = n;
+	if (n != c->synced[cl]) { /* a recount writes only the lists that changed */
+		c->bytes += ((uintptr_t)n - c->synced[cl]) * mm_class_size[cl];
+		c->synced[cl] = n;
+	}
 }
 
 /*
@@ -144,16 +146,8 @@ static void recount(struct mm_cache *c)
 {
 	if (++c->nslow % (c->bytes > MM_CACHE_MAX_BYTES ? 4 : MM_CACHE_RECOUNT) != 0)
 		return;
-	for (int i = 1; i < mm_nclasses; i++) { /* sync(c, i), writing only what changed */
-		struct mm_cachelist *l = &c->list[i];
-		uint32_t n = mm_cachelist_len(l); /* before lim and room change */
-		l->lim = l->nmalloc + c->max[i];
-		l->room = (int64_t)c->max[i] - n;
-		if (n != c->synced[i]) {
-			c->bytes += ((uintptr_t)n - c->synced[i]) * mm_class_size[i];
-			c->synced[i] = n;
-		}
-	}
+	for (int i = 1; i < mm_nclasses; i++)
+		sync(c, (uint32_t)i);
 	if (c->bytes <= MM_CACHE_MAX_BYTES)
 		return;
 	for (int i = 1; i < mm_nclasses; i++) {

@@ -144,10 +144,7 @@ static void check_kept(struct tally *t)
 			check_pages(s);
 			if (bad)
 				return;
-			struct mm_span *l = mm_pagemap_get(s->start - 1), *r = mm_pagemap_get(s->start + k);
-			if ((l && (l->state == MM_SPAN_FREE || l->state == MM_SPAN_KEPT) &&
-			     l->start + l->npages == s->start) ||
-			    (r && (r->state == MM_SPAN_FREE || r->state == MM_SPAN_KEPT) && r->start == s->start + k))
+			if (mm_heap_idle_beside(s))
 				FAIL("kept span %p has a free or kept neighbour: not coalesced", (void *)mm_span_base(s));
 			pages += k;
 			if (pages > mm_heap.pages_kept)

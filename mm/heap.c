@@ -521,7 +521,7 @@ void mm_heap_free_locked(struct mm_span *s)
 }
 
 /* A neighbour of s free or kept?  Then s coalesces now (kept ones too), as it would have without keeping. */
-static int idle_beside(const struct mm_span *s)
+int mm_heap_idle_beside(const struct mm_span *s)
 {
 	struct mm_span *l = mm_pagemap_get(s->start - 1), *r = mm_pagemap_get(s->start + s->npages);
 	return (l && (l->state == MM_SPAN_FREE || l->state == MM_SPAN_KEPT) && l->start + l->npages == s->start) ||
@@ -536,7 +536,7 @@ void mm_heap_free(struct mm_span *s)
 {
 	mm_sys_lock(&mm_heap.lock);
 	if (s->state == MM_SPAN_LARGE && s->npages <= MM_KEEP_PAGES &&
-	    s->npages <= MM_KEEP_BYTES >> MM_PAGE_SHIFT && !idle_beside(s)) {
+	    s->npages <= MM_KEEP_BYTES >> MM_PAGE_SHIFT && !mm_heap_idle_beside(s)) {
 		mm_span_list_remove(s);
 		mm_heap.large_nfree++;
 		pages_to_idle(s->npages);

@@ -312,6 +312,7 @@ struct mm_span *mm_heap_span_alloc(void);
 void mm_heap_span_free(struct mm_span *s);
 void mm_heap_walk_free(void (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
 uintptr_t mm_heap_flush_kept(void); /* kept spans to the free structure; returns pages (heap locked) */
+int mm_heap_idle_beside(const struct mm_span *s); /* a free or kept neighbour (heap locked) */
 void mm_heap_walk_large(int desc, int (*fn)(struct mm_span *, void *), void *arg); /* heap locked */
 void *mm_heap_alloc_records(uintptr_t npages); /* record memory from a free span (heap locked) */
 
