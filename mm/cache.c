@@ -17,7 +17,10 @@
  */
 #include "internal.h"
 
-struct mm_cache mm_cache_none; /* zero: no objects, room 0 (every push is "full") */
+const struct mm_list_end mm_list_end = { { 1, 0 } }; /* an odd link: the pop misses */
+
+/* No objects (every head is the end), room 0 (every push is "full"), starts 0 (no offset is an object). */
+struct mm_cache mm_cache_none = { .list = { [0 ... MM_NUM_CLASSES_MAX - 1] = { .head = MM_LIST_END } } };
 
 static void recount(struct mm_cache *c);
 
@@ -118,7 +121,7 @@ __attribute__((noinline)) void mm_cache_free_suspect(struct mm_cache *c, uint32_
 {
 	const struct mm_cachelist *l = &c->list[cl];
 	uint32_t n = 0, len = mm_cachelist_len(l);
-	for (void *w = l->head; w && n <= len; w = *(void **)w, n++)
+	for (void *w = l->head; w != MM_LIST_END && n <= len; w = *(void **)w, n++)
 		if (w == v)
 			mm_double_free(v, mm_class_size[cl]);
 	if (mm_central_holds(cl, v))
@@ -174,7 +177,9 @@ struct mm_cache *mm_cache_new(void)
 	mm_sys_lock(&mm_heap.lock);
 	struct mm_cache *c = mm_fixalloc_alloc(&mm_heap.caches);
 	if (c) {
+		c->list[0].head = MM_LIST_END; /* the zero class's: always empty */
 		for (int i = 1; i < mm_nclasses; i++) {
+			c->list[i].head = MM_LIST_END;
 			c->list[i].starts = mm_class_starts_at[i];
 			c->max[i] = mm_class_batch[i];
 			sync(c, (uint32_t)i);

@@ -75,7 +75,7 @@ static int central_grow(struct mm_central *c)
 static uint32_t take(struct mm_central *c, uint32_t n, void **head)
 {
 	uint32_t got = 0;
-	void *h = 0;
+	void *h = MM_LIST_END; /* the chain becomes a cache's list */
 	while (got < n) {
 		if (mm_span_list_empty(&c->nonempty) && central_grow(c) < 0)
 			break;
@@ -218,7 +218,7 @@ void *mm_central_free(uint32_t cl, void *head, uint32_t n, int park)
 		c->transfer[c->ntransfer++] = head;
 		__atomic_fetch_add(&mm_transfer_bytes, batch_bytes(cl), __ATOMIC_RELAXED);
 		head = *(void **)last;
-		*(void **)last = 0;
+		*(void **)last = MM_LIST_END; /* a parked batch is a cache's list to be */
 	} else {
 		head = put_list(c, head, n);
 	}
@@ -271,7 +271,8 @@ static int holds(struct mm_central *c, void *v)
 			return 1;
 	for (uint32_t i = 0; i < c->ntransfer; i++) {
 		n = 0;
-		for (void *w = c->transfer[i]; w && n <= mm_class_batch[c->sizeclass]; w = *(void **)w, n++)
+		for (void *w = c->transfer[i]; w != MM_LIST_END && n <= mm_class_batch[c->sizeclass];
+		     w = *(void **)w, n++)
 			if (w == v)
 				return 1;
 	}

@@ -107,7 +107,7 @@ static void check_cache(struct mm_cache *c, struct tally *t)
 	uintptr_t synced = 0;
 	for (int cl = 1; cl < mm_nclasses; cl++) {
 		uint32_t n = 0, len = mm_cachelist_len(&c->list[cl]);
-		for (void *v = c->list[cl].head; v; v = *(void **)v) {
+		for (void *v = c->list[cl].head; v != MM_LIST_END; v = *(void **)v) {
 			struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
 			if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != cl)
 				FAIL("cache %p list %d holds %p, not an object of that class", (void *)c, cl, v);
@@ -211,7 +211,7 @@ static void check_all(struct tally *t)
 			     (uintptr_t)c->nspans);
 		for (uint32_t i = 0; i < c->ntransfer && !bad; i++) {
 			uint32_t k = 0;
-			for (void *v = c->transfer[i]; v; v = *(void **)v, k++) {
+			for (void *v = c->transfer[i]; v != MM_LIST_END; v = *(void **)v, k++) {
 				struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
 				if (!s || s->state != MM_SPAN_SMALL || s->sizeclass != cl || k >= mm_class_batch[cl])
 					FAIL("central %u: transfer batch %u holds %p, not an object of the class",

@@ -399,6 +399,19 @@ static inline int mm_class_starts(uint32_t cl, uintptr_t so)
 
 /* ---- cache (cache.c) ---- */
 /*
+ * Every cache list ends at mm_list_end, not NULL: an empty list's head is
+ * mm_list_end, whose link is odd, so the pop's link check (one test) sends
+ * both an empty list and a link written after a free to the slow path.
+ * Chains handed to a cache (a run from central, a parked batch) end there
+ * too; a span's own free list ends at NULL.  Never written: the pop writes
+ * only after the link passed, the push writes the object it links.
+ */
+struct mm_list_end {
+	_Alignas(2 * sizeof(void *)) uintptr_t link[2];
+};
+extern const struct mm_list_end mm_list_end;
+#define MM_LIST_END ((void *)&mm_list_end)
+/*
  * A cache list counts on its fast paths only what it must: allocations
  * served (nmalloc, which the statistics need anyway) and pushes left before
  * a slow path looks at the list (room).  The objects that came in (frees,
@@ -441,15 +454,13 @@ uint32_t mm_cache_lowmark(const struct mm_cache *c, uint32_t cl); /* fewest held
 
 /*
  * The fast paths.  mm_cache_pop takes the head of list cl, or returns NULL
- * (list empty, or a head whose link was written after the free) and
+ * (list empty: its head is mm_list_end; or a head whose link was written
+ * after the free) and
  * leaves those cases to mm_cache_alloc, out of line in the slow paths.
  */
 static inline void *mm_cachelist_pop(struct mm_cachelist *l)
 {
-	void *v = l->head, *next;
-	if (mm_unlikely(!v))
-		return 0;
-	next = *(void **)v;
+	void *v = l->head, *next = *(void **)v; /* an empty list's head is mm_list_end: odd link */
 	if (mm_unlikely((uintptr_t)next & MM_LINK_MISALIGNED))
 		return 0;
 	l->head = next;
@@ -469,7 +480,7 @@ static inline void *mm_cache_alloc(struct mm_cache *c, uint32_t cl)
 	if (mm_likely(v != 0))
 		return v;
 	v = c->list[cl].head;
-	if (v)
+	if (v != MM_LIST_END)
 		mm_bad_link(v, *(void **)v, mm_class_size[cl]);
 	return mm_cache_refill(c, cl);
 }
