@@ -153,9 +153,15 @@ static void recount(struct mm_cache *c)
 		sync(c, (uint32_t)i);
 	if (c->bytes <= MM_CACHE_MAX_BYTES)
 		return;
-	for (int i = 1; i < mm_nclasses; i++) {
-		release(c, (uint32_t)i, mm_cache_lowmark(c, (uint32_t)i) / 2u, 0);
-		mark(c, (uint32_t)i, mm_cachelist_len(&c->list[i]));
+	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses; cl++) {
+		if (c->synced[cl] == 0) { /* empty (just synced): its low-water mark is 0 */
+			c->trim_n[cl] = 0;
+			continue;
+		}
+		uint32_t give = mm_cache_lowmark(c, cl) / 2u;
+		if (give)
+			release(c, cl, give, 0);
+		mark(c, cl, mm_cachelist_len(&c->list[cl]));
 	}
 }
 
