@@ -213,6 +213,38 @@ START_TEST(thread_exit_leaves_central_with_only_spare_spans)
 }
 END_TEST
 
+/*
+ * Cache lists end at mm_list_end, whose link is odd: every list of a new
+ * cache and of mm_cache_none starts there, a pop from it misses, a refilled
+ * list is as long as its count and ends there, and a flush leaves it there.
+ */
+START_TEST(cache_lists_end_at_mm_list_end)
+{
+	ck_assert_uint_ne((uintptr_t)mm_list_end.link[0] & MM_LINK_MISALIGNED, 0);
+	struct mm_cache *c = mm_cache_new();
+	ck_assert_ptr_nonnull(c);
+	for (int cl = 0; cl < mm_nclasses; cl++) {
+		REQUIRE(c->list[cl].head == MM_LIST_END, "new cache: list %d does not start at the end", cl);
+		REQUIRE(mm_cache_none.list[cl].head == MM_LIST_END, "mm_cache_none: list %d is not empty", cl);
+		REQUIRE(mm_cachelist_pop(&c->list[cl]) == NULL, "list %d: a pop from an empty list hit", cl);
+	}
+	uint32_t cl = mm_size_class(64);
+	void *v = mm_cache_alloc(c, cl);
+	ck_assert_ptr_nonnull(v);
+	uint32_t n = 0, len = mm_cachelist_len(&c->list[cl]);
+	void *w = c->list[cl].head;
+	for (; w != MM_LIST_END && n <= len; w = *(void **)w)
+		n++;
+	REQUIRE(w == MM_LIST_END && n == len && len > 0,
+		"a refilled list of %u objects walks %u before its end", len, n);
+	mm_cache_free(c, cl, v);
+	mm_cache_flush(c);
+	REQUIRE(c->list[cl].head == MM_LIST_END, "a flushed list does not end at mm_list_end");
+	mm_cache_release(c);
+	STEP();
+}
+END_TEST
+
 /* Whole pages inside [p, p + n) that are resident (mincore). */
 static uint64_t resident_pages_inside(const void *p, size_t n)
 {
@@ -274,7 +306,8 @@ Suite *internal_suite(void)
 			pagemap_keeps_far_apart_ranges_apart,
 			pagemap_maps_every_page_of_live_objects),
 		TCASE("central", 60,
-			thread_exit_leaves_central_with_only_spare_spans),
+			thread_exit_leaves_central_with_only_spare_spans,
+			cache_lists_end_at_mm_list_end),
 		TCASE("footprint", 60,
 			start_up_leaves_unused_central_records_and_heap_lists_untouched));
 }
