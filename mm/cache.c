@@ -183,8 +183,7 @@ struct mm_cache *mm_cache_new(void)
 	mm_sys_lock(&mm_heap.lock);
 	struct mm_cache *c = mm_fixalloc_alloc(&mm_heap.caches);
 	if (c) {
-		c->list[0].head = MM_LIST_END; /* the zero class's: always empty */
-		for (int i = 1; i < mm_nclasses; i++) {
+		for (int i = 0; i < mm_nclasses; i++) { /* list 0 too (the class map's "no span"): starts 0, room 0 */
 			c->list[i].head = MM_LIST_END;
 			c->list[i].starts = mm_class_starts_at[i];
 			c->max[i] = mm_class_batch[i];

@@ -455,12 +455,12 @@ uint32_t mm_cache_lowmark(const struct mm_cache *c, uint32_t cl); /* fewest held
 /*
  * The fast paths.  mm_cache_pop takes the head of list cl, or returns NULL
  * (list empty: its head is mm_list_end; or a head whose link was written
- * after the free) and
- * leaves those cases to mm_cache_alloc, out of line in the slow paths.
+ * after the free) and leaves those cases to mm_cache_alloc, out of line in
+ * the slow paths.
  */
 static inline void *mm_cachelist_pop(struct mm_cachelist *l)
 {
-	void *v = l->head, *next = *(void **)v; /* an empty list's head is mm_list_end: odd link */
+	void *v = l->head, *next = *(void **)v; /* never NULL: mm_list_end at worst */
 	if (mm_unlikely((uintptr_t)next & MM_LINK_MISALIGNED))
 		return 0;
 	l->head = next;
