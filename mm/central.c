@@ -2,9 +2,10 @@
  * central.c - the central free lists: for each size class, the spans that
  * have free objects (nonempty) and those that have none (empty), under one
  * lock per class.  Caches take and give objects in batches; a span whose
- * objects have all come back is returned to the heap, unless it is the
- * class's only span with free objects (kept, so that a class that empties
- * and refills in a loop does not go to the heap every time).
+ * objects have all come back is returned to the heap, unless the class
+ * keeps it idle (keep_idle: up to a batch of objects in such spans, and one
+ * span at least, so that a class that empties and refills in a loop, or
+ * whose spans hold one object each, does not go to the heap every time).
  *
  * A span hands out objects from its free list first, then carves fresh
  * ones from index ncarved on.
@@ -50,10 +51,17 @@ static int has_free(const struct mm_span *s)
 	return s->freelist || s->ncarved < s->nelems;
 }
 
-/* Get a new span for c from the heap.  c locked. */
+/* Get a span for c: an idle one, else a new one from the heap.  c locked. */
 static int central_grow(struct mm_central *c)
 {
 	uint32_t cl = c->sizeclass;
+	if (c->nidle) {
+		struct mm_span *s = c->idle.next;
+		mm_span_list_remove(s);
+		mm_span_list_insert(&c->nonempty, s);
+		c->nidle--;
+		return 0;
+	}
 	struct mm_span *s = mm_heap_alloc(mm_class_npages[cl], cl, 1);
 	if (!s)
 		return -1;
@@ -149,6 +157,21 @@ static struct mm_span *span_of(struct mm_central *c, void *v)
 }
 
 /*
+ * Span s of c's class has no object out: keep it for the class, as new,
+ * while c's idle spans hold less than a batch of objects (one span at
+ * least), so that a class whose spans hold few objects (a 16 KiB object
+ * has a span to itself) does not send a span to the heap and back at
+ * nearly every free.  Spans of another page count (aligned requests) go
+ * back.  mm_central_drain gives idle spans to the heap.  c locked.
+ */
+static int keep_idle(const struct mm_central *c, const struct mm_span *s)
+{
+	uint32_t cl = c->sizeclass;
+	return s->npages == mm_class_npages[cl] &&
+	       (c->nidle == 0 || (c->nidle + 1) * s->nelems <= mm_class_batch[cl]);
+}
+
+/*
  * Return k objects of span s, linked first .. last, to its free list: one
  * store (last's link) whatever k.  1: s went back to the heap.  c locked.
  */
@@ -165,13 +188,14 @@ static int put_run(struct mm_central *c, struct mm_span *s, void *first, void *l
 	s->freelist = first;
 	s->ref -= k;
 	if (s->ref == 0) {
-		if (c->nonempty.next == s && s->next == &c->nonempty &&
-		    s->npages == mm_class_npages[c->sizeclass]) {
-			s->freelist = 0; /* the only one: keep it, as new */
+		mm_span_list_remove(s);
+		if (keep_idle(c, s)) {
+			s->freelist = 0; /* as new */
 			s->ncarved = 0;
+			mm_span_list_insert(&c->idle, s);
+			c->nidle++;
 			return 0;
 		}
-		mm_span_list_remove(s);
 		c->nspans--;
 		mm_heap_free(s);
 		return 1;
@@ -236,6 +260,11 @@ void mm_central_drain(void)
 			c->transfer[c->ntransfer] = 0;
 			__atomic_fetch_sub(&mm_transfer_bytes, batch_bytes((uint32_t)cl), __ATOMIC_RELAXED);
 			put_list(c, head, mm_class_batch[cl]);
+		}
+		for (; c->nidle; c->nidle--, c->nspans--) {
+			struct mm_span *s = c->idle.next;
+			mm_span_list_remove(s);
+			mm_heap_free(s);
 		}
 		mm_sys_unlock(&c->lock);
 	}

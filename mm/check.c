@@ -206,6 +206,17 @@ static void check_all(struct tally *t)
 		for (struct mm_span *s = mm_span_list_first(&c->empty); s != &c->empty && !bad;
 		     s = s->next, n++)
 			check_small(s, cl, 1, t);
+		uint32_t idle = 0;
+		for (struct mm_span *s = mm_span_list_first(&c->idle); s != &c->idle && !bad;
+		     s = s->next, n++, idle++) {
+			check_small(s, cl, 0, t);
+			if (!bad && (s->ref != 0 || s->ncarved != 0))
+				FAIL("central %u: idle span %p has %u objects out, %u carved", (uintptr_t)cl,
+				     (void *)mm_span_base(s), (uintptr_t)s->ref, (uintptr_t)s->ncarved);
+		}
+		if (!bad && idle != c->nidle)
+			FAIL("central %u: %u idle spans, count says %u", (uintptr_t)cl, (uintptr_t)idle,
+			     (uintptr_t)c->nidle);
 		if (!bad && n != c->nspans)
 			FAIL("central %u: %u spans on its lists, count says %u", (uintptr_t)cl, (uintptr_t)n,
 			     (uintptr_t)c->nspans);

@@ -322,7 +322,9 @@ struct mm_central {
 	uint32_t sizeclass;
 	struct mm_span nonempty;  /* spans with free objects */
 	struct mm_span empty;     /* spans with none (all in caches or live) */
-	uint64_t nspans;          /* spans held */
+	struct mm_span idle;      /* spans with no object out, kept as new (central.c: keep_idle) */
+	uint64_t nspans;          /* spans held, on the three lists */
+	uint32_t nidle;           /* spans on idle */
 	uint64_t nmalloc, nfree;  /* objects that went around the caches (no cache) */
 	uint32_t ntransfer;       /* full batches parked below */
 	void *transfer[MM_TRANSFER_SLOTS]; /* batches given back whole, handed out whole */

@@ -73,9 +73,15 @@ size_t smallest_class_fitting(const struct mm_stats *st, size_t n)
 uint64_t spare_bytes(const struct mm_stats *st)
 {
 	uint64_t b = 0;
-	for (int c = 1; c < st->nclasses; c++)
-		if (st->by_class[c].nmalloc)
-			b += (uint64_t)st->by_class[c].npages * PAGE;
+	for (int c = 1; c < st->nclasses; c++) {
+		if (!st->by_class[c].nmalloc)
+			continue;
+		/* a batch (64 KiB of objects, 2 to 32) in spares, one span at least */
+		uint64_t size = st->by_class[c].size, span = (uint64_t)st->by_class[c].npages * PAGE;
+		uint64_t batch = 65536 / size < 2 ? 2 : 65536 / size > 32 ? 32 : 65536 / size;
+		uint64_t spares = batch / (span / size) > 1 ? batch / (span / size) : 1;
+		b += spares * span;
+	}
 	return b;
 }
 

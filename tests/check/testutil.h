@@ -65,10 +65,11 @@ size_t smallest_class_fitting(const struct mm_stats *st, size_t n);
 int class_of_size(const struct mm_stats *st, size_t n);
 
 /*
- * Central keeps at most one span with no object out per class, as a spare
- * (mm/central.c), so that a class allocated again soon does not go back to
- * the heap.  spare_bytes: the most heap_inuse such spares may hold, given
- * the classes used so far.
+ * Central keeps spans with no object out, as spares (mm/central.c:
+ * keep_idle), so that a class allocated again soon does not go back to the
+ * heap: one per class, or as many as hold a batch of objects where a span
+ * holds fewer.  mm_scavenge gives them back.  spare_bytes: the most
+ * heap_inuse such spares may hold, given the classes used so far.
  */
 uint64_t spare_bytes(const struct mm_stats *st);
 
