@@ -31,7 +31,8 @@
  *
  * Freeing goes the other way: pagemap(p) gives the span; a small object is
  * pushed on the cache list, which past its limit gives a batch back to
- * central; a span whose objects are all free goes back to the heap; a large
+ * central; a span whose objects are all free stays with its class as a
+ * spare (up to a batch of objects) or goes back to the heap; a large
  * span goes back to the heap directly.  The heap coalesces a free span with
  * free neighbours on both sides.
  *

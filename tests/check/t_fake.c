@@ -680,7 +680,7 @@ START_TEST(central_keeps_a_batch_of_spare_spans)
 	uint32_t n = batch + 3;
 	for (uint32_t i = 0; i < n; i++)
 		p[i] = mm_malloc(big);
-	for (int i = 0; i < 256; i++) /* four one-page spans of 64 B objects */
+	for (int i = 0; i < 256; i++) /* one or more spans of 64 B objects */
 		q[i] = mm_malloc(64);
 	for (uint32_t i = 0; i < n; i++)
 		mm_free(p[i]);
@@ -697,19 +697,24 @@ START_TEST(central_keeps_a_batch_of_spare_spans)
 	ck_assert_uint_eq(st1.heap_inuse, st0.heap_inuse + spans);
 	ck_assert_int_eq(mm_check(), 0);
 	STEP();
-	/* the spares are used again, the newest first, before the heap is asked */
+	/* the spares are used again, before the heap is asked */
+	struct mm_span *spare[64];
+	uint32_t kept = 0;
+	for (struct mm_span *s = mm_span_list_first(&c->idle); s != &c->idle; s = s->next)
+		spare[kept++] = s;
+	ck_assert_uint_eq(kept, c->nidle);
 	void *again[64];
-	uint32_t kept = c->nidle;
-	for (uint32_t i = 0; i < kept; i++) {
+	for (uint32_t i = 0; i < kept * per; i++) {
 		again[i] = mm_malloc(big);
+		struct mm_span *s = mm_pagemap_get((uintptr_t)again[i] >> MM_PAGE_SHIFT);
 		int found = 0;
-		for (uint32_t j = 0; j < n; j++)
-			found |= again[i] == p[j];
-		ck_assert_msg(found, "a spare's object %p is not one freed before", again[i]);
+		for (uint32_t j = 0; j < kept; j++)
+			found |= s == spare[j];
+		ck_assert_msg(found, "object %p is not from one of the spare spans", again[i]);
 	}
 	ck_assert_uint_eq(c->nidle, 0);
 	ck_assert_uint_eq(stats().heap_inuse, st1.heap_inuse);
-	for (uint32_t i = 0; i < kept; i++)
+	for (uint32_t i = 0; i < kept * per; i++)
 		mm_free(again[i]);
 	ck_assert_uint_eq(c->nidle, kept);
 	STEP();
