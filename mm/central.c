@@ -3,9 +3,10 @@
  * have free objects (nonempty) and those that have none (empty), under one
  * lock per class.  Caches take and give objects in batches; a span whose
  * objects have all come back is returned to the heap, unless the class
- * keeps it idle (keep_idle: up to a batch of objects in such spans, and one
- * span at least, so that a class that empties and refills in a loop, or
- * whose spans hold one object each, does not go to the heap every time).
+ * keeps it as a spare (keep_idle: one span, more up to a batch of objects
+ * within a share of the heap, so that a class that empties and refills in
+ * a loop, or whose spans hold one object each, does not go to the heap
+ * every time).
  *
  * A span hands out objects from its free list first, then carves fresh
  * ones from index ncarved on.
@@ -29,6 +30,7 @@
 
 struct mm_central mm_central[MM_NUM_CLASSES_MAX];
 uintptr_t mm_transfer_bytes;
+uintptr_t mm_spare_pages;
 
 /* Bytes of one parked batch of class cl. */
 static uintptr_t batch_bytes(uint32_t cl)
@@ -60,6 +62,7 @@ static int central_grow(struct mm_central *c)
 		mm_span_list_remove(s);
 		mm_span_list_insert(&c->nonempty, s);
 		c->nidle--;
+		__atomic_fetch_sub(&mm_spare_pages, s->npages, __ATOMIC_RELAXED);
 		return 0;
 	}
 	struct mm_span *s = mm_heap_alloc(mm_class_npages[cl], cl, 1);
@@ -157,18 +160,24 @@ static struct mm_span *span_of(struct mm_central *c, void *v)
 }
 
 /*
- * Span s of c's class has no object out: keep it for the class, as new,
- * while c's idle spans hold less than a batch of objects (one span at
- * least), so that a class whose spans hold few objects (a 16 KiB object
- * has a span to itself) does not send a span to the heap and back at
- * nearly every free.  Spans of another page count (aligned requests) go
- * back.  mm_central_drain gives idle spans to the heap.  c locked.
+ * Span s of c's class has no object out: keep it for the class, as new?
+ * Its first spare, always (a class that empties and refills in a loop does
+ * not go to the heap every time); more while its spares hold less than a
+ * batch of objects (a class whose spans hold few: a 4 KiB object has a span
+ * to itself), and all spares of all classes stay under 1/MM_SPARE_SHARE of
+ * the heap's pages in use (so a small heap keeps little).  Spans of another
+ * page count (aligned requests) go back.  mm_central_drain gives spares to
+ * the heap.  c locked.
  */
 static int keep_idle(const struct mm_central *c, const struct mm_span *s)
 {
 	uint32_t cl = c->sizeclass;
-	return s->npages == mm_class_npages[cl] &&
-	       (c->nidle == 0 || (c->nidle + 1) * s->nelems <= mm_class_batch[cl]);
+	if (s->npages != mm_class_npages[cl])
+		return 0;
+	return c->nidle == 0 ||
+	       ((c->nidle + 1) * s->nelems <= mm_class_batch[cl] &&
+		__atomic_load_n(&mm_spare_pages, __ATOMIC_RELAXED) + s->npages <=
+			__atomic_load_n(&mm_heap.pages_inuse, __ATOMIC_RELAXED) / MM_SPARE_SHARE);
 }
 
 /*
@@ -194,6 +203,7 @@ static int put_run(struct mm_central *c, struct mm_span *s, void *first, void *l
 			s->ncarved = 0;
 			mm_span_list_insert(&c->idle, s);
 			c->nidle++;
+			__atomic_fetch_add(&mm_spare_pages, s->npages, __ATOMIC_RELAXED);
 			return 0;
 		}
 		c->nspans--;
@@ -264,6 +274,7 @@ void mm_central_drain(void)
 		for (; c->nidle; c->nidle--, c->nspans--) {
 			struct mm_span *s = c->idle.next;
 			mm_span_list_remove(s);
+			__atomic_fetch_sub(&mm_spare_pages, s->npages, __ATOMIC_RELAXED);
 			mm_heap_free(s);
 		}
 		mm_sys_unlock(&c->lock);

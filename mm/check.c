@@ -196,7 +196,7 @@ static void check_all(struct tally *t)
 			return;
 		check_in_use(s, t);
 	}
-	uintptr_t parked = 0;
+	uintptr_t parked = 0, spare = 0;
 	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses && !bad; cl++) {
 		struct mm_central *c = &mm_central[cl];
 		uint64_t n = 0;
@@ -207,6 +207,7 @@ static void check_all(struct tally *t)
 		     s = s->next, n++)
 			check_small(s, cl, 1, t);
 		uint32_t idle = 0;
+		spare += (uintptr_t)c->nidle * mm_class_npages[cl];
 		for (struct mm_span *s = mm_span_list_first(&c->idle); s != &c->idle && !bad;
 		     s = s->next, n++, idle++) {
 			check_small(s, cl, 0, t);
@@ -237,6 +238,8 @@ static void check_all(struct tally *t)
 	}
 	if (!bad && parked != mm_transfer_bytes)
 		FAIL("transfer slots hold %u bytes, mm_transfer_bytes says %u", parked, mm_transfer_bytes);
+	if (!bad && spare != mm_spare_pages)
+		FAIL("central's spares hold %u pages, mm_spare_pages says %u", spare, mm_spare_pages);
 	if (bad)
 		return;
 	if (t->inuse > mm_heap.pages_inuse)

@@ -70,6 +70,7 @@
 #define MM_CACHE_LIST_BYTES (1u << 18) /* ... and up to this many bytes (256 KiB) */
 #endif
 #define MM_CACHE_RECOUNT 8        /* slow paths between two counts of a cache's bytes */
+#define MM_SPARE_SHARE 32          /* central's spares past a class's first: at most 1/32 of the pages in use */
 #define MM_KEEP_PAGES  32           /* large spans up to this many pages are kept whole when freed, */
 #define MM_KEEP_BYTES  (1u << 20)   /* ... up to this many bytes in all (heap.c: the kept lists) */
 #define MM_ARENA_STEP32 ((uintptr_t)256 << 20)
@@ -332,6 +333,7 @@ struct mm_central {
 } __attribute__((aligned(64)));
 extern struct mm_central mm_central[MM_NUM_CLASSES_MAX];
 extern uintptr_t mm_transfer_bytes; /* bytes parked in transfer slots, every class (atomic) */
+extern uintptr_t mm_spare_pages;    /* pages of idle spans central keeps, every class (atomic) */
 void mm_central_init(void);
 /* Take up to n objects of class cl as a list; returns the count (0: no memory). */
 uint32_t mm_central_alloc(uint32_t cl, uint32_t n, void **head);

@@ -28,6 +28,7 @@ void mm_read_stats_locked(struct mm_stats *st)
 	for (int i = 1; i < mm_nclasses; i++)
 		st->by_class[i].nfree = st->by_class[i].nmalloc - live[i];
 	st->transfer_bytes = __atomic_load_n(&mm_transfer_bytes, __ATOMIC_RELAXED);
+	st->spare_bytes = (uint64_t)__atomic_load_n(&mm_spare_pages, __ATOMIC_RELAXED) << MM_PAGE_SHIFT;
 	st->nmalloc = mm_heap.large_nmalloc;
 	st->nfree = mm_heap.large_nfree;
 	for (int i = 1; i < mm_nclasses; i++) {

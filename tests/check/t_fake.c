@@ -671,13 +671,24 @@ END_TEST
 START_TEST(central_keeps_a_batch_of_spare_spans)
 {
 	init_fake();
-	struct mm_stats st0 = stats();
 	size_t big = 4 * KiB - MM_GUARD_BYTES; /* with its trailer, 4 KiB: one object a span */
 	uint32_t cl = mm_size_class(4 * KiB), small = mm_size_class(64);
 	uint32_t per = (uint32_t)(mm_class_npages[cl] * PAGE / mm_class_size[cl]), batch = mm_class_batch[cl];
 	ck_assert_uint_lt(per, batch); /* several spares to keep */
+	struct mm_central *c = &mm_central[cl], *cs = &mm_central[small];
 	void *p[64], *q[256];
 	uint32_t n = batch + 3;
+	/* a small heap: spares past a class's first would pass 1/MM_SPARE_SHARE of it */
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = mm_malloc(big);
+	for (uint32_t i = 0; i < n; i++)
+		mm_free(p[i]);
+	ck_assert_uint_eq(c->nidle, 1);
+	ck_assert_uint_eq(stats().spare_bytes, mm_class_npages[cl] * PAGE);
+	/* a heap large enough for them all: a batch of objects in spares */
+	size_t ballast = (size_t)MM_SPARE_SHARE * (batch / per + 2) * mm_class_npages[cl] * PAGE;
+	void *b = mm_malloc(ballast);
+	struct mm_stats st0 = stats();
 	for (uint32_t i = 0; i < n; i++)
 		p[i] = mm_malloc(big);
 	for (int i = 0; i < 256; i++) /* one or more spans of 64 B objects */
@@ -686,15 +697,15 @@ START_TEST(central_keeps_a_batch_of_spare_spans)
 		mm_free(p[i]);
 	for (int i = 0; i < 256; i++)
 		mm_free(q[i]);
-	struct mm_central *c = &mm_central[cl], *cs = &mm_central[small];
 	ck_assert_uint_eq(c->nidle, batch / per);
 	ck_assert_uint_eq(c->nspans, c->nidle);
 	ck_assert_uint_eq(cs->nidle, 1);
 	ck_assert_uint_eq(cs->nspans, 1);
-	uint64_t spans = (uint64_t)c->nidle * mm_class_npages[cl] * PAGE + mm_class_npages[small] * PAGE;
+	uint64_t spans = ((uint64_t)c->nidle * mm_class_npages[cl] + mm_class_npages[small]) * PAGE;
 	struct mm_stats st1 = stats();
-	ck_assert_uint_eq(st1.heap_objects, 0);
-	ck_assert_uint_eq(st1.heap_inuse, st0.heap_inuse + spans);
+	ck_assert_uint_eq(st1.heap_objects, 1);
+	ck_assert_uint_eq(st1.spare_bytes, spans);
+	ck_assert_uint_eq(st1.heap_inuse, st0.heap_inuse - mm_class_npages[cl] * PAGE + spans);
 	ck_assert_int_eq(mm_check(), 0);
 	STEP();
 	/* the spares are used again, before the heap is asked */
@@ -719,12 +730,14 @@ START_TEST(central_keeps_a_batch_of_spare_spans)
 	ck_assert_uint_eq(c->nidle, kept);
 	STEP();
 	/* mm_scavenge gives every spare back to the heap, and so to the system */
+	mm_free(b);
 	mm_scavenge(0);
 	ck_assert_uint_eq(c->nidle, 0);
 	ck_assert_uint_eq(c->nspans, 0);
 	ck_assert_uint_eq(cs->nspans, 0);
 	struct mm_stats st2 = stats();
-	ck_assert_uint_eq(st2.heap_inuse, st0.heap_inuse);
+	ck_assert_uint_eq(st2.heap_inuse, 0);
+	ck_assert_uint_eq(st2.spare_bytes, 0);
 	ck_assert_uint_eq(st2.heap_released, st2.heap_idle);
 	ck_assert_int_eq(mm_check(), 0);
 	STEP();
