@@ -656,27 +656,33 @@ size_t mm_usable_size(const void *p)
 }
 
 /*
- * A small block that realloc must move to grow is likely to grow again (a
- * string or vector built step by step): it moves to room for at least
- * MM_REALLOC_GROW (1/4) more than it had, so that a block grown in small
- * steps changes class every few steps, not at each one, and fewer classes
- * hold its old copies (resident pages: fewer partly used spans and cached
- * objects).  Within the small sizes only; large blocks grow in place when
- * the pages after them are free.
+ * A block that realloc must move to grow is likely to grow again (a string
+ * or vector built step by step): it moves to room for at least
+ * MM_REALLOC_GROW (1/4) more than it had, its guard trailer or canary at
+ * the size asked for.  A small block then changes class every few steps,
+ * not at each one, and fewer classes hold its old copies (resident pages:
+ * fewer partly used spans and cached objects); a large one grows into its
+ * spare pages in place, where it would otherwise be copied again each time
+ * the pages after it are in use.  A small block that fits a small class
+ * stays in one.
  */
 #define MM_REALLOC_GROW 4
-static size_t realloc_target(const struct mm_span *s, size_t old, size_t n)
+static size_t realloc_target(size_t old, size_t n)
 {
-	if (s->state != MM_SPAN_SMALL || n <= old || n > SMALL_LIMIT)
-		return n;
 	size_t want = old + old / MM_REALLOC_GROW;
-	return want < n ? n : want > SMALL_LIMIT ? SMALL_LIMIT : want;
+	if (n <= old || want <= n)
+		return n;
+	return n <= SMALL_LIMIT && want > SMALL_LIMIT ? SMALL_LIMIT : want;
 }
 
-/* v was allocated for more than the n bytes asked for: its guard trailer (or debug canary) moves to n. */
+/* v was allocated for more than the n bytes asked for: its guard trailer, canary (large, debug) moves to n. */
 static void realloc_fit(void *v, size_t n)
 {
 	struct mm_span *s = mm_pagemap_get((uintptr_t)v >> MM_PAGE_SHIFT);
+	if (s->state == MM_SPAN_LARGE) {
+		large_guard(s, n);
+		return;
+	}
 	if (mm_class_guarded(s->sizeclass))
 		mm_guard_set(v, s->elemsize, n);
 #ifdef MM_DEBUG
@@ -718,13 +724,14 @@ void *mm_realloc(void *p, size_t n)
 		old = s->reqlarge;
 		if (n > SMALL_LIMIT && n <= PTRDIFF_MAX) {
 			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
-			if (np == s->npages || mm_heap_resize(s, np) == 0) {
+			/* growing: into the span's own spare pages (room a move left), else the free ones after it */
+			if (np == s->npages || (n > old && np < s->npages) || mm_heap_resize(s, np) == 0) {
 				large_guard(s, n);
 				return p;
 			}
 		}
 	}
-	size_t want = realloc_target(s, old, n);
+	size_t want = realloc_target(old, n);
 	void *v = mm_malloc(want);
 	if (v && want != n)
 		realloc_fit(v, n);

@@ -188,6 +188,52 @@ START_TEST(large_realloc_grows_in_place_into_a_free_right_neighbour)
 }
 END_TEST
 
+/*
+ * A large block that must move to grow (the pages after it are in use)
+ * moves to room for a quarter more, its canary at the size asked for; the
+ * next steps grow into that room in place, then it moves again.
+ */
+START_TEST(large_realloc_that_moves_leaves_room_for_the_next_steps)
+{
+	setup_region();
+	size_t n = 100 * KiB;
+	char *p = mm_malloc(n);
+	char *wall = mm_malloc(64 * KiB); /* in use right after p: p cannot grow in place */
+	ck_assert_ptr_eq(wall, p + n);
+	pattern_fill(p, n, 8);
+	char *q = mm_realloc(p, n + 1000);
+	ck_assert_ptr_ne(q, p);
+	ck_assert_int_eq(pattern_check(q, n, 8), -1);
+	size_t room = (n + n / 4 + PAGE - 1) / PAGE * PAGE; /* a quarter more than it had, whole pages */
+	char *wall2 = mm_malloc(64 * KiB); /* right after q's span: the room is all it may grow into */
+	REQUIRE(wall2 == q + room, "the block after q is at %p, not %p", (void *)wall2, (void *)(q + room));
+	for (size_t m = n + 1000; m <= room; m += 4000) {
+		char *r = mm_realloc(q, m);
+		REQUIRE(r == q, "realloc(%zu -> %zu) moved %p to %p (room for %zu)", n, m, (void *)q, (void *)r,
+			room);
+		r[m - 1] = 1;
+		REQUIRE(mm_check() == 0, "mm_check after realloc to %zu: %s", m, mm_check_error());
+	}
+	ck_assert_int_eq(pattern_check(q, n, 8), -1);
+	/* an overflow past the size asked for is still caught at the canary */
+	char *r = mm_realloc(q, room - 100);
+	ck_assert_ptr_eq(r, q);
+	ck_assert_int_eq(mm_check(), 0);
+	r[room - 100] = 0;
+	ck_assert_int_eq(mm_check(), -1);
+	r[room - 100] = (char)0xcb; /* the canary's byte again */
+	ck_assert_int_eq(mm_check(), 0);
+	STEP();
+	char *t = mm_realloc(r, room + 1); /* past the room: it moves again */
+	ck_assert_ptr_ne(t, r);
+	ck_assert_int_eq(pattern_check(t, n, 8), -1);
+	mm_free(t);
+	mm_free(wall);
+	mm_free(wall2);
+	STEP();
+}
+END_TEST
+
 START_TEST(large_realloc_shrinks_in_place_and_gives_the_tail_back)
 {
 	setup_region();
@@ -376,6 +422,7 @@ Suite *heap_suite(void)
 			freed_span_coalesces_with_a_free_left_neighbour,
 			large_realloc_grows_in_place_into_a_free_right_neighbour,
 			large_realloc_shrinks_in_place_and_gives_the_tail_back,
+			large_realloc_that_moves_leaves_room_for_the_next_steps,
 			small_object_spans_return_to_the_heap_when_all_objects_are_free,
 			very_large_spans_are_served_and_returned),
 		TCASE("kept", 60,
