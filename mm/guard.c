@@ -14,36 +14,26 @@
  */
 #include "internal.h"
 
-#define LANES (UINTPTR_MAX / 0xffff) /* 0x0001...0001: n in every 16-bit lane */
+uint64_t mm_guard_canary;
+uintptr_t mm_guard_end_key;
 
-/* The canary's 8 bytes: the key, mixed, every byte's top bit set. */
-static uint64_t canary(void)
+/* At init, after mm_free_key: the canary's 8 bytes (the key, mixed, every byte's top bit set) and the end word's key. */
+void mm_guard_init(void)
 {
 	uint64_t x = (uint64_t)mm_free_key * 0x9e3779b97f4a7c15ull;
-	return (x ^ x >> 29) | 0x8080808080808080ull;
-}
-
-/* The end word's key. */
-static uintptr_t end_key(void)
-{
-	return ~mm_free_key | (uintptr_t)1 << (8 * sizeof(uintptr_t) - 1);
-}
-
-static uintptr_t *end_word(void *p, uint32_t room)
-{
-	return (uintptr_t *)((char *)p + room) - 1;
+	mm_guard_canary = (x ^ x >> 29) | 0x8080808080808080ull;
+	mm_guard_end_key = ~mm_free_key | (uintptr_t)1 << (8 * sizeof(uintptr_t) - 1);
 }
 
 void mm_guard_set(void *p, uint32_t room, size_t n)
 {
-	((struct mm_unaligned64 *)((char *)p + n))->v = canary();
-	*end_word(p, room) = (uintptr_t)n * LANES ^ end_key();
+	mm_guard_put(p, room, n);
 }
 
 /* The first of the canary's bytes at p + n that is not as set, or -1. */
 static int canary_broken(const void *p, uintptr_t n)
 {
-	uint64_t c = canary(), v = ((const struct mm_unaligned64 *)((const char *)p + n))->v;
+	uint64_t c = mm_guard_canary, v = ((const struct mm_unaligned64 *)((const char *)p + n))->v;
 	if (v == c)
 		return -1;
 	for (int k = 0; k < MM_GUARD_CANARY; k++) /* the bytes in memory order, on any host */
@@ -59,8 +49,8 @@ size_t mm_guard_check(const char *op, void *p, uint32_t cl)
 	if (zero && (k = canary_broken(p, 0)) >= 0) /* its size is known: the canary first */
 		mm_throw("mm: %s(%p): write into a zero-size block (malloc(0)): its byte at offset %u "
 			 "was overwritten", op, p, (uintptr_t)k);
-	uintptr_t d = *end_word(p, room) ^ end_key(), n = d & 0xffff;
-	if (d != n * LANES || n + MM_GUARD_BYTES > room) {
+	uintptr_t d = *mm_guard_end_word(p, room) ^ mm_guard_end_key, n = d & 0xffff;
+	if (d != n * MM_GUARD_LANES || n + MM_GUARD_BYTES > room) {
 		if (zero)
 			mm_throw("mm: %s(%p): write into a zero-size block (malloc(0)) at %p: its end marker "
 				 "was overwritten (or the block after it, at %p, underflowed)", op, p, p,

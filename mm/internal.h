@@ -131,8 +131,28 @@ extern uint32_t mm_guard_class, mm_zero_class; /* sizeclass.c */
 struct mm_unaligned64 {
 	uint64_t v;
 } __attribute__((packed, may_alias));
+extern uint64_t mm_guard_canary;   /* the canary's bytes (guard.c, at init from mm_free_key) */
+extern uintptr_t mm_guard_end_key; /* the end word's key */
+void mm_guard_init(void);
+#define MM_GUARD_LANES (UINTPTR_MAX / 0xffff) /* 0x0001...0001: a size in every 16-bit lane */
+static inline uintptr_t *mm_guard_end_word(void *p, uint32_t room)
+{
+	return (uintptr_t *)((char *)p + room) - 1;
+}
 /* Put a trailer for a request of n bytes in small object p (room: its class's size). */
-void mm_guard_set(void *p, uint32_t room, size_t n);
+static inline void mm_guard_put(void *p, uint32_t room, size_t n)
+{
+	((struct mm_unaligned64 *)((char *)p + n))->v = mm_guard_canary;
+	*mm_guard_end_word(p, room) = (uintptr_t)n * MM_GUARD_LANES ^ mm_guard_end_key;
+}
+/* Is p's trailer whole (end word and canary; room: its class's size)?  0: mm_guard_check says what broke. */
+static inline int mm_guard_whole(void *p, uint32_t room)
+{
+	uintptr_t d = *mm_guard_end_word(p, room) ^ mm_guard_end_key, n = d & 0xffff;
+	return d == n * MM_GUARD_LANES && n + MM_GUARD_BYTES <= room &&
+	       ((const struct mm_unaligned64 *)((const char *)p + n))->v == mm_guard_canary;
+}
+void mm_guard_set(void *p, uint32_t room, size_t n); /* mm_guard_put, out of line */
 /* Check the trailer of p, of class cl (op(p) names the call): the size asked for, or a panic saying what broke. */
 size_t mm_guard_check(const char *op, void *p, uint32_t cl);
 

@@ -81,6 +81,7 @@ static int init_locked(const struct mm_config *cfg)
 	if (!cfg)
 		cfg = &defaults;
 	mm_free_key = make_key();
+	mm_guard_init();
 	if ((mm_heap.error = bad_config(cfg)) != 0)
 		return -1;
 	mm_memory_dirty = cfg->memory_not_zeroed != 0;
@@ -498,9 +499,29 @@ static void *small_alloc(uint32_t cl, size_t n)
 	return v;
 }
 
-/* Everything mm_malloc_fast does not do itself: large objects, misses, no cache, the guard, debug marks. */
+/*
+ * Everything mm_malloc_fast does not do itself: large objects, misses, no
+ * cache, the guard, debug marks.  A guarded size (1 KiB to 32 KiB) whose
+ * list has an object is a pop and a trailer: the same hit, one call down,
+ * without the class lookups and calls of the general path.
+ */
 void *mm_malloc_slow(size_t n)
 {
+#ifndef MM_DEBUG
+	if (mm_likely(n - (MM_GUARD_ABOVE + 1) < SMALL_LIMIT - MM_GUARD_ABOVE)) {
+		/* before init the table is zero: list 0, empty */
+		uint32_t cl = mm_size_to_class128[(n + MM_GUARD_BYTES - 1024 + 127) >> 7];
+		struct mm_cache *c = mm_sys_cache_peek();
+		void *v = 0;
+		if (MM_CACHE_NEVER_NULL || mm_likely(c != 0))
+			v = mm_cachelist_pop(&c->list[cl]);
+		mm_sys_cache_put(c);
+		if (mm_likely(v != 0)) {
+			mm_guard_put(v, mm_class_size[cl], n);
+			return v;
+		}
+	}
+#endif
 	if (n > SMALL_LIMIT)
 		return malloc_large(n, 1);
 	if (mm_init_once() < 0)
@@ -544,11 +565,10 @@ static __attribute__((noinline, noreturn)) void bad_free(const char *op, void *p
 		 (void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
 }
 
-/* The span of a valid object p, or a panic naming what is wrong with p. */
-static struct mm_span *object_span(const char *op, void *p)
+/* s, the pagemap's span for valid object p, or a panic naming what is wrong with p. */
+static struct mm_span *object_in(const char *op, void *p, struct mm_span *s)
 {
 	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
-	struct mm_span *s = mm_pagemap_get(pn);
 	if (!s || pn - s->start >= s->npages)
 		bad_free(op, p, s);
 	uintptr_t off = a - mm_span_base(s);
@@ -559,6 +579,12 @@ static struct mm_span *object_span(const char *op, void *p)
 		bad_free(op, p, s);
 	}
 	return s;
+}
+
+/* The span of a valid object p, or a panic naming what is wrong with p. */
+static struct mm_span *object_span(const char *op, void *p)
+{
+	return object_in(op, p, mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT));
 }
 
 /* Free small object p of class cl: check a guarded one's trailer, then to the cache or central. */
@@ -585,9 +611,29 @@ int mm_free_slow(void *p, int tolerant)
 {
 	if (!p)
 		return 0;
-	if (tolerant && !mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT))
+	struct mm_span *s = mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT);
+	if (tolerant && !s)
 		return -1;
-	struct mm_span *s = object_span("free", p);
+#ifndef MM_DEBUG
+	/* a guarded block that starts an object, holds no key and has its trailer whole: onto its list
+	 * (no cache yet: the general path below makes one) */
+	if (mm_likely(s && s->state == MM_SPAN_SMALL && mm_class_guarded(s->sizeclass) &&
+		      s->sizeclass != mm_zero_class)) {
+		uintptr_t off = (uintptr_t)p - mm_span_base(s);
+		uintptr_t *w = p, key = mm_free_key;
+		if (mm_likely(off < (s->npages << MM_PAGE_SHIFT) && mm_span_index(s, off) * s->elemsize == off &&
+			      w[1] != key && mm_guard_whole(p, s->elemsize))) {
+			struct mm_cache *c = mm_sys_cache_peek();
+			if ((MM_CACHE_NEVER_NULL || mm_likely(c != 0)) && mm_likely(c != &mm_cache_none)) {
+				mm_cache_push(c, s->sizeclass, p); /* its overflow, when the room has run out */
+				mm_sys_cache_put(c);
+				return 0;
+			}
+			mm_sys_cache_put(c);
+		}
+	}
+#endif
+	s = object_in("free", p, s);
 	if (s->state == MM_SPAN_LARGE) {
 		check_large("free", p, s);
 #ifdef MM_DEBUG

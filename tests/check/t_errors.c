@@ -114,6 +114,18 @@ START_TEST(free_of_an_interior_pointer_of_a_large_object_panics)
 }
 END_TEST
 
+/* A guarded block's interior pointer (free's guarded path checks the start first), warm cache or not. */
+START_TEST(free_of_an_interior_pointer_of_a_guarded_block_panics)
+{
+	mm_free(mm_malloc(5000)); /* its list has an object: the next free takes the guarded path */
+	char *p = mm_malloc(5000);
+	expect_panic(do_free, p + 16, p + 16, "free(5000-byte block + 16)", interior_words);
+	expect_panic(do_free, p + 4096, p + 4096, "free(5000-byte block + 4096)", interior_words);
+	mm_free(p);
+	STEP();
+}
+END_TEST
+
 START_TEST(free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds)
 {
 	char *p = mm_malloc(256);
@@ -194,6 +206,7 @@ Suite *errors_suite(void)
 			free_of_an_unknown_pointer_panics_naming_it,
 			free_inside_the_arena_but_never_allocated_panics,
 			free_of_an_interior_pointer_of_a_large_object_panics,
+			free_of_an_interior_pointer_of_a_guarded_block_panics,
 			MM_DEBUG ? free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds : NULL,
 			double_free_of_a_large_object_panics_as_a_free_span,
 			double_free_of_a_kept_or_reused_large_block_panics,
