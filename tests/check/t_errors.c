@@ -104,13 +104,21 @@ START_TEST(free_inside_the_arena_but_never_allocated_panics)
 }
 END_TEST
 
-START_TEST(free_of_an_interior_pointer_of_a_large_object_panics)
+/* Freeing p + a and p + b, for a block of n bytes, panics naming an interior pointer. */
+static void interior_frees(size_t n, size_t a, size_t b)
 {
-	char *p = mm_malloc(100000);
-	expect_panic(do_free, p + 4096, p + 4096, "free(large + 4096)", interior_words);
-	expect_panic(do_free, p + 8, p + 8, "free(large + 8)", interior_words);
+	char *p = mm_malloc(n), what[64];
+	snprintf(what, sizeof what, "free(%zu-byte block + %zu)", n, a);
+	expect_panic(do_free, p + a, p + a, what, interior_words);
+	snprintf(what, sizeof what, "free(%zu-byte block + %zu)", n, b);
+	expect_panic(do_free, p + b, p + b, what, interior_words);
 	mm_free(p);
 	STEP();
+}
+
+START_TEST(free_of_an_interior_pointer_of_a_large_object_panics)
+{
+	interior_frees(100000, 4096, 8);
 }
 END_TEST
 
@@ -118,11 +126,7 @@ END_TEST
 START_TEST(free_of_an_interior_pointer_of_a_guarded_block_panics)
 {
 	mm_free(mm_malloc(5000)); /* its list has an object: the next free takes the guarded path */
-	char *p = mm_malloc(5000);
-	expect_panic(do_free, p + 16, p + 16, "free(5000-byte block + 16)", interior_words);
-	expect_panic(do_free, p + 4096, p + 4096, "free(5000-byte block + 4096)", interior_words);
-	mm_free(p);
-	STEP();
+	interior_frees(5000, 16, 4096);
 }
 END_TEST
 
