@@ -53,16 +53,22 @@ static int has_free(const struct mm_span *s)
 	return s->freelist || s->ncarved < s->nelems;
 }
 
-/* Get a span for c: an idle one, else a new one from the heap.  c locked. */
+/* Take c's newest spare span off its idle list (c->nidle != 0).  c locked. */
+static struct mm_span *take_spare(struct mm_central *c)
+{
+	struct mm_span *s = c->idle.next;
+	mm_span_list_remove(s);
+	c->nidle--;
+	__atomic_fetch_sub(&mm_spare_pages, s->npages, __ATOMIC_RELAXED);
+	return s;
+}
+
+/* Get a span for c: a spare one, else a new one from the heap.  c locked. */
 static int central_grow(struct mm_central *c)
 {
 	uint32_t cl = c->sizeclass;
 	if (c->nidle) {
-		struct mm_span *s = c->idle.next;
-		mm_span_list_remove(s);
-		mm_span_list_insert(&c->nonempty, s);
-		c->nidle--;
-		__atomic_fetch_sub(&mm_spare_pages, s->npages, __ATOMIC_RELAXED);
+		mm_span_list_insert(&c->nonempty, take_spare(c));
 		return 0;
 	}
 	struct mm_span *s = mm_heap_alloc(mm_class_npages[cl], cl, 1);
@@ -271,12 +277,8 @@ void mm_central_drain(void)
 			__atomic_fetch_sub(&mm_transfer_bytes, batch_bytes((uint32_t)cl), __ATOMIC_RELAXED);
 			put_list(c, head, mm_class_batch[cl]);
 		}
-		for (; c->nidle; c->nidle--, c->nspans--) {
-			struct mm_span *s = c->idle.next;
-			mm_span_list_remove(s);
-			__atomic_fetch_sub(&mm_spare_pages, s->npages, __ATOMIC_RELAXED);
-			mm_heap_free(s);
-		}
+		for (; c->nidle; c->nspans--)
+			mm_heap_free(take_spare(c));
 		mm_sys_unlock(&c->lock);
 	}
 }

@@ -207,10 +207,10 @@ static void check_all(struct tally *t)
 		     s = s->next, n++)
 			check_small(s, cl, 1, t);
 		uint32_t idle = 0;
-		spare += (uintptr_t)c->nidle * mm_class_npages[cl];
 		for (struct mm_span *s = mm_span_list_first(&c->idle); s != &c->idle && !bad;
 		     s = s->next, n++, idle++) {
 			check_small(s, cl, 0, t);
+			spare += s->npages;
 			if (!bad && (s->ref != 0 || s->ncarved != 0))
 				FAIL("central %u: idle span %p has %u objects out, %u carved", (uintptr_t)cl,
 				     (void *)mm_span_base(s), (uintptr_t)s->ref, (uintptr_t)s->ncarved);

@@ -49,8 +49,8 @@ size_t mm_guard_check(const char *op, void *p, uint32_t cl)
 	if (zero && (k = canary_broken(p, 0)) >= 0) /* its size is known: the canary first */
 		mm_throw("mm: %s(%p): write into a zero-size block (malloc(0)): its byte at offset %u "
 			 "was overwritten", op, p, (uintptr_t)k);
-	uintptr_t d = *mm_guard_end_word(p, room) ^ mm_guard_end_key, n = d & 0xffff;
-	if (d != n * MM_GUARD_LANES || n + MM_GUARD_BYTES > room) {
+	uintptr_t n = mm_guard_size(p, room);
+	if (n == UINTPTR_MAX) {
 		if (zero)
 			mm_throw("mm: %s(%p): write into a zero-size block (malloc(0)) at %p: its end marker "
 				 "was overwritten (or the block after it, at %p, underflowed)", op, p, p,

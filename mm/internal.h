@@ -145,12 +145,17 @@ static inline void mm_guard_put(void *p, uint32_t room, size_t n)
 	((struct mm_unaligned64 *)((char *)p + n))->v = mm_guard_canary;
 	*mm_guard_end_word(p, room) = (uintptr_t)n * MM_GUARD_LANES ^ mm_guard_end_key;
 }
-/* Is p's trailer whole (end word and canary; room: its class's size)?  0: mm_guard_check says what broke. */
-static inline int mm_guard_whole(void *p, uint32_t room)
+/* The size asked for that p's end word holds (room: its class's size), or UINTPTR_MAX if it does not decode. */
+static inline uintptr_t mm_guard_size(void *p, uint32_t room)
 {
 	uintptr_t d = *mm_guard_end_word(p, room) ^ mm_guard_end_key, n = d & 0xffff;
-	return d == n * MM_GUARD_LANES && n + MM_GUARD_BYTES <= room &&
-	       ((const struct mm_unaligned64 *)((const char *)p + n))->v == mm_guard_canary;
+	return d == n * MM_GUARD_LANES && n + MM_GUARD_BYTES <= room ? n : UINTPTR_MAX;
+}
+/* Is p's trailer whole (end word and canary)?  0: mm_guard_check says what broke. */
+static inline int mm_guard_whole(void *p, uint32_t room)
+{
+	uintptr_t n = mm_guard_size(p, room);
+	return n != UINTPTR_MAX && ((const struct mm_unaligned64 *)((const char *)p + n))->v == mm_guard_canary;
 }
 void mm_guard_set(void *p, uint32_t room, size_t n); /* mm_guard_put, out of line */
 /* Check the trailer of p, of class cl (op(p) names the call): the size asked for, or a panic saying what broke. */

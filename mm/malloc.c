@@ -509,8 +509,7 @@ void *mm_malloc_slow(size_t n)
 {
 #ifndef MM_DEBUG
 	if (mm_likely(n - (MM_GUARD_ABOVE + 1) < SMALL_LIMIT - MM_GUARD_ABOVE)) {
-		/* before init the table is zero: list 0, empty */
-		uint32_t cl = mm_size_to_class128[(n + MM_GUARD_BYTES - 1024 + 127) >> 7];
+		uint32_t cl = mm_size_class(n + MM_GUARD_BYTES); /* before init, 0: list 0, empty */
 		struct mm_cache *c = mm_sys_cache_peek();
 		void *v = 0;
 		if (MM_CACHE_NEVER_NULL || mm_likely(c != 0))
@@ -565,19 +564,20 @@ static __attribute__((noinline, noreturn)) void bad_free(const char *op, void *p
 		 (void *)mm_span_base(s), s->npages << MM_PAGE_SHIFT);
 }
 
+/* Does p start an object of small span s (its page maps to s)? */
+static inline int starts_small(const struct mm_span *s, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - mm_span_base(s);
+	return off < (s->npages << MM_PAGE_SHIFT) && mm_span_index(s, off) * s->elemsize == off;
+}
+
 /* s, the pagemap's span for valid object p, or a panic naming what is wrong with p. */
 static struct mm_span *object_in(const char *op, void *p, struct mm_span *s)
 {
-	uintptr_t a = (uintptr_t)p, pn = a >> MM_PAGE_SHIFT;
-	if (!s || pn - s->start >= s->npages)
+	if (!s || ((uintptr_t)p >> MM_PAGE_SHIFT) - s->start >= s->npages)
 		bad_free(op, p, s);
-	uintptr_t off = a - mm_span_base(s);
-	if (s->state == MM_SPAN_SMALL) {
-		if (mm_span_index(s, off) * s->elemsize != off)
-			bad_free(op, p, s);
-	} else if (s->state != MM_SPAN_LARGE || off != 0) {
+	if (s->state == MM_SPAN_SMALL ? !starts_small(s, p) : s->state != MM_SPAN_LARGE || p != (void *)mm_span_base(s))
 		bad_free(op, p, s);
-	}
 	return s;
 }
 
@@ -619,10 +619,8 @@ int mm_free_slow(void *p, int tolerant)
 	 * (no cache yet: the general path below makes one) */
 	if (mm_likely(s && s->state == MM_SPAN_SMALL && mm_class_guarded(s->sizeclass) &&
 		      s->sizeclass != mm_zero_class)) {
-		uintptr_t off = (uintptr_t)p - mm_span_base(s);
-		uintptr_t *w = p, key = mm_free_key;
-		if (mm_likely(off < (s->npages << MM_PAGE_SHIFT) && mm_span_index(s, off) * s->elemsize == off &&
-			      w[1] != key && mm_guard_whole(p, s->elemsize))) {
+		if (mm_likely(starts_small(s, p) && ((uintptr_t *)p)[1] != mm_free_key &&
+			      mm_guard_whole(p, s->elemsize))) {
 			struct mm_cache *c = mm_sys_cache_peek();
 			if ((MM_CACHE_NEVER_NULL || mm_likely(c != 0)) && mm_likely(c != &mm_cache_none)) {
 				mm_cache_push(c, s->sizeclass, p); /* its overflow, when the room has run out */
