@@ -65,6 +65,10 @@
 #ifndef MM_CACHE_MAX_BYTES
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
 #endif
+#define MM_BATCH_BYTES (64u << 10)  /* a batch moved between cache and central: 64 KiB of objects, */
+#define MM_BATCH_MAX   32           /* ... 2 to 32 of them; but where 8 KiB hold more than that */
+#define MM_BATCH_TINY_BYTES (8u << 10) /* (classes below 256 B), 8 KiB of objects, */
+#define MM_BATCH_TINY_MAX   128     /* ... up to 128: bulk use of tiny blocks takes fewer trips to central */
 #define MM_CACHE_LIST_MAX 8192      /* a list's limit grows by a batch a miss up to this, */
 #ifndef MM_CACHE_LIST_BYTES
 #define MM_CACHE_LIST_BYTES (1u << 18) /* ... and up to this many bytes (256 KiB) */

@@ -69,8 +69,11 @@ void mm_sizeclass_init(void)
 		;
 
 	for (uint32_t c = 1; c < n; c++) {
-		uint32_t b = 65536 / mm_class_size[c];
-		mm_class_batch[c] = (uint8_t)(b < 2 ? 2 : b > 32 ? 32 : b);
+		uint32_t b = MM_BATCH_BYTES / mm_class_size[c], tiny = MM_BATCH_TINY_BYTES / mm_class_size[c];
+		b = b < 2 ? 2 : b > MM_BATCH_MAX ? MM_BATCH_MAX : b;
+		if (tiny > b)
+			b = tiny > MM_BATCH_TINY_MAX ? MM_BATCH_TINY_MAX : tiny;
+		mm_class_batch[c] = (uint8_t)b;
 		uint32_t m = MM_CACHE_LIST_BYTES / mm_class_size[c];
 		mm_class_listmax[c] = (uint16_t)(m < mm_class_batch[c] ? mm_class_batch[c] :
 						 m > MM_CACHE_LIST_MAX ? MM_CACHE_LIST_MAX : m);

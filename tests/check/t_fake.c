@@ -406,12 +406,12 @@ START_TEST(first_allocation_refills_one_batch_from_central)
 	init_fake();
 	struct mm_cache *c = use_new_cache();
 	uint32_t cl = mm_size_class(64), batch = mm_class_batch[cl];
-	ck_assert_uint_eq(batch, 32);
-	void *p[40];
+	ck_assert_uint_eq(batch, MM_BATCH_TINY_BYTES / 64); /* 128: a tiny class's batch is 8 KiB */
+	void *p[MM_BATCH_TINY_MAX + 1];
 	p[0] = mm_malloc(64);
 	ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), batch - 1);
 	ck_assert_uint_eq(stats().cache_bytes, (batch - 1) * 64);
-	ck_assert_uint_eq(mm_central[cl].nspans, 1);
+	ck_assert_uint_eq(mm_central[cl].nspans, (batch * 64 + PAGE - 1) / PAGE); /* one-page spans */
 	for (uint32_t i = 1; i < batch; i++)
 		p[i] = mm_malloc(64);
 	ck_assert_uint_eq(mm_cachelist_len(&c->list[cl]), 0);
@@ -675,6 +675,8 @@ START_TEST(central_keeps_a_batch_of_spare_spans)
 	uint32_t cl = mm_size_class(4 * KiB), small = mm_size_class(64);
 	uint32_t per = (uint32_t)(mm_class_npages[cl] * PAGE / mm_class_size[cl]), batch = mm_class_batch[cl];
 	ck_assert_uint_lt(per, batch); /* several spares to keep */
+	uint32_t per_s = (uint32_t)(mm_class_npages[small] * PAGE / 64), keep_s = mm_class_batch[small] / per_s;
+	keep_s = keep_s ? keep_s : 1; /* 64 B: a batch of 128 fills two spans, kept both */
 	struct mm_central *c = &mm_central[cl], *cs = &mm_central[small];
 	void *p[64], *q[256];
 	uint32_t n = batch + 3;
@@ -686,7 +688,8 @@ START_TEST(central_keeps_a_batch_of_spare_spans)
 	ck_assert_uint_eq(c->nidle, 1);
 	ck_assert_uint_eq(stats().spare_bytes, mm_class_npages[cl] * PAGE);
 	/* a heap large enough for them all: a batch of objects in spares */
-	size_t ballast = (size_t)MM_SPARE_SHARE * (batch / per + 2) * mm_class_npages[cl] * PAGE;
+	size_t ballast = (size_t)MM_SPARE_SHARE *
+			 ((batch / per) * mm_class_npages[cl] + keep_s * mm_class_npages[small] + 1) * PAGE;
 	void *b = mm_malloc(ballast);
 	struct mm_stats st0 = stats();
 	for (uint32_t i = 0; i < n; i++)
@@ -699,9 +702,9 @@ START_TEST(central_keeps_a_batch_of_spare_spans)
 		mm_free(q[i]);
 	ck_assert_uint_eq(c->nidle, batch / per);
 	ck_assert_uint_eq(c->nspans, c->nidle);
-	ck_assert_uint_eq(cs->nidle, 1);
-	ck_assert_uint_eq(cs->nspans, 1);
-	uint64_t spans = ((uint64_t)c->nidle * mm_class_npages[cl] + mm_class_npages[small]) * PAGE;
+	ck_assert_uint_eq(cs->nidle, keep_s);
+	ck_assert_uint_eq(cs->nspans, keep_s);
+	uint64_t spans = ((uint64_t)c->nidle * mm_class_npages[cl] + keep_s * mm_class_npages[small]) * PAGE;
 	struct mm_stats st1 = stats();
 	ck_assert_uint_eq(st1.heap_objects, 1);
 	ck_assert_uint_eq(st1.spare_bytes, spans);
@@ -771,7 +774,7 @@ END_TEST
  * parks whole batches up to the class's slots and splices the rest into
  * their spans.  Returns the class; its slots are full; a is the current cache.
  */
-enum { NPARK = 4000 };
+enum { NPARK = 8000 }; /* more than a class's slots hold (32 batches of 128 objects of 64 B) */
 
 static uint32_t park_batches(struct mm_cache **a, struct mm_cache **b)
 {

@@ -25,12 +25,14 @@ START_TEST(size_class_lookup_gives_the_smallest_fitting_class_for_every_size)
 }
 END_TEST
 
-START_TEST(batch_is_64_kib_over_size_clamped_to_2_32)
+START_TEST(batch_is_64_kib_of_objects_2_to_32_or_8_kib_of_tiny_ones_up_to_128)
 {
 	mm_free(mm_malloc(1));
 	for (int c = 1; c < mm_nclasses; c++) {
-		uint32_t b = 65536 / mm_class_size[c];
+		uint32_t b = 65536 / mm_class_size[c], tiny = 8192 / mm_class_size[c];
 		b = b < 2 ? 2 : b > 32 ? 32 : b;
+		if (tiny > b)
+			b = tiny > 128 ? 128 : tiny;
 		REQUIRE(mm_class_batch[c] == b, "class %d (%u B): batch %u, want %u", c,
 			      mm_class_size[c], mm_class_batch[c], b);
 	}
@@ -299,7 +301,7 @@ Suite *internal_suite(void)
 	return SUITE_OF("internal",
 		TCASE("tables", 60,
 			size_class_lookup_gives_the_smallest_fitting_class_for_every_size,
-			batch_is_64_kib_over_size_clamped_to_2_32,
+			batch_is_64_kib_of_objects_2_to_32_or_8_kib_of_tiny_ones_up_to_128,
 			object_index_by_multiply_matches_division),
 		TCASE("pagemap", 60,
 			pagemap_finds_spans_across_every_level_boundary,

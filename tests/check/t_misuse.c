@@ -172,12 +172,17 @@ static void underflow_by_one(void *p)
 
 START_TEST(debug_underflow_into_a_live_neighbour_is_caught_at_free)
 {
-	char *a = mm_malloc(100), *b = mm_malloc(100);
-	char *hi = a > b ? a : b; /* the neighbour below it is live */
-	ck_assert_uint_eq((size_t)(a > b ? a - b : b - a), 112);
+	char *p[8], *hi = 0; /* two neighbours in one span: a batch may end a span's objects */
+	for (int i = 0; i < 8; i++)
+		p[i] = mm_malloc(100);
+	for (int i = 0; i < 8 && !hi; i++)
+		for (int j = 0; j < 8 && !hi; j++)
+			if (p[j] == p[i] + 112)
+				hi = p[j]; /* the neighbour below it, p[i], is live */
+	ck_assert_ptr_nonnull(hi);
 	EXPECT_REPORT(underflow_by_one, hi, "p[-1]", "free(", "112-byte");
-	mm_free(a);
-	mm_free(b);
+	for (int i = 0; i < 8; i++)
+		mm_free(p[i]);
 	STEP();
 }
 END_TEST
