@@ -701,22 +701,33 @@ size_t mm_usable_size(const void *p)
 
 /*
  * A block that realloc must move to grow is likely to grow again (a string
- * or vector built step by step): it moves to room for at least
- * MM_REALLOC_GROW (1/4) more than it had, its guard trailer or canary at
- * the size asked for.  A small block then changes class every few steps,
- * not at each one, and fewer classes hold its old copies (resident pages:
+ * or vector built step by step): it moves to room for twice what it had
+ * (at least: old / MM_REALLOC_GROW more), its guard trailer or canary at
+ * the size asked for.  A small block then changes class once each doubling,
+ * not at each step, and fewer classes hold its old copies (resident pages:
  * fewer partly used spans and cached objects); a large one grows into its
- * spare pages in place, where it would otherwise be copied again each time
- * the pages after it are in use.  A small block that fits a small class
- * stays in one.
+ * spare pages in place (never touched until it does), where it would
+ * otherwise be copied again each time the pages after it are in use.  A
+ * small block that fits a small class stays in one.
  */
-#define MM_REALLOC_GROW 4
+#define MM_REALLOC_GROW 1
 static size_t realloc_target(size_t old, size_t n)
 {
 	size_t want = old + old / MM_REALLOC_GROW;
 	if (n <= old || want <= n)
 		return n;
-	return n <= SMALL_LIMIT && want > SMALL_LIMIT ? SMALL_LIMIT : want;
+	if (n <= SMALL_LIMIT && want > SMALL_LIMIT)
+		return SMALL_LIMIT;
+#ifndef MM_DEBUG
+	/* an unguarded slot keeps no size asked for: its next step must be more than half of it */
+	if (want <= MM_GUARD_ABOVE) {
+		uint32_t cl = mm_size_class(want);
+		while (mm_class_size[cl] >= 2 * n && mm_class_size[cl - 1] >= n)
+			cl--;
+		want = mm_class_size[cl];
+	}
+#endif
+	return want;
 }
 
 /* v was allocated for more than the n bytes asked for: its guard trailer, canary (large, debug) moves to n. */
@@ -746,23 +757,27 @@ void *mm_realloc(void *p, size_t n)
 	struct mm_span *s = object_span("realloc", p);
 	size_t old;
 	if (s->state == MM_SPAN_SMALL) {
-		old = s->elemsize;
-		if (mm_class_guarded(s->sizeclass)) { /* in place if the slot is not too big */
+		/* in place: growing within the slot (room a move left), or shrinking to more than half of it */
+		if (mm_class_guarded(s->sizeclass)) {
 			old = mm_guard_check("realloc", p, s->sizeclass);
-			if (n + MM_GUARD_BYTES <= s->elemsize && n + MM_GUARD_BYTES > s->elemsize / 2 &&
+			if (n + MM_GUARD_BYTES <= s->elemsize && (n >= old || n + MM_GUARD_BYTES > s->elemsize / 2) &&
 			    s->sizeclass != mm_zero_class) { /* whose blocks are all of size 0 */
 				mm_guard_set(p, s->elemsize, n);
 				return p;
 			}
-		} else if (n <= old && (n > old / 2 || old <= 64)) {
+		} else {
 #ifdef MM_DEBUG
-			debug_resize(s, p, n);
+			old = s->reqsize[mm_span_index(s, (uintptr_t)p - mm_span_base(s))];
+#else
+			old = s->elemsize; /* the size asked for is not kept */
 #endif
-			return p;
+			if (n <= s->elemsize && (n >= old || n > s->elemsize / 2 || s->elemsize <= 64)) {
+#ifdef MM_DEBUG
+				debug_resize(s, p, n);
+#endif
+				return p;
+			}
 		}
-#ifdef MM_DEBUG
-		old = s->reqsize[mm_span_index(s, (uintptr_t)p - mm_span_base(s))];
-#endif
 	} else {
 		check_large("realloc", p, s);
 		old = s->reqlarge;

@@ -73,8 +73,8 @@ START_TEST(realloc_within_the_usable_size_stays_in_place)
 END_TEST
 
 /*
- * A small block that realloc moves to grow gets room for a quarter more
- * than it had (mm_realloc): the steps that follow stay in place until it
+ * A small block that realloc moves to grow gets room for twice what it
+ * had (mm_realloc): the steps that follow stay in place until it
  * is used up, and the block still answers (and guards) the size asked for.
  */
 START_TEST(realloc_growing_a_small_block_moves_it_with_room_for_the_next_steps)
@@ -96,8 +96,8 @@ START_TEST(realloc_growing_a_small_block_moves_it_with_room_for_the_next_steps)
 			REQUIRE(mm_usable_size(q) == n, "usable size %zu after realloc to %zu",
 				mm_usable_size(q), n);
 #endif
-		/* it had at least n - 8 bytes: room now for a quarter more */
-		size_t moved = n, room = (n - 8) + (n - 8) / 4;
+		/* it had at least n - 8 bytes: room now for twice that */
+		size_t moved = n, room = 2 * (n - 8);
 		for (; n <= room; n += 8) {
 			char *r = mm_realloc(q, n);
 			REQUIRE(r == q, "realloc(%zu -> %zu) moved again (room for %zu)", moved, n, room);

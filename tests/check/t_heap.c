@@ -190,7 +190,7 @@ END_TEST
 
 /*
  * A large block that must move to grow (the pages after it are in use)
- * moves to room for a quarter more, its canary at the size asked for; the
+ * moves to room for twice what it had, its canary at the size asked for; the
  * next steps grow into that room in place, then it moves again.
  */
 START_TEST(large_realloc_that_moves_leaves_room_for_the_next_steps)
@@ -204,7 +204,7 @@ START_TEST(large_realloc_that_moves_leaves_room_for_the_next_steps)
 	char *q = mm_realloc(p, n + 1000);
 	ck_assert_ptr_ne(q, p);
 	ck_assert_int_eq(pattern_check(q, n, 8), -1);
-	size_t room = (n + n / 4 + PAGE - 1) / PAGE * PAGE; /* a quarter more than it had, whole pages */
+	size_t room = (2 * n + PAGE - 1) / PAGE * PAGE; /* twice what it had, whole pages */
 	char *wall2 = mm_malloc(64 * KiB); /* right after q's span: the room is all it may grow into */
 	REQUIRE(wall2 == q + room, "the block after q is at %p, not %p", (void *)wall2, (void *)(q + room));
 	for (size_t m = n + 1000; m <= room; m += 4000) {
