@@ -388,7 +388,13 @@ static uintptr_t large_canary_end(const struct mm_span *s)
 static void large_guard(struct mm_span *s, uintptr_t n)
 {
 	s->reqlarge = n;
-	mm_memset((char *)mm_span_base(s) + n, LARGE_FILL, large_canary_end(s) - n);
+	char *c = (char *)mm_span_base(s) + n;
+	uintptr_t len = large_canary_end(s) - n;
+	if (len == LARGE_CANARY) /* the usual case: eight word stores, no call */
+		for (int i = 0; i < LARGE_CANARY / 8; i++)
+			((struct mm_unaligned64 *)c)[i].v = 0x0101010101010101ull * LARGE_FILL;
+	else
+		mm_memset(c, LARGE_FILL, len);
 }
 
 /* The first byte of o in [k, to) that is not LARGE_FILL, or to (8 bytes at a time where it can). */
@@ -745,6 +751,41 @@ static void realloc_fit(void *v, size_t n)
 #endif
 }
 
+/*
+ * realloc's usual cases, in place without a lock: a guarded slot that starts
+ * an object, whose trailer is whole and that n fits (growing, or more than
+ * half of it), and a large block whose pages n fits (its own, not the ones
+ * after it) and whose canary is whole.  NULL: mm_realloc's general path,
+ * which also names whatever is wrong with p.
+ */
+static inline void *realloc_in_place(void *p, size_t n)
+{
+	struct mm_span *s = mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT);
+	if (!s || ((uintptr_t)p >> MM_PAGE_SHIFT) - s->start >= s->npages)
+		return 0;
+#ifndef MM_DEBUG
+	if (s->state == MM_SPAN_SMALL && mm_class_guarded(s->sizeclass) && s->sizeclass != mm_zero_class) {
+		uint32_t room = s->elemsize;
+		if (!starts_small(s, p) || !mm_guard_whole(p, room) || n + MM_GUARD_BYTES > room)
+			return 0;
+		if (n < mm_guard_size(p, room) && n + MM_GUARD_BYTES <= room / 2)
+			return 0;
+		mm_guard_put(p, room, n);
+		return p;
+	}
+#endif
+	if (s->state == MM_SPAN_LARGE && p == (void *)mm_span_base(s) && n > SMALL_LIMIT && n <= PTRDIFF_MAX) {
+		uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT, old = s->reqlarge;
+		if (np != s->npages && !(n > old && np < s->npages))
+			return 0;
+		if (large_canary_end(s) - old != LARGE_CANARY || !large_whole((const unsigned char *)p + old))
+			return 0;
+		large_guard(s, n);
+		return p;
+	}
+	return 0;
+}
+
 /* Same object when the new size still fits its class or span; else move it. */
 void *mm_realloc(void *p, size_t n)
 {
@@ -754,6 +795,9 @@ void *mm_realloc(void *p, size_t n)
 		mm_free(p);
 		return 0;
 	}
+	void *q = realloc_in_place(p, n);
+	if (q)
+		return q;
 	struct mm_span *s = object_span("realloc", p);
 	size_t old;
 	if (s->state == MM_SPAN_SMALL) {

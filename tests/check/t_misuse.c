@@ -244,6 +244,12 @@ static void large_overflow(void *p)
 	mm_free(p);
 }
 
+static void large_overflow_then_realloc(void *p)
+{
+	((char *)p)[100000] = 'x';
+	mm_realloc(p, 100100); /* would stay in place: its own pages */
+}
+
 START_TEST(overflow_of_a_large_block_is_caught_at_free)
 {
 	char *p = mm_malloc(100000);
@@ -251,6 +257,8 @@ START_TEST(overflow_of_a_large_block_is_caught_at_free)
 	ck_assert_int_eq(mm_check(), 0);
 	EXPECT_REPORT(large_overflow, p, "p[100031] of malloc(100000)", "overflow", "large block",
 		      "100000 bytes asked");
+	EXPECT_REPORT(large_overflow_then_realloc, p, "p[100000] of malloc(100000), then realloc(p, 100100)",
+		      "realloc(", "overflow", "large block", "100000 bytes asked");
 	p = mm_realloc(p, 100100); /* in place: the canary moves */
 	memset(p, 2, 100100);
 	ck_assert_int_eq(mm_check(), 0);
@@ -388,6 +396,12 @@ static int filled(const char *p, size_t n, unsigned seed)
 	return 1;
 }
 
+static void guard_overflow_then_realloc(void *p)
+{
+	((char *)p)[2000] = 'x';
+	mm_realloc(p, 2010); /* would stay in place: the same slot */
+}
+
 START_TEST(guard_realloc_keeps_contents_and_trailer_in_place_and_moving)
 {
 	char *p = mm_malloc(2000), *q;
@@ -398,6 +412,9 @@ START_TEST(guard_realloc_keeps_contents_and_trailer_in_place_and_moving)
 	ck_assert(filled(q, 2000, 1));
 	fill(q, 2010, 2);
 	expect_overflow(q, 2010, 1, "p[2010] after realloc(p, 2010)");
+	q = mm_realloc(q, 2000);
+	EXPECT_REPORT(guard_overflow_then_realloc, q, "p[2000] of a 2000-byte block, then realloc(p, 2010)",
+		      "realloc(", "block of 2000 bytes", "overflow");
 	q = mm_realloc(q, 1900); /* shrinks in place */
 	ck_assert_ptr_eq(q, p);
 	ck_assert_uint_eq(mm_usable_size(q), 1900);
