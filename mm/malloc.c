@@ -801,15 +801,9 @@ void *mm_realloc(void *p, size_t n)
 	struct mm_span *s = object_span("realloc", p);
 	size_t old;
 	if (s->state == MM_SPAN_SMALL) {
-		/* in place: growing within the slot (room a move left), or shrinking to more than half of it */
-		if (mm_class_guarded(s->sizeclass)) {
-			old = mm_guard_check("realloc", p, s->sizeclass);
-			if (n + MM_GUARD_BYTES <= s->elemsize && (n >= old || n + MM_GUARD_BYTES > s->elemsize / 2) &&
-			    s->sizeclass != mm_zero_class) { /* whose blocks are all of size 0 */
-				mm_guard_set(p, s->elemsize, n);
-				return p;
-			}
-		} else {
+		if (mm_class_guarded(s->sizeclass)) { /* realloc_in_place kept it if it fits: it moves */
+			old = mm_guard_check("realloc", p, s->sizeclass); /* or a broken trailer is named */
+		} else { /* in place: growing within the slot, or shrinking to more than half of it */
 #ifdef MM_DEBUG
 			old = s->reqsize[mm_span_index(s, (uintptr_t)p - mm_span_base(s))];
 #else
