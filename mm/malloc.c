@@ -765,10 +765,10 @@ static inline void *realloc_in_place(void *p, size_t n)
 		return 0;
 #ifndef MM_DEBUG
 	if (s->state == MM_SPAN_SMALL && mm_class_guarded(s->sizeclass) && s->sizeclass != mm_zero_class) {
-		uint32_t room = s->elemsize;
-		if (!starts_small(s, p) || !mm_guard_whole(p, room) || n + MM_GUARD_BYTES > room)
+		uint32_t room = s->elemsize; /* > MM_GUARD_BYTES; n + MM_GUARD_BYTES may wrap */
+		if (!starts_small(s, p) || !mm_guard_whole(p, room) || n > room - MM_GUARD_BYTES)
 			return 0;
-		if (n < mm_guard_size(p, room) && n + MM_GUARD_BYTES <= room / 2)
+		if (n < mm_guard_size(p, room) && n <= room / 2 - MM_GUARD_BYTES)
 			return 0;
 		mm_guard_put(p, room, n);
 		return p;

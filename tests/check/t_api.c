@@ -255,13 +255,19 @@ START_TEST(malloc_of_impossible_sizes_returns_null_and_heap_stays_whole)
 	size_t huge = sizeof(size_t) == 4 ? (size_t)3 << 30 : SIZE_MAX / 2 + 1;
 	ck_assert_ptr_null(mm_realloc(NULL, huge));
 	ck_assert_ptr_null(mm_malloc(huge));
-	char *p = mm_malloc(100);
-	pattern_fill(p, 100, 3);
-	ck_assert_ptr_null(mm_realloc(p, SIZE_MAX - 10));
-	ck_assert_int_eq(pattern_check(p, 100, 3), -1); /* failed realloc leaves p alone */
-	STEP();
-	mm_free(p);
-	STEP();
+	/* a small, a guarded and a large block: n + the guard's trailer would wrap */
+	static const size_t sizes[] = {100, 2000, 100000};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char *p = mm_malloc(sizes[i]);
+		pattern_fill(p, sizes[i], 3);
+		for (size_t k = 0; k <= 24; k++)
+			REQUIRE(mm_realloc(p, SIZE_MAX - k) == NULL, "realloc(malloc(%zu), SIZE_MAX - %zu) is not NULL",
+				sizes[i], k);
+		ck_assert_int_eq(pattern_check(p, sizes[i], 3), -1); /* failed realloc leaves p alone */
+		STEP();
+		mm_free(p);
+		STEP();
+	}
 }
 END_TEST
 
