@@ -424,6 +424,20 @@ static __attribute__((noinline)) int large_whole(const unsigned char *c)
 	return x == 0;
 }
 
+/* Is large span s's canary whole and of full length (the usual case, compared as words)?  0: large_broken looks closer. */
+static int large_canary_whole(const struct mm_span *s)
+{
+	return large_canary_end(s) - s->reqlarge == LARGE_CANARY &&
+	       mm_likely(large_whole((const unsigned char *)mm_span_base(s) + s->reqlarge));
+}
+
+/* Does a request of n bytes keep large span s's own pages: as many, or growing into room a move left? */
+static int large_keeps_pages(const struct mm_span *s, size_t n)
+{
+	uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
+	return np == s->npages || (n > s->reqlarge && np < s->npages);
+}
+
 /*
  * Is the canary after large object p (span s) broken?  Then describe it in
  * buf (op(p) looked) and return 1.  A whole canary (the usual case) is
@@ -434,7 +448,7 @@ static int large_broken(char *buf, size_t len, const char *op, const void *p, st
 {
 	const unsigned char *o = (const unsigned char *)mm_span_base(s);
 	uintptr_t end = large_canary_end(s);
-	if (end - s->reqlarge == LARGE_CANARY && mm_likely(large_whole(o + s->reqlarge)))
+	if (large_canary_whole(s))
 		return 0;
 	uintptr_t k = large_unlike(o, s->reqlarge, end);
 	if (k == end)
@@ -607,6 +621,15 @@ static void free_small(uint32_t cl, void *p)
 	mm_sys_cache_put(c);
 }
 
+#ifndef MM_DEBUG /* debug builds guard no block */
+/* Does p start an object of guarded small span s (not the zero class), its trailer whole? */
+static inline int guarded_whole(const struct mm_span *s, void *p)
+{
+	return s->state == MM_SPAN_SMALL && mm_class_guarded(s->sizeclass) && s->sizeclass != mm_zero_class &&
+	       starts_small(s, p) && mm_guard_whole(p, s->elemsize);
+}
+#endif
+
 /*
  * Everything mm_free_fast does not do itself: NULL, large objects, no
  * cache, a key in place, guarded blocks, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
@@ -621,20 +644,16 @@ int mm_free_slow(void *p, int tolerant)
 	if (tolerant && !s)
 		return -1;
 #ifndef MM_DEBUG
-	/* a guarded block that starts an object, holds no key and has its trailer whole: onto its list
+	/* a guarded block, its trailer whole, that holds no key: onto its list
 	 * (no cache yet: the general path below makes one) */
-	if (mm_likely(s && s->state == MM_SPAN_SMALL && mm_class_guarded(s->sizeclass) &&
-		      s->sizeclass != mm_zero_class)) {
-		if (mm_likely(starts_small(s, p) && ((uintptr_t *)p)[1] != mm_free_key &&
-			      mm_guard_whole(p, s->elemsize))) {
-			struct mm_cache *c = mm_sys_cache_peek();
-			if ((MM_CACHE_NEVER_NULL || mm_likely(c != 0)) && mm_likely(c != &mm_cache_none)) {
-				mm_cache_push(c, s->sizeclass, p); /* its overflow, when the room has run out */
-				mm_sys_cache_put(c);
-				return 0;
-			}
+	if (mm_likely(s && guarded_whole(s, p) && ((uintptr_t *)p)[1] != mm_free_key)) {
+		struct mm_cache *c = mm_sys_cache_peek();
+		if ((MM_CACHE_NEVER_NULL || mm_likely(c != 0)) && mm_likely(c != &mm_cache_none)) {
+			mm_cache_push(c, s->sizeclass, p); /* its overflow, when the room has run out */
 			mm_sys_cache_put(c);
+			return 0;
 		}
+		mm_sys_cache_put(c);
 	}
 #endif
 	s = object_in("free", p, s);
@@ -761,25 +780,19 @@ static void realloc_fit(void *v, size_t n)
 static inline void *realloc_in_place(void *p, size_t n)
 {
 	struct mm_span *s = mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT);
-	if (!s || ((uintptr_t)p >> MM_PAGE_SHIFT) - s->start >= s->npages)
+	if (!s)
 		return 0;
 #ifndef MM_DEBUG
-	if (s->state == MM_SPAN_SMALL && mm_class_guarded(s->sizeclass) && s->sizeclass != mm_zero_class) {
+	if (guarded_whole(s, p)) {
 		uint32_t room = s->elemsize; /* > MM_GUARD_BYTES; n + MM_GUARD_BYTES may wrap */
-		if (!starts_small(s, p) || !mm_guard_whole(p, room) || n > room - MM_GUARD_BYTES)
-			return 0;
-		if (n < mm_guard_size(p, room) && n <= room / 2 - MM_GUARD_BYTES)
+		if (n > room - MM_GUARD_BYTES || (n < mm_guard_size(p, room) && n <= room / 2 - MM_GUARD_BYTES))
 			return 0;
 		mm_guard_put(p, room, n);
 		return p;
 	}
 #endif
-	if (s->state == MM_SPAN_LARGE && p == (void *)mm_span_base(s) && n > SMALL_LIMIT && n <= PTRDIFF_MAX) {
-		uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT, old = s->reqlarge;
-		if (np != s->npages && !(n > old && np < s->npages))
-			return 0;
-		if (large_canary_end(s) - old != LARGE_CANARY || !large_whole((const unsigned char *)p + old))
-			return 0;
+	if (s->state == MM_SPAN_LARGE && p == (void *)mm_span_base(s) && n > SMALL_LIMIT && n <= PTRDIFF_MAX &&
+	    large_keeps_pages(s, n) && large_canary_whole(s)) {
 		large_guard(s, n);
 		return p;
 	}
@@ -820,9 +833,8 @@ void *mm_realloc(void *p, size_t n)
 		check_large("realloc", p, s);
 		old = s->reqlarge;
 		if (n > SMALL_LIMIT && n <= PTRDIFF_MAX) {
-			uintptr_t np = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
-			/* growing: into the span's own spare pages (room a move left), else the free ones after it */
-			if (np == s->npages || (n > old && np < s->npages) || mm_heap_resize(s, np) == 0) {
+			/* its own pages (a short canary: realloc_in_place left it), else the free ones after them */
+			if (large_keeps_pages(s, n) || mm_heap_resize(s, (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT) == 0) {
 				large_guard(s, n);
 				return p;
 			}
