@@ -3,7 +3,7 @@
  * size class, used without a lock by one context at a time.  The fast paths
  * (mm_cache_alloc, mm_cache_free) are inline in internal.h; this file holds
  * the slow ones: refill from central, give back when a list is longer than
- * its limit or the cache holds more than MM_CACHE_MAX_BYTES, and creating
+ * its limit or the cache holds more than its bound (bound()), and creating
  * and releasing caches.  Statistics: a list counts the allocations it
  * serves; the cache counts objects taken from and returned to central, so
  * frees need no count of their own (live = taken - returned - cached,
@@ -138,20 +138,37 @@ uintptr_t mm_cache_bytes(const struct mm_cache *c)
 }
 
 /*
+ * A cache's bound on the bytes in its lists: MM_CACHE_MAX_BYTES, or, in a
+ * heap larger than MM_CACHE_SHARE times that, its share of 1/MM_CACHE_SHARE
+ * of the heap's pages in use (read without the heap lock), so that a heap
+ * of big blocks (16 KiB objects and more) is not trimmed every few slow
+ * paths, while a small heap keeps its caches small.
+ */
+static uintptr_t bound(void)
+{
+	uintptr_t n = __atomic_load_n(&mm_heap.ncaches, __ATOMIC_RELAXED);
+	uintptr_t b = (__atomic_load_n(&mm_heap.pages_inuse, __ATOMIC_RELAXED) << MM_PAGE_SHIFT) / MM_CACHE_SHARE;
+	b /= n ? n : 1;
+	return b > MM_CACHE_MAX_BYTES ? b : MM_CACHE_MAX_BYTES;
+}
+
+/*
  * After a slow path (refill, overflow): c->bytes counts each list as of its
  * last slow path.  Every MM_CACHE_RECOUNT slow paths (lists that grew by
- * hits alone), or every fourth while above MM_CACHE_MAX_BYTES, every list is
- * counted; if the cache is above MM_CACHE_MAX_BYTES, every list gives back
- * half its low-water mark (objects it held all along since the last trim,
- * so not needed), and a new trim period starts.
+ * hits alone), or every fourth while above its bound, every list is
+ * counted (and the bound worked out again); if the cache is above its
+ * bound, every list gives back half its low-water mark (objects it held
+ * all along since the last trim, so not needed), and a new trim period
+ * starts.
  */
 static void recount(struct mm_cache *c)
 {
-	if (++c->nslow % (c->bytes > MM_CACHE_MAX_BYTES ? 4 : MM_CACHE_RECOUNT) != 0)
+	if (++c->nslow % (c->bytes > c->bound ? 4 : MM_CACHE_RECOUNT) != 0)
 		return;
+	c->bound = bound();
 	for (int i = 1; i < mm_nclasses; i++)
 		sync(c, (uint32_t)i);
-	if (c->bytes <= MM_CACHE_MAX_BYTES)
+	if (c->bytes <= c->bound)
 		return;
 	for (uint32_t cl = 1; cl < (uint32_t)mm_nclasses; cl++) {
 		if (c->synced[cl] == 0) { /* empty (just synced): its low-water mark is 0 */
@@ -189,6 +206,8 @@ struct mm_cache *mm_cache_new(void)
 			c->max[i] = mm_class_batch[i];
 			sync(c, (uint32_t)i);
 		}
+		c->bound = MM_CACHE_MAX_BYTES;
+		mm_heap.ncaches++;
 		c->next = mm_heap.allcaches;
 		c->prev = 0;
 		if (c->next)
@@ -237,6 +256,7 @@ void mm_cache_release(struct mm_cache *c)
 		mm_heap.class_nmalloc[i] += c->list[i].nmalloc;
 		mm_heap.class_out[i] += c->taken[i] - c->returned[i];
 	}
+	mm_heap.ncaches--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else

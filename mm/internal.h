@@ -63,8 +63,9 @@
 #define MM_TRANSFER_TOTAL (4u << 20) /* ... and about this many in all */
 #endif
 #ifndef MM_CACHE_MAX_BYTES
-#define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above this gives back half its low-water marks */
-#endif
+#define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above its bound gives back half its low-water marks: */
+#endif                                /* ... this, or its share of 1/MM_CACHE_SHARE of the heap in use */
+#define MM_CACHE_SHARE 16
 #define MM_BATCH_BYTES (64u << 10)  /* a batch moved between cache and central: 64 KiB of objects, */
 #define MM_BATCH_MAX   32           /* ... 2 to 32 of them; but where 8 KiB hold more than that */
 #define MM_BATCH_TINY_BYTES (8u << 10) /* (classes below 256 B), 8 KiB of objects, */
@@ -319,6 +320,7 @@ struct mm_heap {
 	struct mm_fixalloc spans;
 	struct mm_fixalloc caches;
 	struct mm_cache *allcaches;         /* every live cache, for statistics */
+	uintptr_t ncaches;                  /* how many (cache.c: a cache's bound) */
 	/* page counts */
 	uintptr_t pages_sys, pages_inuse, pages_idle, pages_released;
 	uint64_t sys;                       /* all bytes mapped, heap and records */
@@ -474,6 +476,7 @@ struct mm_cache {
 	uint64_t taken[MM_NUM_CLASSES_MAX];    /* objects fetched from central */
 	uint64_t returned[MM_NUM_CLASSES_MAX]; /* objects given back to central */
 	struct mm_cache *next, *prev;/* mm_heap.allcaches */
+	uintptr_t bound;             /* its bound on bytes in the lists, as of the last recount */
 };
 static inline uint32_t mm_cachelist_len(const struct mm_cachelist *l)
 {

@@ -3,7 +3,8 @@
  * in its cache, a thread that exits gives its cache back (cache_bytes falls
  * to zero, the spans go back to the heap), objects freed on another thread
  * than the one that allocated them are fine, cache records are reused, and
- * a list of large objects holds at most 256 KiB (MM_CACHE_LIST_BYTES).
+ * a list of large objects holds at most 256 KiB (MM_CACHE_LIST_BYTES), and
+ * a cache's bound on its bytes grows with the heap.
  */
 #include <pthread.h>
 #include <string.h>
@@ -70,6 +71,52 @@ START_TEST(a_list_of_16_kib_objects_keeps_at_most_256_kib)
 	REQUIRE(w.inside.cache_bytes >= 64 * KiB, "the cache kept only %llu B",
 		(unsigned long long)w.inside.cache_bytes);
 	ck_assert_uint_eq(w.inside.heap_objects, 0);
+}
+END_TEST
+
+/*
+ * A cache's bound grows with the heap (its share of 1/16 of the pages in
+ * use, at least 1 MiB).  Twelve lists of guarded classes get about 2 MiB of
+ * objects, then a 30 KiB class overflows again and again (slow paths, so
+ * the cache counts its bytes and trims): in a small heap the cache trims
+ * to about 1 MiB; next to a live 64 MiB block (a bound of 4 MiB) it keeps
+ * them all.
+ */
+static uint64_t cache_after_churn(size_t live_bytes)
+{
+	void *big = live_bytes ? mm_malloc(live_bytes) : NULL;
+	static void *objs[12][16], *z[200];
+	for (int j = 0; j < 12; j++) /* 2-13 KiB: 16 each, under every list's 256 KiB */
+		for (int i = 0; i < 16; i++)
+			objs[j][i] = mm_malloc(2 * KiB + (size_t)j * KiB);
+	for (int j = 0; j < 12; j++)
+		for (int i = 0; i < 16; i++)
+			mm_free(objs[j][i]);
+	uint64_t before = stats().cache_bytes;
+	REQUIRE(before >= 1200 * KiB, "precondition: the lists hold %llu B", (unsigned long long)before);
+	for (int i = 0; i < 200; i++)
+		z[i] = mm_malloc(30 * KiB);
+	for (int i = 0; i < 200; i++)
+		mm_free(z[i]);
+	uint64_t after = stats().cache_bytes;
+	STEP();
+	mm_free(big);
+	return after;
+}
+
+START_TEST(a_small_heap_trims_its_cache_to_about_1_mib)
+{
+	uint64_t b = cache_after_churn(0);
+	REQUIRE(b <= MiB + 256 * KiB, "after the churn the cache holds %llu B, above its bound of 1 MiB",
+		(unsigned long long)b);
+}
+END_TEST
+
+START_TEST(a_cache_next_to_64_mib_in_use_keeps_more)
+{
+	uint64_t b = cache_after_churn(64 * MiB);
+	REQUIRE(b >= 1800 * KiB, "after the churn next to 64 MiB in use the cache holds only %llu B",
+		(unsigned long long)b);
 }
 END_TEST
 
@@ -169,6 +216,8 @@ Suite *cache_suite(void)
 		TCASE("threads", 60,
 			a_thread_keeps_its_freed_objects_in_its_cache,
 			a_list_of_16_kib_objects_keeps_at_most_256_kib,
+			a_small_heap_trims_its_cache_to_about_1_mib,
+			a_cache_next_to_64_mib_in_use_keeps_more,
 			thread_exit_returns_the_cache_to_central_and_spans_to_the_heap,
 			objects_freed_by_another_thread_than_the_allocating_one,
 			main_thread_frees_objects_of_a_live_worker,
