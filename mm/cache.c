@@ -4,7 +4,8 @@
  * (mm_cache_alloc, mm_cache_free) are inline in internal.h; this file holds
  * the slow ones: refill from central, give back when a list is longer than
  * its limit or the cache holds more than its bound (bound()), and creating
- * and releasing caches.  Statistics: a list counts the allocations it
+ * and releasing caches.  A cache also holds large spans freed by its
+ * context whole (below), for the next large request of their size.  Statistics: a list counts the allocations it
  * serves; the cache counts objects taken from and returned to central, so
  * frees need no count of their own (live = taken - returned - cached,
  * summed over caches; frees = allocations - live).  Counts are folded into
@@ -207,6 +208,11 @@ struct mm_cache *mm_cache_new(void)
 			sync(c, (uint32_t)i);
 		}
 		c->bound = MM_CACHE_MAX_BYTES;
+		for (int k = 0; k <= MM_CACHE_LARGE_PAGES; k++)
+			c->large[k] = 0;
+		c->large_pages = 0;
+		c->nlarge = 0;
+		c->large_nmalloc = 0;
 		mm_heap.ncaches++;
 		c->next = mm_heap.allcaches;
 		c->prev = 0;
@@ -218,7 +224,85 @@ struct mm_cache *mm_cache_new(void)
 	return c;
 }
 
-/* Give everything back into the spans, parked batches of other caches too. */
+/*
+ * Large spans held whole.  free of a large block of up to
+ * MM_CACHE_LARGE_PAGES pages puts its span (checked, still in use for the
+ * heap, its pages mapped to it) on the cache's list of its page count;
+ * malloc of a large size takes the newest span of its page count, or of up
+ * to 1/8 more (what a size class may lose to rounding), so a program that
+ * frees and allocates blocks of similar sizes takes no lock and touches no
+ * heap structure.  Past MM_CACHE_LARGE_BYTES the older half of every list
+ * (a list of one: that one) goes back to the heap under one lock; a flush (thread exit, reclaim,
+ * mm_scavenge by the cache's context) gives all back.  A second free of a
+ * held block finds its span MM_SPAN_CACHED and panics (malloc.c).
+ */
+struct mm_span *mm_cache_large_take(struct mm_cache *c, uintptr_t npages)
+{
+	uintptr_t last = npages + npages / 8;
+	for (uintptr_t k = npages; k <= last && k <= MM_CACHE_LARGE_PAGES; k++) {
+		struct mm_span *s = c->large[k];
+		if (s) {
+			c->large[k] = s->left;
+			s->left = 0;
+			s->state = MM_SPAN_LARGE;
+			c->large_pages -= k;
+			c->nlarge--;
+			c->large_nmalloc++;
+			return s;
+		}
+	}
+	return 0;
+}
+
+/* The older half of each list (with `half`) or all of it, unlinked and chained by `left`. */
+static struct mm_span *large_cut(struct mm_cache *c, int half)
+{
+	struct mm_span *out = 0;
+	for (uintptr_t k = 1; k <= MM_CACHE_LARGE_PAGES; k++) {
+		uint32_t n = 0;
+		for (struct mm_span *s = c->large[k]; s; s = s->left)
+			n++;
+		struct mm_span **pp = &c->large[k];
+		for (uint32_t i = 0, keep = half ? n / 2 : 0; i < keep; i++) /* at most half the pages stay */
+			pp = &(*pp)->left;
+		struct mm_span *tail = *pp;
+		*pp = 0;
+		while (tail) {
+			struct mm_span *next = tail->left;
+			tail->left = out;
+			out = tail;
+			c->large_pages -= k;
+			c->nlarge--;
+			tail = next;
+		}
+	}
+	return out;
+}
+
+int mm_cache_large_put(struct mm_cache *c, struct mm_span *s)
+{
+	uintptr_t k = s->npages;
+	if (k > MM_CACHE_LARGE_PAGES)
+		return 0;
+	s->state = MM_SPAN_CACHED;
+	s->needzero = 1;
+	s->left = c->large[k];
+	c->large[k] = s;
+	c->large_pages += k;
+	c->nlarge++;
+	if (c->large_pages > MM_CACHE_LARGE_BYTES >> MM_PAGE_SHIFT)
+		mm_heap_free_held(large_cut(c, 1), 0);
+	return 1;
+}
+
+int mm_cache_large_flush(struct mm_cache *c)
+{
+	uint32_t n = c->nlarge;
+	mm_heap_free_held(large_cut(c, 0), &c->large_nmalloc);
+	return n != 0;
+}
+
+/* Give everything back into the spans, parked batches of other caches too, and the large spans held. */
 void mm_cache_flush(struct mm_cache *c)
 {
 	for (int i = 1; i < mm_nclasses; i++) {
@@ -226,6 +310,7 @@ void mm_cache_flush(struct mm_cache *c)
 		mark(c, (uint32_t)i, 0);
 	}
 	mm_central_drain();
+	mm_cache_large_flush(c);
 }
 
 #ifndef MM_SYS_INLINE

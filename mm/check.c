@@ -15,6 +15,7 @@ static int bad;
 struct tally {
 	uintptr_t idle, released, inuse;
 	uint64_t refs[MM_NUM_CLASSES_MAX], cached[MM_NUM_CLASSES_MAX];
+	uintptr_t held, held_pages; /* large spans held by caches: on the busy list, on caches' lists */
 };
 
 static void check_free_span(struct mm_span *s, void *arg)
@@ -130,6 +131,25 @@ static void check_cache(struct mm_cache *c, struct tally *t)
 	if (synced != c->bytes)
 		FAIL("cache %p counts %u bytes, its lists as last counted hold %u", (void *)c, c->bytes,
 		     synced);
+	uintptr_t n = 0, pages = 0;
+	for (uintptr_t k = 1; k <= MM_CACHE_LARGE_PAGES; k++)
+		for (struct mm_span *s = c->large[k]; s; s = s->left) {
+			if (s->state != MM_SPAN_CACHED || s->npages != k ||
+			    mm_pagemap_get(s->start) != s || mm_pagemap_get(s->start + k - 1) != s)
+				FAIL("cache %p: large list %u holds span %p in state %d of %u pages", (void *)c, k,
+				     (void *)mm_span_base(s), s->state, s->npages);
+			if (++n > c->nlarge)
+				FAIL("cache %p: large lists hold more than its count %u (a cycle?)", (void *)c,
+				     (uintptr_t)c->nlarge);
+			pages += k;
+		}
+	if (n != c->nlarge || pages != c->large_pages)
+		FAIL("cache %p: large lists hold %u spans of %u pages, its counts say %u and %u", (void *)c, n,
+		     pages, (uintptr_t)c->nlarge, c->large_pages);
+	if (pages > MM_CACHE_LARGE_BYTES >> MM_PAGE_SHIFT)
+		FAIL("cache %p holds %u pages of large spans, above the limit", (void *)c, pages);
+	t->held -= n;
+	t->held_pages -= pages;
 }
 
 /* The kept spans: each on the list of its page count and on the age list, its pages mapped to it. */
@@ -190,10 +210,14 @@ static void check_all(struct tally *t)
 		FAIL("heap_sys %u != inuse %u + idle %u pages", mm_heap.pages_sys, mm_heap.pages_inuse,
 		     mm_heap.pages_idle);
 	for (struct mm_span *s = mm_span_list_first(&mm_heap.busy); s != &mm_heap.busy; s = s->next) {
-		if (s->state != MM_SPAN_LARGE)
+		if (s->state == MM_SPAN_CACHED) { /* free, held whole by a cache: no canary to check */
+			t->held++;
+			t->held_pages += s->npages;
+		} else if (s->state != MM_SPAN_LARGE) {
 			FAIL("large list holds span %p in state %d", (void *)mm_span_base(s), s->state);
-		if (mm_check_large(s, why, sizeof why) && !bad++) /* every build */
+		} else if (mm_check_large(s, why, sizeof why) && !bad++) { /* every build */
 			return;
+		}
 		check_in_use(s, t);
 	}
 	uintptr_t parked = 0, spare = 0;
@@ -246,6 +270,9 @@ static void check_all(struct tally *t)
 		FAIL("spans in use hold %u pages, heap_inuse says %u", t->inuse, mm_heap.pages_inuse);
 	for (struct mm_cache *c = mm_heap.allcaches; c && !bad; c = c->next)
 		check_cache(c, t);
+	if (!bad && (t->held != 0 || t->held_pages != 0))
+		FAIL("held large spans on the busy list and on caches' lists differ (%d spans, %d pages)",
+		     (int)t->held, (int)t->held_pages);
 }
 
 /* Every object out of a span is live or in a cache; the stats add up. */

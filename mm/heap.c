@@ -532,9 +532,8 @@ int mm_heap_idle_beside(const struct mm_span *s)
  * Give s back; a large span of up to MM_KEEP_PAGES pages is kept whole (the
  * oldest kept go to the free structure past MM_KEEP_BYTES).
  */
-void mm_heap_free(struct mm_span *s)
+static void free_or_keep(struct mm_span *s)
 {
-	mm_sys_lock(&mm_heap.lock);
 	if (s->state == MM_SPAN_LARGE && s->npages <= MM_KEEP_PAGES &&
 	    s->npages <= MM_KEEP_BYTES >> MM_PAGE_SHIFT && !mm_heap_idle_beside(s)) {
 		mm_span_list_remove(s);
@@ -550,6 +549,35 @@ void mm_heap_free(struct mm_span *s)
 		}
 	} else {
 		mm_heap_free_locked(s);
+	}
+}
+
+void mm_heap_free(struct mm_span *s)
+{
+	mm_sys_lock(&mm_heap.lock);
+	free_or_keep(s);
+	mm_sys_unlock(&mm_heap.lock);
+}
+
+/*
+ * Large spans a cache held (MM_SPAN_CACHED, linked by `left`) come back
+ * under one lock, as frees.  With `nmalloc` (a flush), the requests they
+ * served in the cache are folded in as allocations and frees of the
+ * heap's, and the cache's count zeroed under the same lock (stats.c).
+ */
+void mm_heap_free_held(struct mm_span *s, uint64_t *nmalloc)
+{
+	mm_sys_lock(&mm_heap.lock);
+	if (nmalloc) {
+		mm_heap.large_nmalloc += *nmalloc;
+		mm_heap.large_nfree += *nmalloc;
+		*nmalloc = 0;
+	}
+	for (struct mm_span *next; s; s = next) {
+		next = s->left;
+		s->left = 0;
+		s->state = MM_SPAN_LARGE;
+		free_or_keep(s);
 	}
 	mm_sys_unlock(&mm_heap.lock);
 }

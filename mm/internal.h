@@ -66,6 +66,10 @@
 #define MM_CACHE_MAX_BYTES (1u << 20) /* a cache above its bound gives back half its low-water marks: */
 #endif                                /* ... this, or its share of 1/MM_CACHE_SHARE of the heap in use */
 #define MM_CACHE_SHARE 16
+#define MM_CACHE_LARGE_PAGES 32       /* a cache holds freed large spans of up to this many pages whole, */
+#ifndef MM_CACHE_LARGE_BYTES
+#define MM_CACHE_LARGE_BYTES (2u << 20) /* ... up to this many bytes (past it, the older half goes back) */
+#endif
 #define MM_BATCH_BYTES (64u << 10)  /* a batch moved between cache and central: 64 KiB of objects, */
 #define MM_BATCH_MAX   32           /* ... 2 to 32 of them; but where 8 KiB hold more than that */
 #define MM_BATCH_TINY_BYTES (8u << 10) /* (classes below 256 B), 8 KiB of objects, */
@@ -180,7 +184,7 @@ void *mm_fixalloc_alloc(struct mm_fixalloc *f); /* zeroed record, or NULL */
 void mm_fixalloc_free(struct mm_fixalloc *f, void *p);
 
 /* ---- spans (span.c) ---- */
-enum { MM_SPAN_DEAD = 0, MM_SPAN_FREE, MM_SPAN_SMALL, MM_SPAN_LARGE, MM_SPAN_KEPT };
+enum { MM_SPAN_DEAD = 0, MM_SPAN_FREE, MM_SPAN_SMALL, MM_SPAN_LARGE, MM_SPAN_KEPT, MM_SPAN_CACHED };
 #define MM_SPAN_MAXOBJS (MM_PAGE_SIZE / 8) /* objects in a small span, at most (8-byte class, one page) */
 
 struct mm_span {
@@ -339,6 +343,7 @@ struct mm_heap {
 extern struct mm_heap mm_heap;
 struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages);
 void mm_heap_free(struct mm_span *s);
+void mm_heap_free_held(struct mm_span *s, uint64_t *nmalloc); /* a cache's held spans (linked by left) */
 void mm_heap_free_locked(struct mm_span *s);
 int mm_heap_resize(struct mm_span *s, uintptr_t npages); /* large, in place; 0 ok */
 struct mm_span *mm_heap_span_alloc(void);
@@ -477,6 +482,12 @@ struct mm_cache {
 	uint64_t returned[MM_NUM_CLASSES_MAX]; /* objects given back to central */
 	struct mm_cache *next, *prev;/* mm_heap.allcaches */
 	uintptr_t bound;             /* its bound on bytes in the lists, as of the last recount */
+	/* large spans freed here and held whole (state MM_SPAN_CACHED) for the
+	 * next request of their page count, newest first, linked by `left` */
+	struct mm_span *large[MM_CACHE_LARGE_PAGES + 1];
+	uintptr_t large_pages;       /* their pages */
+	uint32_t nlarge;             /* how many */
+	uint64_t large_nmalloc;      /* large requests they served */
 };
 static inline uint32_t mm_cachelist_len(const struct mm_cachelist *l)
 {
@@ -486,6 +497,9 @@ static inline uint32_t mm_cachelist_len(const struct mm_cachelist *l)
 extern struct mm_cache mm_cache_none;
 void *mm_cache_refill(struct mm_cache *c, uint32_t cl);     /* list empty: get a batch */
 void mm_cache_overflow(struct mm_cache *c, uint32_t cl);    /* list or cache too long */
+struct mm_span *mm_cache_large_take(struct mm_cache *c, uintptr_t npages); /* a held span, or NULL */
+int mm_cache_large_put(struct mm_cache *c, struct mm_span *s); /* hold large span s; 0: not taken */
+int mm_cache_large_flush(struct mm_cache *c);                  /* all held spans back; 1 if any */
 uintptr_t mm_cache_bytes(const struct mm_cache *c);         /* bytes held in its lists, exactly */
 uint32_t mm_cache_lowmark(const struct mm_cache *c, uint32_t cl); /* fewest held since the last trim, at least */
 

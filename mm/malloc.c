@@ -139,7 +139,7 @@ static int reclaim(size_t n)
 	if (!mm_inited)
 		return 0;
 	struct mm_cache *c = mm_sys_cache_get();
-	int again = c && mm_cache_bytes(c) > 0;
+	int again = c && (mm_cache_bytes(c) > 0 || c->nlarge > 0);
 	if (c)
 		mm_cache_flush(c);
 	mm_sys_cache_put(c);
@@ -476,7 +476,15 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	uintptr_t npages = (n + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
 	if (n > PTRDIFF_MAX || mm_init_once() < 0) /* no object may be larger (C, and glibc) */
 		return 0;
-	struct mm_span *s = mm_heap_alloc(npages, 0, align_pages);
+	struct mm_span *s = 0;
+	if (align_pages <= 1 && npages <= MM_CACHE_LARGE_PAGES) { /* a span the cache holds */
+		struct mm_cache *c = mm_sys_cache_get();
+		if (c)
+			s = mm_cache_large_take(c, npages);
+		mm_sys_cache_put(c);
+	}
+	if (!s)
+		s = mm_heap_alloc(npages, 0, align_pages);
 	if (!s && reclaim(n))
 		s = mm_heap_alloc(npages, 0, align_pages);
 	if (s)
@@ -569,7 +577,7 @@ static __attribute__((noinline, noreturn)) void bad_free(const char *op, void *p
 	if (!s)
 		mm_throw("mm: %s(%p): unknown pointer (not allocated by this heap)", op, p);
 	if (s->state == MM_SPAN_DEAD || pn - s->start >= s->npages ||
-	    (s->state == MM_SPAN_KEPT && p != (void *)mm_span_base(s)))
+	    ((s->state == MM_SPAN_KEPT || s->state == MM_SPAN_CACHED) && p != (void *)mm_span_base(s)))
 		mm_throw("mm: %s(%p): pointer into free memory (not allocated)", op, p);
 	if (s->state == MM_SPAN_FREE)
 		mm_throw("mm: %s(%p): double free (the span at %p, %u pages, is free)", op, p,
@@ -577,6 +585,9 @@ static __attribute__((noinline, noreturn)) void bad_free(const char *op, void *p
 	if (s->state == MM_SPAN_KEPT && p == (void *)mm_span_base(s))
 		mm_throw("mm: %s(%p): double free (the large block at %p, %u pages, is free: kept for reuse)",
 			 op, p, (void *)mm_span_base(s), s->npages);
+	if (s->state == MM_SPAN_CACHED && p == (void *)mm_span_base(s))
+		mm_throw("mm: %s(%p): double free (the large block at %p, %u pages, is free: held by a cache "
+			 "for reuse)", op, p, (void *)mm_span_base(s), s->npages);
 	if (s->state == MM_SPAN_SMALL)
 		mm_throw("mm: %s(%p): interior pointer into a %u-byte object", op, p,
 			 (uintptr_t)s->elemsize);
@@ -662,7 +673,11 @@ int mm_free_slow(void *p, int tolerant)
 #ifdef MM_DEBUG
 		check_before("free", p, s, 0);
 #endif
-		mm_heap_free(s);
+		struct mm_cache *c = mm_sys_cache_peek();
+		int held = (MM_CACHE_NEVER_NULL || c != 0) && c != &mm_cache_none && mm_cache_large_put(c, s);
+		mm_sys_cache_put(c);
+		if (!held)
+			mm_heap_free(s);
 		return 0;
 	}
 	MM_DEBUG_FREE(s, p);

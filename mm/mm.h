@@ -26,6 +26,7 @@ struct mm_stats {
 	uint64_t nfree;         /* frees so far */
 	uint64_t records_sys;      /* bytes used for the allocator's own records */
 	uint64_t cache_bytes;   /* bytes of free objects sitting in caches */
+	uint64_t cache_large_bytes; /* bytes of large blocks freed and held whole by caches for reuse (in heap_inuse) */
 	uint64_t transfer_bytes;/* bytes of free objects parked whole in central (mm_scavenge drains them) */
 	uint64_t spare_bytes;   /* bytes of central's spare spans, no object out (in heap_inuse; mm_scavenge frees them) */
 	uint64_t nscavenge;     /* scavenger passes (idle limit, mm_scavenge, auto) */

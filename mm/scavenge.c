@@ -165,11 +165,19 @@ void mm_auto_scavenge(uint64_t idle_ns)
 	mm_sys_unlock(&mm_heap.lock);
 }
 
-/* Release every span idle for longer than idle_ns (0: all); returns bytes released. */
+/*
+ * Release every span idle for longer than idle_ns (0: all); returns bytes
+ * released.  The caller's cache gives back the large spans it holds first
+ * (other contexts' caches cannot be touched from here).
+ */
 uint64_t mm_scavenge(uint64_t idle_ns)
 {
 	if (!mm_inited)
 		return 0;
+	struct mm_cache *c = mm_sys_cache_peek();
+	if ((MM_CACHE_NEVER_NULL || c != 0) && c != &mm_cache_none)
+		mm_cache_large_flush(c);
+	mm_sys_cache_put(c);
 	mm_central_drain(); /* parked batches back into their spans: whole ones can go */
 	uint64_t now = mm_sys_nanotime();
 	mm_sys_lock(&mm_heap.lock);

@@ -18,19 +18,24 @@ void mm_read_stats_locked(struct mm_stats *st)
 		st->by_class[i].nmalloc = mm_heap.class_nmalloc[i] + mm_central[i].nmalloc;
 		live[i] = mm_heap.class_out[i] + mm_central[i].nmalloc - mm_central[i].nfree;
 	}
+	/* large: the heap's spans out, less those caches hold; the caches' hits are allocations too */
+	uint64_t large_nmalloc = mm_heap.large_nmalloc, large_live = mm_heap.large_nmalloc - mm_heap.large_nfree;
 	for (struct mm_cache *c = mm_heap.allcaches; c; c = c->next) {
 		for (int i = 1; i < mm_nclasses; i++) {
 			st->by_class[i].nmalloc += c->list[i].nmalloc;
 			live[i] += c->taken[i] - c->returned[i] - mm_cachelist_len(&c->list[i]);
 		}
 		st->cache_bytes += mm_cache_bytes(c);
+		st->cache_large_bytes += (uint64_t)c->large_pages << MM_PAGE_SHIFT;
+		large_nmalloc += c->large_nmalloc;
+		large_live -= c->nlarge;
 	}
 	for (int i = 1; i < mm_nclasses; i++)
 		st->by_class[i].nfree = st->by_class[i].nmalloc - live[i];
 	st->transfer_bytes = __atomic_load_n(&mm_transfer_bytes, __ATOMIC_RELAXED);
 	st->spare_bytes = (uint64_t)__atomic_load_n(&mm_spare_pages, __ATOMIC_RELAXED) << MM_PAGE_SHIFT;
-	st->nmalloc = mm_heap.large_nmalloc;
-	st->nfree = mm_heap.large_nfree;
+	st->nmalloc = large_nmalloc;
+	st->nfree = large_nmalloc - large_live;
 	for (int i = 1; i < mm_nclasses; i++) {
 		st->nmalloc += st->by_class[i].nmalloc;
 		st->nfree += st->by_class[i].nfree;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "internal.h"
 
 #ifndef MM_DEBUG
 #define MM_DEBUG 0
@@ -152,16 +153,29 @@ START_TEST(double_free_of_a_large_object_panics_as_a_free_span)
 }
 END_TEST
 
-/* A large block whose neighbours are in use is kept when freed: a second free, or one of the
- * same block reused from the kept list and freed, is still a double free naming it. */
-START_TEST(double_free_of_a_kept_or_reused_large_block_panics)
+static const char *const held_words[] = {"held by a cache", NULL};
+static const char *const kept_words[] = {"kept for reuse", NULL};
+
+/* Free p, have the cache give back what it holds (the heap keeps p's span), free p again. */
+static void free_flush_free(void *p)
+{
+	mm_free(p);
+	mm_cache_flush(mm_hosted_cache);
+	mm_free(p);
+}
+
+/* A freed large block of a few pages is held whole by the thread's cache, or, once the
+ * cache gives it back, kept by the heap (its neighbours are in use): a second free in
+ * either place, or one of the same block reused and freed, is a double free naming it. */
+START_TEST(double_free_of_a_held_kept_or_reused_large_block_panics)
 {
 	char *s[3];
 	three_adjacent(s, 10 * PAGE);
-	expect_panic(free_twice, s[1], s[1], "free(kept large) twice", double_words);
+	expect_panic(free_twice, s[1], s[1], "free(held large) twice", held_words);
+	expect_panic(free_flush_free, s[1], s[1], "free(kept large) twice", kept_words);
 	mm_free(s[1]);
 	char *q = mm_malloc(10 * PAGE);
-	REQUIRE(q == s[1], "the kept span at %p was not reused: malloc gave %p", (void *)s[1], (void *)q);
+	REQUIRE(q == s[1], "the held span at %p was not reused: malloc gave %p", (void *)s[1], (void *)q);
 	expect_panic(free_twice, q, q, "free(reused large) twice", double_words);
 	mm_free(q);
 	STEP();
@@ -213,7 +227,7 @@ Suite *errors_suite(void)
 			free_of_an_interior_pointer_of_a_guarded_block_panics,
 			MM_DEBUG ? free_of_an_interior_pointer_of_a_small_object_panics_in_debug_builds : NULL,
 			double_free_of_a_large_object_panics_as_a_free_span,
-			double_free_of_a_kept_or_reused_large_block_panics,
+			double_free_of_a_held_kept_or_reused_large_block_panics,
 			free_of_a_pointer_into_a_free_span_panics,
 			double_free_of_a_small_object_panics,
 			MM_DEBUG ? debug_builds_poison_freed_memory : NULL));

@@ -5,7 +5,9 @@
  * neighbours on either side, and very large spans work.  A freed large span
  * of a few pages whose neighbours are in use is kept whole for the next
  * request of its page count (heap_kept), up to 1 MiB, and given back by the
- * scavenger.
+ * scavenger.  A thread's cache would hold such spans itself (t_cache), so
+ * these tests free with heap_free, which has the cache give them back at
+ * once: the heap then sees every free as in a process without caches.
  *
  * Each test starts from a fresh process (Check forks).  setup_region() makes
  * one big free span X whose only free company is too small to matter (see
@@ -14,6 +16,7 @@
 #include <pthread.h>
 
 #include "testutil.h"
+#include "internal.h"
 
 #define U (16 * PAGE)         /* unit of these tests: 64 KiB, a large object */
 #define XSIZE (64 * MiB)
@@ -26,6 +29,14 @@ static int in_x(const void *p, size_t n)
 }
 
 static void setup_region(void) { X = free_region(XSIZE); }
+
+/* mm_free(p), then the calling thread's cache gives back the large spans it holds. */
+static void heap_free(void *p)
+{
+	mm_free(p);
+	if (mm_hosted_cache)
+		mm_cache_large_flush(mm_hosted_cache);
+}
 
 START_TEST(split_serves_from_a_free_span_and_keeps_the_rest_free)
 {
@@ -46,9 +57,9 @@ START_TEST(split_serves_from_a_free_span_and_keeps_the_rest_free)
 	ck_assert_uint_eq(st2.heap_sys, st0.heap_sys);
 	ck_assert_uint_eq(st2.heap_idle, st0.heap_idle - XSIZE);
 	STEP();
-	mm_free(a);
+	heap_free(a);
 	STEP();
-	mm_free(b);
+	heap_free(b);
 	STEP();
 	ck_assert_uint_eq(stats().heap_idle, st0.heap_idle);
 }
@@ -62,9 +73,9 @@ START_TEST(best_fit_chooses_the_smallest_free_span_that_fits)
 	char *B = mm_malloc(5 * U), *g2 = mm_malloc(U);
 	char *C = mm_malloc(7 * U), *g3 = mm_malloc(U);
 	ck_assert(in_x(A, 10 * U) && in_x(B, 5 * U) && in_x(C, 7 * U));
-	mm_free(A);
-	mm_free(B);
-	mm_free(C);
+	heap_free(A);
+	heap_free(B);
+	heap_free(C);
 	STEP();
 	char *p = mm_malloc(6 * U);
 	REQUIRE(p >= C && p + 6 * U <= C + 7 * U,
@@ -77,12 +88,12 @@ START_TEST(best_fit_chooses_the_smallest_free_span_that_fits)
 		      (void *)r, (void *)A);
 	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
 	STEP();
-	mm_free(p);
-	mm_free(q);
-	mm_free(r);
-	mm_free(g1);
-	mm_free(g2);
-	mm_free(g3);
+	heap_free(p);
+	heap_free(q);
+	heap_free(r);
+	heap_free(g1);
+	heap_free(g2);
+	heap_free(g3);
 	STEP();
 	ck_assert_uint_eq(stats().heap_idle, st0.heap_idle);
 }
@@ -103,7 +114,7 @@ START_TEST(best_fit_among_many_large_free_spans)
 		ck_assert_ptr_nonnull(g[i]);
 	}
 	for (int i = 0; i < N; i++)
-		mm_free(span[i]);
+		heap_free(span[i]);
 	STEP();
 	struct mm_stats st0 = stats();
 	for (int k = 0; k < N; k++) {
@@ -116,8 +127,8 @@ START_TEST(best_fit_among_many_large_free_spans)
 	ck_assert_uint_eq(stats().heap_sys, st0.heap_sys);
 	STEP();
 	for (int i = 0; i < N; i++) {
-		mm_free(span[i]);
-		mm_free(g[i]);
+		heap_free(span[i]);
+		heap_free(g[i]);
 	}
 	STEP();
 }
@@ -136,9 +147,9 @@ static void coalesce_case(size_t v, const int *first, int nfirst, int last, int 
 	int nfree = nfirst + 1;
 	struct mm_stats st0 = stats();
 	for (int i = 0; i < nfirst; i++)
-		mm_free(s[first[i]]);
+		heap_free(s[first[i]]);
 	STEP();
-	mm_free(s[last]);
+	heap_free(s[last]);
 	STEP();
 	ck_assert_uint_eq(stats().heap_idle, st0.heap_idle + (uint64_t)nfree * v);
 	char *p = mm_malloc((size_t)nfree * v);
@@ -183,7 +194,7 @@ START_TEST(large_realloc_grows_in_place_into_a_free_right_neighbour)
 	ck_assert_uint_eq(st1.heap_sys, st0.heap_sys);
 	memset(q + MiB, 7, 3 * MiB);
 	STEP();
-	mm_free(q);
+	heap_free(q);
 	STEP();
 }
 END_TEST
@@ -227,9 +238,9 @@ START_TEST(large_realloc_that_moves_leaves_room_for_the_next_steps)
 	char *t = mm_realloc(r, room + 1); /* past the room: it moves again */
 	ck_assert_ptr_ne(t, r);
 	ck_assert_int_eq(pattern_check(t, n, 8), -1);
-	mm_free(t);
-	mm_free(wall);
-	mm_free(wall2);
+	heap_free(t);
+	heap_free(wall);
+	heap_free(wall2);
 	STEP();
 }
 END_TEST
@@ -253,8 +264,8 @@ START_TEST(large_realloc_shrinks_in_place_and_gives_the_tail_back)
 	char *r = mm_malloc(4 * MiB - kept);
 	ck_assert_ptr_eq(r, q + kept);
 	STEP();
-	mm_free(r);
-	mm_free(q);
+	heap_free(r);
+	heap_free(q);
 	STEP();
 }
 END_TEST
@@ -267,7 +278,7 @@ static void *churn_small(void *arg)
 	for (int i = 0; i < N; i++)
 		p[i] = mm_malloc(48 + (i % 7) * 100);
 	for (int i = 0; i < N; i++)
-		mm_free(p[i]);
+		heap_free(p[i]);
 	return NULL;
 }
 
@@ -309,7 +320,7 @@ START_TEST(very_large_spans_are_served_and_returned)
 			      (void *)st1.arena_end);
 		STEP();
 		ck_assert(p[0] == 1 && p[sizes[i] - 1] == 2 && p[sizes[i] / 2] == 3);
-		mm_free(p);
+		heap_free(p);
 		STEP();
 		ck_assert_uint_eq(stats().heap_inuse, st0.heap_inuse);
 	}
@@ -325,7 +336,7 @@ START_TEST(kept_span_is_reused_by_the_next_request_of_its_page_count)
 	three_adjacent(s, KV);
 	struct mm_stats st0 = stats();
 	ck_assert_uint_eq(st0.heap_kept, 0);
-	mm_free(s[1]); /* its neighbours are in use: kept */
+	heap_free(s[1]); /* its neighbours are in use: kept */
 	STEP();
 	struct mm_stats st1 = stats();
 	ck_assert_uint_eq(st1.heap_kept, KV);
@@ -345,13 +356,13 @@ START_TEST(kept_span_is_reused_by_the_next_request_of_its_page_count)
 	ck_assert_uint_eq(st2.nmalloc, st0.nmalloc + 1);
 	ck_assert_uint_eq(st2.heap_objects, st0.heap_objects);
 	memset(p, 0x5a, KV - PAGE + 1); /* and its canary is whole again */
-	mm_free(p);
+	heap_free(p);
 	STEP();
 	/* another page count does not take it: it comes from the free structure */
 	char *q = mm_malloc(KV + PAGE);
 	ck_assert_ptr_ne(q, s[1]);
 	ck_assert_uint_eq(stats().heap_kept, KV);
-	mm_free(q);
+	heap_free(q);
 	STEP();
 }
 END_TEST
@@ -362,9 +373,9 @@ START_TEST(kept_span_coalesces_when_a_neighbour_is_freed)
 	char *s[3];
 	three_adjacent(s, KV);
 	struct mm_stats st0 = stats();
-	mm_free(s[1]);
+	heap_free(s[1]);
 	ck_assert_uint_eq(stats().heap_kept, KV);
-	mm_free(s[0]); /* next to a kept span: both join the free structure */
+	heap_free(s[0]); /* next to a kept span: both join the free structure */
 	STEP();
 	struct mm_stats st1 = stats();
 	ck_assert_uint_eq(st1.heap_kept, 0);
@@ -372,7 +383,7 @@ START_TEST(kept_span_coalesces_when_a_neighbour_is_freed)
 	char *p = mm_malloc(2 * KV);
 	REQUIRE(p == s[0], "malloc(2 * KV) = %p; the coalesced span starts at %p", (void *)p, (void *)s[0]);
 	STEP();
-	mm_free(p);
+	heap_free(p);
 	STEP();
 }
 END_TEST
@@ -388,7 +399,7 @@ START_TEST(kept_spans_stay_under_their_byte_limit_and_the_scavenger_gives_them_b
 	}
 	struct mm_stats st0 = stats();
 	for (int i = 0; i < N; i++) {
-		mm_free(p[i]);
+		heap_free(p[i]);
 		struct mm_stats st = stats();
 		REQUIRE(st.heap_kept <= MiB, "after %d frees, %llu bytes kept: above 1 MiB", i + 1,
 			(unsigned long long)st.heap_kept);
@@ -405,7 +416,7 @@ START_TEST(kept_spans_stay_under_their_byte_limit_and_the_scavenger_gives_them_b
 	ck_assert_uint_eq(st2.heap_released, st2.heap_idle);
 	ck_assert_uint_ge(r, st1.heap_kept);
 	for (int i = 0; i < N; i++)
-		mm_free(g[i]);
+		heap_free(g[i]);
 	STEP();
 }
 END_TEST
