@@ -669,7 +669,8 @@ int mm_free_slow(void *p, int tolerant)
 #endif
 	s = object_in("free", p, s);
 	if (s->state == MM_SPAN_LARGE) {
-		check_large("free", p, s);
+		if (mm_unlikely(!large_canary_whole(s))) /* the usual case inline; else look closer */
+			check_large("free", p, s);
 #ifdef MM_DEBUG
 		check_before("free", p, s, 0);
 #endif
