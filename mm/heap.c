@@ -358,9 +358,11 @@ static int grow(uintptr_t npages)
 
 /*
  * Take npages pages aligned to align_pages (a power of two, >= 1) off the
- * free structure, growing the arena if nothing fits.  Heap locked.
+ * free structure, growing the arena if nothing fits; with `warm`, only
+ * from pages handed out before and still backed (else NULL: no growth, no
+ * fresh or released pages).  Heap locked.
  */
-static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages)
+static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages, int warm)
 {
 	uintptr_t want = npages + align_pages - 1;
 	if (want < npages)
@@ -369,6 +371,8 @@ static struct mm_span *alloc_locked(uintptr_t npages, uintptr_t align_pages)
 	/* kept spans go back (coalesced) before pages never used or released are touched */
 	if ((!s || s->npreleased || s->start + want > mm_heap.touched) && mm_heap_flush_kept())
 		s = free_find(want);
+	if (warm && (!s || s->npreleased || s->start + want > mm_heap.touched))
+		return 0;
 	if (!s) {
 		if (grow(want) < 0)
 			return 0;
@@ -475,7 +479,7 @@ uintptr_t mm_heap_flush_kept(void)
  * page count that is kept (no alignment asked) reuses the newest such span,
  * mapped already.
  */
-struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages)
+static struct mm_span *heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages, int warm)
 {
 	mm_sys_lock(&mm_heap.lock);
 	struct mm_span *s;
@@ -486,7 +490,7 @@ struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pag
 		mm_sys_unlock(&mm_heap.lock);
 		return s;
 	}
-	s = alloc_locked(npages, align_pages ? align_pages : 1);
+	s = alloc_locked(npages, align_pages ? align_pages : 1, warm);
 	if (s) {
 		s->sizeclass = (uint8_t)cl;
 		s->state = cl ? MM_SPAN_SMALL : MM_SPAN_LARGE;
@@ -500,6 +504,17 @@ struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pag
 	}
 	mm_sys_unlock(&mm_heap.lock);
 	return s;
+}
+
+struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages)
+{
+	return heap_alloc(npages, cl, align_pages, 0);
+}
+
+/* A large span of npages from pages the heap has handed out before and still backs, or NULL. */
+struct mm_span *mm_heap_alloc_warm(uintptr_t npages)
+{
+	return heap_alloc(npages, 0, 1, 1);
 }
 
 /* Give span s (small or large, in use) back to the heap.  Heap locked. */

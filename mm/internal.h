@@ -342,6 +342,7 @@ struct mm_heap {
 };
 extern struct mm_heap mm_heap;
 struct mm_span *mm_heap_alloc(uintptr_t npages, uint32_t cl, uintptr_t align_pages);
+struct mm_span *mm_heap_alloc_warm(uintptr_t npages); /* only from backed pages used before, or NULL */
 void mm_heap_free(struct mm_span *s);
 void mm_heap_free_held(struct mm_span *s, uint64_t *nmalloc); /* a cache's held spans (linked by left) */
 void mm_heap_free_locked(struct mm_span *s);

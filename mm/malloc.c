@@ -479,9 +479,18 @@ static void *malloc_large(size_t n, uintptr_t align_pages)
 	struct mm_span *s = 0;
 	if (align_pages <= 1 && npages <= MM_CACHE_LARGE_PAGES) { /* a span the cache holds */
 		struct mm_cache *c = mm_sys_cache_get();
-		if (c)
-			s = mm_cache_large_take(c, npages);
+		int held = 0;
+		if (c && !(s = mm_cache_large_take(c, npages)))
+			held = c->nlarge != 0;
 		mm_sys_cache_put(c);
+		/* none fits: before the heap grows or touches new pages for this one,
+		 * the cache gives back what it holds (it may coalesce into a fit) */
+		if (held && !(s = mm_heap_alloc_warm(npages))) {
+			c = mm_sys_cache_get();
+			if (c)
+				mm_cache_large_flush(c);
+			mm_sys_cache_put(c);
+		}
 	}
 	if (!s)
 		s = mm_heap_alloc(npages, 0, align_pages);
