@@ -143,8 +143,10 @@ START_TEST(a_freed_large_block_is_held_by_the_cache_and_reused)
 	ck_assert_uint_eq(st1.heap_idle, st0.heap_idle);
 	ck_assert_uint_eq(st1.nfree, st0.nfree + 1);
 	ck_assert_uint_eq(st1.heap_objects, st0.heap_objects - 1);
+	ck_assert_int_eq(mm_owns(p), 0); /* free memory, though its span is still in use */
 	char *q = mm_malloc(10 * PAGE - 5000); /* the same page count */
 	REQUIRE(q == p, "malloc(10 pages) = %p; the held span is at %p", (void *)q, (void *)p);
+	ck_assert_int_eq(mm_owns(q), 1);
 	STEP();
 	struct mm_stats st2 = stats();
 	ck_assert_uint_eq(st2.cache_large_bytes, st0.cache_large_bytes);
