@@ -5,11 +5,12 @@
  * the slow ones: refill from central, give back when a list is longer than
  * its limit or the cache holds more than its bound (bound()), and creating
  * and releasing caches.  A cache also holds large spans freed by its
- * context whole (below), for the next large request of their size.  Statistics: a list counts the allocations it
- * serves; the cache counts objects taken from and returned to central, so
- * frees need no count of their own (live = taken - returned - cached,
- * summed over caches; frees = allocations - live).  Counts are folded into
- * the heap's totals when a cache is released.
+ * context whole (below), for the next large request of their size.
+ * Statistics: a list counts the allocations it serves; the cache counts
+ * objects taken from and returned to central, so frees need no count of
+ * their own (live = taken - returned - cached, summed over caches; frees =
+ * allocations - live).  Counts are folded into the heap's totals when a
+ * cache is released.
  *
  * The fast paths keep no byte count and no low-water mark: the cache counts
  * its bytes every few slow paths (recount), and the low-water mark
@@ -232,9 +233,10 @@ struct mm_cache *mm_cache_new(void)
  * to 1/8 more (what a size class may lose to rounding), so a program that
  * frees and allocates blocks of similar sizes takes no lock and touches no
  * heap structure.  Past MM_CACHE_LARGE_BYTES the older half of every list
- * (a list of one: that one) goes back to the heap under one lock; a flush (thread exit, reclaim,
- * mm_scavenge by the cache's context) gives all back.  A second free of a
- * held block finds its span MM_SPAN_CACHED and panics (malloc.c).
+ * (a list of one: that one) goes back to the heap under one lock; a flush
+ * (thread exit, reclaim, mm_scavenge by the cache's context, a large
+ * request that only new pages would serve: malloc.c) gives all back.  A
+ * second free of a held block finds its span MM_SPAN_CACHED and panics.
  */
 struct mm_span *mm_cache_large_take(struct mm_cache *c, uintptr_t npages)
 {
