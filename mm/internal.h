@@ -704,6 +704,7 @@ uint64_t mm_scavenge_locked(uint64_t now, uint64_t idle_ns);
 void mm_scavenge_policy_locked(uint64_t now); /* after a span was freed: limit and bound */
 uint64_t mm_scavenge_bound_bytes(void);       /* the idle bound now (0: none); heap locked */
 int mm_scavenge_over_bound(void);             /* backed idle pages past the bound; heap locked */
+int mm_scavenge_shrinking_hint(void);         /* backed idle above a bound pass's target (no lock) */
 
 /* ---- errors and formatting (print.c) ---- */
 /* Format into buf: %s %p %x %u %d (uintptr_t-sized for p/x/u, int for d). */

@@ -684,7 +684,13 @@ int mm_free_slow(void *p, int tolerant)
 		check_before("free", p, s, 0);
 #endif
 		struct mm_cache *c = mm_sys_cache_peek();
-		int held = (MM_CACHE_NEVER_NULL || c != 0) && c != &mm_cache_none && mm_cache_large_put(c, s);
+		int held = 0;
+		if ((MM_CACHE_NEVER_NULL || c != 0) && c != &mm_cache_none) {
+			if (mm_likely(!mm_scavenge_shrinking_hint()))
+				held = mm_cache_large_put(c, s);
+			else /* the heap is shrinking toward its idle bound: s and what c holds go back */
+				mm_cache_large_flush(c);
+		}
 		mm_sys_cache_put(c);
 		if (!held)
 			mm_heap_free(s);

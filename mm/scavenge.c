@@ -120,6 +120,21 @@ int mm_scavenge_over_bound(void)
 	       backed > bound_pages(mm_heap.retain_floor);
 }
 
+/*
+ * Read without the heap lock: does the heap hold more backed idle pages
+ * than pages in use (and more than MM_CACHE_LARGE_BYTES)?  A hint for a
+ * cache deciding whether to hold a large span: not while the heap has
+ * shrunk a lot, so that the span reaches the heap, whose passes then run,
+ * and free spans coalesce whole rather than around spans held in caches.
+ */
+int mm_scavenge_shrinking_hint(void)
+{
+	uintptr_t idle = __atomic_load_n(&mm_heap.pages_idle, __ATOMIC_RELAXED);
+	uintptr_t backed = idle - __atomic_load_n(&mm_heap.pages_released, __ATOMIC_RELAXED);
+	return backed <= idle && backed > MM_CACHE_LARGE_BYTES >> MM_PAGE_SHIFT &&
+	       backed > __atomic_load_n(&mm_heap.pages_inuse, __ATOMIC_RELAXED);
+}
+
 /* Called by the heap after it freed a span (heap locked): run what is due. */
 void mm_scavenge_policy_locked(uint64_t now)
 {

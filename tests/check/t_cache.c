@@ -179,8 +179,10 @@ START_TEST(a_freed_large_block_is_held_by_the_cache_and_reused)
 }
 END_TEST
 
-/* A thread frees 100 large blocks of 10 pages: its cache holds at most 2 MiB of them, the
- * rest go to the heap; at its exit (or at mm_scavenge in the main thread) all go back. */
+/* A thread frees 100 large blocks of 10 pages next to 16 MiB in use: its cache holds at most
+ * 2 MiB of them, the rest go to the heap; at its exit (or at mm_scavenge in the main thread)
+ * all go back.  Without the 16 MiB, the heap has shrunk a lot by the last frees (more backed
+ * idle pages than pages in use): the cache then holds none, and they coalesce in the heap. */
 static void *free_100_large(void *arg)
 {
 	struct mm_stats *inside = arg;
@@ -199,6 +201,7 @@ static void *free_100_large(void *arg)
 
 START_TEST(held_large_spans_stay_under_2_mib_and_go_back_at_thread_exit_and_scavenge)
 {
+	char *live = mm_malloc(16 * MiB);
 	struct mm_stats st0 = stats(), inside;
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, free_100_large, &inside), 0);
@@ -223,7 +226,22 @@ START_TEST(held_large_spans_stay_under_2_mib_and_go_back_at_thread_exit_and_scav
 	ck_assert_uint_ge(st3.heap_released, 20 * 10 * PAGE);
 	ck_assert_uint_eq(st3.nmalloc, st2.nmalloc);
 	ck_assert_uint_eq(st3.nfree, st2.nfree);
+	mm_free(live);
 	STEP();
+}
+END_TEST
+
+START_TEST(a_heap_that_shrank_a_lot_gets_its_large_spans_back_at_once)
+{
+	struct mm_stats inside;
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, free_100_large, &inside), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	REQUIRE(inside.cache_large_bytes == 0, "after the heap shrank to nothing the cache still held %llu B",
+		(unsigned long long)inside.cache_large_bytes);
+	REQUIRE(inside.heap_idle - inside.heap_released >= 100 * 10 * PAGE,
+		"the 100 freed spans are not idle in the heap: %llu B backed idle",
+		(unsigned long long)(inside.heap_idle - inside.heap_released));
 }
 END_TEST
 
@@ -327,6 +345,7 @@ Suite *cache_suite(void)
 			a_cache_next_to_64_mib_in_use_keeps_more,
 			a_freed_large_block_is_held_by_the_cache_and_reused,
 			held_large_spans_stay_under_2_mib_and_go_back_at_thread_exit_and_scavenge,
+			a_heap_that_shrank_a_lot_gets_its_large_spans_back_at_once,
 			thread_exit_returns_the_cache_to_central_and_spans_to_the_heap,
 			objects_freed_by_another_thread_than_the_allocating_one,
 			main_thread_frees_objects_of_a_live_worker,
