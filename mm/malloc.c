@@ -536,11 +536,22 @@ static void *small_alloc(uint32_t cl, size_t n)
 	return v;
 }
 
+/* mm_malloc_slow's general path. */
+static __attribute__((noinline)) void *malloc_general(size_t n)
+{
+	if (n > SMALL_LIMIT)
+		return malloc_large(n, 1);
+	if (mm_init_once() < 0)
+		return 0;
+	return small_alloc(request_class(n), n);
+}
+
 /*
  * Everything mm_malloc_fast does not do itself: large objects, misses, no
  * cache, the guard, debug marks.  A guarded size (1 KiB to 32 KiB) whose
  * list has an object is a pop and a trailer: the same hit, one call down,
- * without the class lookups and calls of the general path.
+ * without the class lookups and calls of the general path (malloc_general,
+ * a jump: the hit needs no stack frame).
  */
 void *mm_malloc_slow(size_t n)
 {
@@ -558,11 +569,7 @@ void *mm_malloc_slow(size_t n)
 		}
 	}
 #endif
-	if (n > SMALL_LIMIT)
-		return malloc_large(n, 1);
-	if (mm_init_once() < 0)
-		return 0;
-	return small_alloc(request_class(n), n);
+	return malloc_general(n);
 }
 
 /* mm_malloc's miss: a small allocation that fails gets one more try after reclaim (malloc_large has its own). */
@@ -650,22 +657,24 @@ static inline int guarded_whole(const struct mm_span *s, void *p)
 }
 #endif
 
+static int free_general(void *p, struct mm_span *s, int tolerant);
+
 /*
  * Everything mm_free_fast does not do itself: NULL, large objects, no
- * cache, a key in place, guarded blocks, debug marks, and bad pointers.  A pointer the heap has never seen panics, or
- * with `tolerant` (drop-in malloc: memory from before libmm was loaded)
- * is left alone and reported by returning -1.
+ * cache, a key in place, guarded blocks, debug marks, and bad pointers.  A
+ * pointer the heap has never seen panics, or with `tolerant` (drop-in
+ * malloc: memory from before libmm was loaded) is left alone and reported
+ * by returning -1.  A guarded block's hit is served here, with no call but
+ * a list's overflow, so it needs no stack frame; the rest is free_general.
  */
 int mm_free_slow(void *p, int tolerant)
 {
 	if (!p)
 		return 0;
 	struct mm_span *s = mm_pagemap_get((uintptr_t)p >> MM_PAGE_SHIFT);
-	if (tolerant && !s)
-		return -1;
 #ifndef MM_DEBUG
 	/* a guarded block, its trailer whole, that holds no key: onto its list
-	 * (no cache yet: the general path below makes one) */
+	 * (no cache yet: the general path makes one) */
 	if (mm_likely(s && guarded_whole(s, p) && ((uintptr_t *)p)[1] != mm_free_key)) {
 		struct mm_cache *c = mm_sys_cache_peek();
 		if ((MM_CACHE_NEVER_NULL || mm_likely(c != 0)) && mm_likely(c != &mm_cache_none)) {
@@ -676,6 +685,14 @@ int mm_free_slow(void *p, int tolerant)
 		mm_sys_cache_put(c);
 	}
 #endif
+	return free_general(p, s, tolerant);
+}
+
+/* mm_free_slow's general path: s is p's span from the pagemap, or NULL. */
+static __attribute__((noinline)) int free_general(void *p, struct mm_span *s, int tolerant)
+{
+	if (tolerant && !s)
+		return -1;
 	s = object_in("free", p, s);
 	if (s->state == MM_SPAN_LARGE) {
 		if (mm_unlikely(!large_canary_whole(s))) /* the usual case inline; else look closer */
